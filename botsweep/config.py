@@ -167,7 +167,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections at the top, got {type(data).__name__}")
+        raise ConfigError(
+            f"{path}: expected a mapping of sections at the top, got {type(data).__name__}"
+        )
     _refuse_literal_secrets(path, data)
     return data
 

@@ -1,0 +1,42 @@
+"""``botsweep export``: the graph as CSV, GEXF or GraphML for other tools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from botsweep.cli.app import example, get_context
+
+__all__ = ["register"]
+
+
+def export(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="csv, gexf or graphml.")] = "csv",
+    out: Annotated[
+        Path, typer.Option("--out", help="A directory for csv; a file for gexf and graphml.")
+    ] = Path("export"),
+) -> None:
+    """Export accounts (with scores and communities) and edges."""
+    from botsweep.viz.export import FORMATS, export_graph
+    from botsweep.viz.graph import load_graph
+
+    if fmt not in FORMATS:
+        from botsweep.errors import InputError
+
+        raise InputError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    app_ctx = get_context(ctx)
+    graph = load_graph(app_ctx.db(), campaign=app_ctx.settings().crawler.campaign)
+    for path in export_graph(graph, fmt, out):
+        typer.echo(f"wrote {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        epilog=example(
+            "botsweep export --format csv --out export/\n"
+            "botsweep export --format gexf --out graph.gexf"
+        )
+    )(export)

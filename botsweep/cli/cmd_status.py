@@ -1,0 +1,100 @@
+"""``botsweep status``: what is in the database and how far the crawl has come."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Any
+
+import typer
+
+from botsweep.cli.app import example, get_context
+
+__all__ = ["register", "render_status"]
+
+
+def _when(epoch: float | None, now: float) -> str:
+    if not epoch:
+        return "-"
+    delta = epoch - now
+    return f"in {delta:.0f} s" if delta >= 0 else f"{-delta:.0f} s ago"
+
+
+def render_status(data: dict[str, Any]) -> None:
+    """Print the status dict as rich tables."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    cov = data["coverage"]
+    console.print(
+        f"[bold]accounts[/bold] {cov['discovered']} discovered, {cov['profiled']} profiled, "
+        f"{cov['expanded']} expanded (coverage {cov['ratio']:.1%}); "
+        f"[bold]edges[/bold] {data['edges']}; [bold]likely bots[/bold] "
+        f"{data['scores']['likely_bots']}; [bold]429s[/bold] {data['rate_limited_429']}"
+    )
+    console.print(
+        "states: " + (", ".join(f"{k} {v}" for k, v in sorted(data["accounts"]["by_state"].items()))
+                      or "none")
+    )
+    seeds = data["seeds"]
+    console.print(f"seeds: {seeds['total']}" + "".join(
+        f"\n  {s['account']}" + (f" ({s['label']})" if s["label"] else "")
+        + (f" [{s['campaign']}]" if s["campaign"] else "")
+        for s in seeds["items"][:20]
+    ) + (f"\n  … and {seeds['total'] - 20} more" if seeds["total"] > 20 else ""))
+    table = Table(title="frontier", show_edge=False)
+    table.add_column("state")
+    for kind in ("followers", "following", "resolve"):
+        table.add_column(kind, justify="right")
+    for state, kinds in sorted(data["frontier"].items()):
+        table.add_row(state, *(str(kinds.get(k, 0)) for k in ("followers", "following", "resolve")))
+    console.print(table)
+    if data["requests"]:
+        req = Table(title="requests", show_edge=False)
+        req.add_column("endpoint")
+        outcomes = sorted({o for by in data["requests"].values() for o in by})
+        for outcome in outcomes:
+            req.add_column(outcome, justify="right")
+        for endpoint, by in sorted(data["requests"].items()):
+            req.add_row(endpoint, *(str(by.get(o, 0)) for o in outcomes))
+        console.print(req)
+    if data["jobs"]:
+        now = time.time()
+        jobs = Table(title="daemon jobs", show_edge=False)
+        for column in ("worker", "job", "last run", "outcome", "next run"):
+            jobs.add_column(column)
+        for job in data["jobs"]:
+            jobs.add_row(job["worker_id"], job["job"], _when(job["last_run_at"], now),
+                         job["last_outcome"] or "-", _when(job["next_run_at"], now))
+        console.print(jobs)
+
+
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Exit 1 when the last crawl tick is stale (health check)."),
+    ] = False,
+) -> None:
+    """Show seeds, accounts by state, edges, frontier, requests by endpoint, 429s and jobs."""
+    from botsweep.status import check_health, collect_status
+
+    app_ctx = get_context(ctx)
+    data = collect_status(app_ctx.db())
+    if check:
+        problem = check_health(data, app_ctx.settings().schedule.stale_after_s)
+        if problem:
+            typer.echo(f"unhealthy: {problem}", err=True)
+            raise typer.Exit(1)
+        typer.echo("healthy")
+        return
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        render_status(data)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog=example("botsweep status\nbotsweep status --json | jq .coverage"))(status)

@@ -1,0 +1,222 @@
+"""Seeds and labels: parse account references, read seed and label files, store them.
+
+An account reference is an all-digit id (``12``) or a handle with its ``@``
+(``@jane``); all-digit handles exist, so the ``@`` is required.  A seed by id enters the
+frontier at once (both lists to expand, and a profile to look up); a seed by handle waits
+in the frontier as a ``resolve`` task until the crawler turns it into an id.
+
+Every write here is all-or-nothing: a file with one bad line writes none of its lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, select, update
+
+from botsweep.errors import InputError
+from botsweep.storage.db import Database
+from botsweep.storage.schema import accounts, frontier, labels, seeds
+
+__all__ = [
+    "AccountRef",
+    "parse_account",
+    "read_account_file",
+    "read_label_file",
+    "add_seeds",
+    "add_labels",
+    "SEED_PRIORITY",
+    "enqueue_expansion",
+]
+
+SEED_PRIORITY = 1000.0
+_HANDLE = re.compile(r"^@([A-Za-z0-9_]{1,15})$")
+_MAX_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """An account named by id or by handle (exactly one is set)."""
+
+    id: int | None = None
+    handle: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The stable key seeds and labels are unique on: the id, or the lowercased @handle."""
+        return str(self.id) if self.id is not None else f"@{(self.handle or '').lower()}"
+
+    def __str__(self) -> str:
+        return str(self.id) if self.id is not None else f"@{self.handle}"
+
+
+def parse_account(text: str) -> AccountRef:
+    """Parse ``12`` or ``@jane``; raise InputError naming the value and the rule."""
+    value = text.strip()
+    if value.isascii() and value.isdigit():
+        number = int(value)
+        if number <= 0 or number > _MAX_ID:
+            raise InputError(f"{value!r}: an account id must be between 1 and {_MAX_ID}")
+        return AccountRef(id=number)
+    match = _HANDLE.match(value)
+    if match:
+        return AccountRef(handle=match.group(1))
+    if value.startswith("@") and len(value) > 16 and _HANDLE.match(value[:16]):
+        raise InputError(f"{value!r}: a handle has at most 15 characters after the @")
+    raise InputError(
+        f"{value!r}: expected an all-digit account id (12) or a handle with its @ "
+        "(@jane: 1 to 15 letters, digits or underscores)"
+    )
+
+
+def _decode(path: Path) -> list[str]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    text_lines = raw.split(b"\n")
+    lines: list[str] = []
+    for number, chunk in enumerate(text_lines, start=1):
+        try:
+            line = chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{path} line {number}: not valid UTF-8 text") from None
+        if number == 1:
+            line = line.removeprefix("\ufeff")
+        lines.append(line.rstrip("\r"))
+    return lines
+
+
+def read_account_file(path: Path) -> list[tuple[int, AccountRef]]:
+    """(line number, account) for each account line; blank lines and ``#`` comments skipped."""
+    found: list[tuple[int, AccountRef]] = []
+    for number, line in enumerate(_decode(path), start=1):
+        content = line.split("#", 1)[0].strip()
+        if not content:
+            continue
+        try:
+            found.append((number, parse_account(content)))
+        except InputError as exc:
+            raise InputError(f"{path} line {number}: {exc}") from None
+    if not found:
+        raise InputError(f"{path}: no accounts in the file (ids like 12, or handles like @jane)")
+    return found
+
+
+def read_label_file(path: Path) -> list[tuple[AccountRef, str, str]]:
+    """Rows of ``account,label[,campaign]`` (FORMATS.md); an optional header row is skipped."""
+    rows: list[tuple[AccountRef, str, str]] = []
+    reader = csv.reader(io.StringIO("\n".join(_decode(path))))
+    for number, row in enumerate(reader, start=1):
+        cells = [cell.strip() for cell in row]
+        if not any(cells) or cells[0].startswith("#"):
+            continue
+        if number == 1 and cells[0].lower() == "account":
+            continue
+        if len(cells) not in (2, 3):
+            raise InputError(f"{path} line {number}: expected account,label[,campaign]")
+        try:
+            ref = parse_account(cells[0])
+        except InputError as exc:
+            raise InputError(f"{path} line {number}: {exc}") from None
+        label = cells[1].lower()
+        if label not in ("bot", "human"):
+            raise InputError(f"{path} line {number}: label {cells[1]!r} must be bot or human")
+        rows.append((ref, label, cells[2] if len(cells) == 3 else ""))
+    if not rows:
+        raise InputError(f"{path}: no labels in the file (rows of account,label[,campaign])")
+    return rows
+
+
+def _check_label(label: str | None) -> None:
+    if label is not None and label not in ("bot", "human"):
+        raise InputError(f"label {label!r}: expected bot or human")
+
+
+def enqueue_expansion(
+    conn: Connection, db: Database, account_ids: Iterable[int], priority: float, now: float
+) -> None:
+    """Put both lists of each account in the frontier (an existing task is left alone)."""
+    rows = [
+        {"kind": kind, "account_id": account_id, "priority": priority, "enqueued_at": now}
+        for account_id in account_ids
+        for kind in ("followers", "following")
+    ]
+    if rows:
+        conn.execute(db.insert_ignore(frontier, ["kind", "account_id"]), rows)
+
+
+def add_seeds(
+    db: Database,
+    refs: Sequence[AccountRef],
+    *,
+    label: str | None = None,
+    campaign: str = "",
+    source: str = "cli",
+    now: float | None = None,
+) -> int:
+    """Store seeds and queue their work in one transaction; return how many were new."""
+    _check_label(label)
+    now = time.time() if now is None else now
+    with db.begin() as conn:
+        existing = set(conn.execute(select(seeds.c.account_key)).scalars())
+        fresh = [ref for ref in dict.fromkeys(refs) if ref.key not in existing]
+        if not fresh:
+            return 0
+        conn.execute(
+            seeds.insert(),
+            [
+                {"account_key": ref.key, "account_id": ref.id, "handle": ref.handle,
+                 "label": label, "campaign": campaign, "source": source, "added_at": now}
+                for ref in fresh
+            ],
+        )
+        ids = [ref.id for ref in fresh if ref.id is not None]
+        if ids:
+            conn.execute(
+                db.insert_ignore(accounts, ["id"]), [{"id": i, "first_seen": now} for i in ids]
+            )
+            enqueue_expansion(conn, db, ids, SEED_PRIORITY, now)
+            # A seed that was already crawled as an ordinary account gets seed priority.
+            conn.execute(
+                update(frontier)
+                .where(frontier.c.account_id.in_(ids), frontier.c.state == "pending")
+                .values(priority=SEED_PRIORITY)
+            )
+        handles = [ref.handle for ref in fresh if ref.handle is not None]
+        if handles:
+            conn.execute(
+                db.insert_ignore(frontier, ["kind", "handle"]),
+                [{"kind": "resolve", "handle": h.lower(), "priority": SEED_PRIORITY,
+                  "enqueued_at": now} for h in handles],
+            )
+    return len(fresh)
+
+
+def add_labels(
+    db: Database,
+    items: Sequence[tuple[AccountRef, str, str]],
+    *,
+    source: str = "cli",
+    now: float | None = None,
+) -> int:
+    """Store (account, label, campaign) rows, replacing an earlier label; return the count."""
+    now = time.time() if now is None else now
+    for _, label, _ in items:
+        _check_label(label)
+    rows = [
+        {"account_key": ref.key, "account_id": ref.id, "handle": ref.handle, "label": label,
+         "campaign": campaign, "source": source, "added_at": now}
+        for ref, label, campaign in items
+    ]
+    with db.begin() as conn:
+        conn.execute(
+            db.upsert(labels, ["account_key", "campaign"], ["label", "source", "added_at"]), rows
+        )
+    return len(rows)

@@ -1,0 +1,129 @@
+"""What ``botsweep status`` shows: seeds, accounts by state, edges, frontier, requests, jobs.
+
+``collect_status(db)`` returns a plain dict (the ``--json`` output); ``coverage`` is
+expanded ÷ discovered, where an account is *expanded* when every list the crawler chose to
+read is done (read to its end or its cap, or skipped because its count was 0).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, select
+
+from botsweep.storage.db import Database
+from botsweep.storage.schema import accounts, api_calls, follows, frontier, jobs, scores, seeds
+
+__all__ = ["collect_status", "expanded_accounts_query", "coverage", "check_health"]
+
+
+def expanded_accounts_query() -> Any:
+    """SELECT account_id of every account whose chosen lists are all read."""
+    lists = frontier.c.kind.in_(("followers", "following"))
+    unread = func.sum(case((frontier.c.state.in_(("done", "skipped")), 0), else_=1))
+    return (
+        select(frontier.c.account_id)
+        .where(lists)
+        .group_by(frontier.c.account_id)
+        .having(unread == 0)
+    )
+
+
+def coverage(conn: Connection) -> dict[str, Any]:
+    """Discovered, profiled and expanded accounts, and expanded ÷ discovered."""
+    discovered = conn.execute(select(func.count()).select_from(accounts)).scalar_one()
+    profiled = conn.execute(
+        select(func.count()).select_from(accounts).where(accounts.c.fetched_at.is_not(None))
+    ).scalar_one()
+    expanded = conn.execute(
+        select(func.count()).select_from(expanded_accounts_query().subquery())
+    ).scalar_one()
+    pending = conn.execute(
+        select(func.count()).select_from(frontier)
+        .where(frontier.c.state.in_(("pending", "leased")))
+    ).scalar_one()
+    return {
+        "discovered": discovered,
+        "profiled": profiled,
+        "expanded": expanded,
+        "frontier_pending": pending,
+        "ratio": round(expanded / discovered, 4) if discovered else 0.0,
+    }
+
+
+def _grouped(conn: Connection, *columns: Any) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in conn.execute(select(*columns, func.count()).group_by(*columns))]
+
+
+def collect_status(db: Database) -> dict[str, Any]:
+    """Everything ``botsweep status`` prints, as JSON-ready data."""
+    with db.connect() as conn:
+        seed_rows = conn.execute(
+            select(seeds.c.account_key, seeds.c.account_id, seeds.c.label, seeds.c.campaign,
+                   seeds.c.source).order_by(seeds.c.id)
+        ).all()
+        states: dict[str, int] = {}
+        for state, fetched, count in conn.execute(
+            select(accounts.c.state, accounts.c.fetched_at.is_not(None), func.count())
+            .group_by(accounts.c.state, accounts.c.fetched_at.is_not(None))
+        ):
+            key = state or ("unprofiled" if not fetched else "unknown")
+            states[key] = states.get(key, 0) + count
+        frontier_by: dict[str, dict[str, int]] = {}
+        for state, kind, count in _grouped(conn, frontier.c.state, frontier.c.kind):
+            frontier_by.setdefault(state, {})[kind] = count
+        requests: dict[str, dict[str, int]] = {}
+        for endpoint, outcome, count in _grouped(conn, api_calls.c.endpoint, api_calls.c.outcome):
+            requests.setdefault(endpoint, {})[outcome] = count
+        rate_limited = sum(
+            by.get("rate_limited", 0) for by in requests.values()
+        )
+        edges = conn.execute(select(func.count()).select_from(follows)).scalar_one()
+        scored = {
+            scorer: count for scorer, count in _grouped(conn, scores.c.scorer)
+        }
+        likely_bots = conn.execute(
+            select(func.count()).select_from(scores)
+            .where(and_(scores.c.scorer == "bot", scores.c.probability >= 0.5))
+        ).scalar_one()
+        job_rows = [
+            {"worker_id": r.worker_id, "job": r.job_id, "last_run_at": r.last_run_at,
+             "last_outcome": r.last_outcome, "last_detail": r.last_detail,
+             "next_run_at": r.next_run_at}
+            for r in conn.execute(select(jobs).order_by(jobs.c.worker_id, jobs.c.job_id))
+        ]
+        cov = coverage(conn)
+    return {
+        "seeds": {
+            "total": len(seed_rows),
+            "items": [
+                {"account": r.account_key, "account_id": r.account_id, "label": r.label,
+                 "campaign": r.campaign or None, "source": r.source}
+                for r in seed_rows
+            ],
+        },
+        "accounts": {"total": cov["discovered"], "by_state": states},
+        "edges": edges,
+        "frontier": frontier_by,
+        "requests": requests,
+        "rate_limited_429": rate_limited,
+        "scores": {"by_scorer": scored, "likely_bots": likely_bots},
+        "coverage": cov,
+        "jobs": job_rows,
+    }
+
+
+def check_health(status: dict[str, Any], stale_after_s: float, now: float | None = None) -> str:
+    """'' when the last crawl tick is recent, else a one-line reason (for ``status --check``)."""
+    now = time.time() if now is None else now
+    ticks = [j for j in status["jobs"] if j["job"] == "crawl" and j["last_run_at"]]
+    if not ticks:
+        return "no crawl tick has run yet"
+    newest = max(ticks, key=lambda j: j["last_run_at"])
+    age = now - newest["last_run_at"]
+    if age > stale_after_s:
+        return f"the last crawl tick ran {age:.0f} s ago (more than {stale_after_s:.0f} s)"
+    if newest["last_outcome"] == "error":
+        return f"the last crawl tick failed: {newest['last_detail'] or 'no detail'}"
+    return ""

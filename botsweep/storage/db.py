@@ -1,0 +1,184 @@
+"""Engines, SQLite pragmas, automatic migrations, and translation of storage failures.
+
+``Database(settings.database)`` opens the configured URL (SQLite by default, PostgreSQL
+with ``postgresql+psycopg://``), brings the schema to the newest Alembic revision on first
+use, and hands out transactions with :meth:`Database.begin`.  SQLite runs in WAL mode with
+foreign keys on, ``synchronous=NORMAL`` and a busy timeout.  A lock held past the busy
+timeout becomes :class:`~botsweep.errors.DatabaseLocked`; a full disk (or
+``max_page_count``) becomes :class:`~botsweep.errors.StorageFull`; either way the
+transaction has been rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from botsweep.config import DatabaseSettings
+from botsweep.errors import ConfigError, DatabaseLocked, StorageError, StorageFull
+
+__all__ = ["Database", "HEAD_REVISION", "translate_db_error"]
+
+log = logging.getLogger("botsweep.storage")
+
+HEAD_REVISION = "0001"
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_migrate_lock = threading.Lock()
+
+
+def translate_db_error(exc: BaseException) -> StorageError:
+    """Our StorageError for a driver error, with a message that says what to do."""
+    text_ = str(getattr(exc, "orig", exc)).lower()
+    if "locked" in text_ or "busy" in text_:
+        return DatabaseLocked(
+            "the database is locked by another process (a second crawl or an open sqlite3 "
+            "shell?); the busy timeout ran out; the transaction was rolled back, so retry "
+            "when the other writer has finished, or raise database.busy_timeout_s"
+        )
+    if "full" in text_ or "no space" in text_:
+        return StorageFull(
+            "the database or disk is full; the transaction was rolled back and nothing of it "
+            "was kept; free some space and run the same command again to resume"
+        )
+    return StorageError(f"database error: {getattr(exc, 'orig', exc)}")
+
+
+class Database:
+    """One configured database: an Engine, migrated to the newest schema on first use."""
+
+    def __init__(self, settings: DatabaseSettings | str, *, migrate: bool = True) -> None:
+        if isinstance(settings, str):
+            settings = DatabaseSettings(url=settings)
+        self.settings = settings
+        self.url = settings.url
+        try:
+            url = make_url(settings.url)
+        except ArgumentError:
+            raise ConfigError(
+                f"database.url = {settings.url!r}: not a database URL; expected e.g. "
+                "sqlite:///botsweep.db or postgresql+psycopg://user@host/db"
+            ) from None
+        self.dialect = url.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise ConfigError(
+                f"database.url = {settings.url!r}: unsupported database {self.dialect!r}; "
+                "use sqlite:/// or postgresql+psycopg://"
+            )
+        self.engine = self._create_engine(url)
+        self._migrated = False
+        if migrate:
+            self.migrate()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def _create_engine(self, url: Any) -> Engine:
+        timeout = self.settings.busy_timeout_s
+        if self.dialect == "sqlite":
+            database = url.database
+            if database and database != ":memory:":
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(
+                url, echo=self.settings.echo,
+                connect_args={"timeout": timeout, "check_same_thread": False},
+            )
+
+            @event.listens_for(engine, "connect")
+            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+                cur.close()
+
+            return engine
+        try:
+            return create_engine(
+                url, echo=self.settings.echo, pool_pre_ping=True,
+                connect_args={"connect_timeout": max(1, int(timeout))},
+            )
+        except ModuleNotFoundError:
+            raise ConfigError(
+                "database.url names PostgreSQL but psycopg is not installed; "
+                "pip install 'botsweep[postgres]'"
+            ) from None
+
+    def migrate(self) -> None:
+        """Apply every Alembic migration not yet applied (cheap when already at head)."""
+        if self._migrated:
+            return
+        with _migrate_lock:
+            try:
+                with self.engine.begin() as conn:
+                    if self._current_revision(conn) != HEAD_REVISION:
+                        self._upgrade(conn)
+            except OperationalError as exc:
+                raise translate_db_error(exc) from None
+        self._migrated = True
+
+    @staticmethod
+    def _current_revision(conn: Connection) -> str | None:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+    @staticmethod
+    def _upgrade(conn: Connection) -> None:
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        log.info("migrating database schema to revision %s", HEAD_REVISION)
+        command.upgrade(cfg, "head")
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction: committed on success, rolled back (and translated) on error."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise translate_db_error(exc) from None
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection for reads (no transaction is committed)."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise translate_db_error(exc) from None
+
+    def insert_ignore(self, table: Table, index: Sequence[str] | None = None) -> Any:
+        """``INSERT ... ON CONFLICT DO NOTHING`` for this dialect (use with executemany)."""
+        stmt = (sqlite_insert if self.is_sqlite else pg_insert)(table)
+        return stmt.on_conflict_do_nothing(index_elements=list(index) if index else None)
+
+    def upsert(self, table: Table, index: Sequence[str], update: Sequence[str]) -> Any:
+        """``INSERT ... ON CONFLICT (index) DO UPDATE SET col = excluded.col`` for ``update``."""
+        stmt = (sqlite_insert if self.is_sqlite else pg_insert)(table)
+        return stmt.on_conflict_do_update(
+            index_elements=list(index), set_={col: stmt.excluded[col] for col in update}
+        )
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"
+
+

@@ -1,0 +1,1 @@
+"""Alembic migrations, applied automatically by :class:`botsweep.storage.db.Database`."""

@@ -1,0 +1,75 @@
+"""``botsweep export``: the crawled graph as CSV (accounts.csv + edges.csv), GEXF or GraphML.
+
+Columns follow FORMATS.md.  A value not computed yet is empty in CSV and absent from the
+node in GEXF/GraphML (neither format has a null).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from botsweep.errors import InputError
+from botsweep.viz.communities import detect_communities
+
+__all__ = ["export_graph", "ACCOUNT_COLUMNS", "FORMATS"]
+
+FORMATS = ("csv", "gexf", "graphml")
+ACCOUNT_COLUMNS = (
+    "id", "username", "name", "created_at", "followers_count", "following_count",
+    "tweet_count", "state", "bot_probability", "campaign_probability", "community",
+    "is_seed", "expanded",
+)
+
+
+def _rows(graph: nx.DiGraph, community: dict[int, int]) -> list[dict[str, Any]]:
+    rows = []
+    for node, data in graph.nodes(data=True):
+        row: dict[str, Any] = {"id": str(node)}
+        for column in ACCOUNT_COLUMNS[1:]:
+            if column == "community":
+                value: Any = community.get(node)
+            elif column in ("is_seed", "expanded"):
+                value = int(bool(data.get(column)))
+            else:
+                value = data.get(column)
+            row[column] = value
+        rows.append(row)
+    return rows
+
+
+def export_graph(graph: nx.DiGraph, fmt: str, out: Path) -> list[Path]:
+    """Write ``graph`` as ``fmt`` to ``out`` (a directory for csv, a file otherwise)."""
+    if fmt not in FORMATS:
+        raise InputError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    community = detect_communities(graph) if graph.number_of_nodes() else {}
+    rows = _rows(graph, community)
+    if fmt == "csv":
+        if out.exists() and not out.is_dir():
+            raise InputError(f"--out {out}: csv export writes a directory; this is a file")
+        out.mkdir(parents=True, exist_ok=True)
+        accounts_csv, edges_csv = out / "accounts.csv", out / "edges.csv"
+        with accounts_csv.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=ACCOUNT_COLUMNS)
+            writer.writeheader()
+            writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
+        with edges_csv.open("w", newline="", encoding="utf-8") as handle:
+            writer_ = csv.writer(handle)
+            writer_.writerow(("follower_id", "followee_id"))
+            writer_.writerows((str(a), str(b)) for a, b in graph.edges())
+        return [accounts_csv, edges_csv]
+    if out.is_dir():
+        raise InputError(f"--out {out}: {fmt} export writes one file; this is a directory")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plain = nx.DiGraph()
+    for row in rows:
+        plain.add_node(row["id"], **{k: v for k, v in row.items() if v is not None and k != "id"})
+    plain.add_edges_from((str(a), str(b)) for a, b in graph.edges())
+    if fmt == "gexf":
+        nx.write_gexf(plain, out)
+    else:
+        nx.write_graphml(plain, out)
+    return [out]

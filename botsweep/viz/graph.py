@@ -1,0 +1,127 @@
+"""From the database to a networkx graph: every account, every edge, every score.
+
+``load_graph(db)`` returns a ``DiGraph`` whose edges run follower → followee and whose
+nodes (int account ids) carry the attributes the report, the exports and the campaign
+model read: profile fields, state, ``bot_probability``, ``campaign_probability``,
+``is_seed``, ``label``, ``campaign``, ``expanded`` and the description ``domains``.
+Graph attributes give ``coverage``, ``threshold``, ``model_version`` and ``now``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import networkx as nx
+from sqlalchemy import select
+
+from botsweep.status import coverage, expanded_accounts_query
+from botsweep.storage.db import Database
+from botsweep.storage.schema import accounts, follows, labels, meta, scores, seeds
+
+__all__ = ["load_graph", "NODE_FIELDS", "campaign_scorer_name", "only_campaign"]
+
+NODE_FIELDS = (
+    "username", "name", "description", "location", "url", "created_at",
+    "followers_count", "following_count", "tweet_count", "listed_count", "like_count",
+    "state",
+)
+
+
+def campaign_scorer_name(campaign: str) -> str:
+    """The ``scores.scorer`` value under which a campaign model's probabilities are kept."""
+    return f"campaign:{campaign}"
+
+
+def only_campaign(db: Database) -> str | None:
+    """The campaign named by seeds or labels when there is exactly one, else None."""
+    with db.connect() as conn:
+        names = set(conn.execute(select(seeds.c.campaign).distinct()).scalars())
+        names |= set(conn.execute(select(labels.c.campaign).distinct()).scalars())
+    names.discard("")
+    return names.pop() if len(names) == 1 else None
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _domains(raw: str | None) -> list[str]:
+    if not raw:
+        return []
+    from botsweep.models.features import description_domains
+
+    try:
+        return description_domains(json.loads(raw))
+    except (ValueError, TypeError, AttributeError):
+        return []
+
+
+def load_graph(
+    db: Database, *, min_score: float = 0.0, campaign: str | None = None
+) -> nx.DiGraph:
+    """The crawled graph with node attributes; nodes scored below ``min_score`` are left out
+    (unscored nodes and seeds are always kept)."""
+    campaign = campaign or only_campaign(db)
+    graph = nx.DiGraph()
+    with db.connect() as conn:
+        bot = dict(conn.execute(
+            select(scores.c.account_id, scores.c.probability).where(scores.c.scorer == "bot")
+        ).tuples())
+        camp: dict[int, float] = {}
+        if campaign:
+            camp = dict(conn.execute(
+                select(scores.c.account_id, scores.c.probability)
+                .where(scores.c.scorer == campaign_scorer_name(campaign))
+            ).tuples())
+        seed_info = {
+            r.account_id: (r.label, r.campaign)
+            for r in conn.execute(select(seeds.c.account_id, seeds.c.label, seeds.c.campaign))
+            if r.account_id is not None
+        }
+        label_info = {
+            r.account_id: (r.label, r.campaign)
+            for r in conn.execute(select(labels.c.account_id, labels.c.label, labels.c.campaign))
+            if r.account_id is not None
+        }
+        expanded = set(conn.execute(expanded_accounts_query()).scalars())
+        columns = [accounts.c.id, accounts.c.raw, accounts.c.fetched_at] + [
+            accounts.c[name] for name in NODE_FIELDS
+        ]
+        newest = 0.0
+        for row in conn.execute(select(*columns)):
+            newest = max(newest, row.fetched_at or 0.0)
+            probability = bot.get(row.id)
+            is_seed = row.id in seed_info
+            if probability is not None and probability < min_score and not is_seed:
+                continue
+            label, camp_name = label_info.get(row.id) or seed_info.get(row.id) or (None, "")
+            attrs: dict[str, Any] = {name: getattr(row, name) for name in NODE_FIELDS}
+            attrs.update(
+                bot_probability=probability,
+                campaign_probability=camp.get(row.id),
+                is_seed=is_seed,
+                label=label,
+                campaign=camp_name or None,
+                expanded=row.id in expanded,
+                domains=_domains(row.raw),
+                fetched_at=_iso(row.fetched_at),
+            )
+            graph.add_node(row.id, **attrs)
+        nodes = graph.nodes
+        graph.add_edges_from(
+            (a, b)
+            for b, a in conn.execute(select(follows.c.followee_id, follows.c.follower_id))
+            if a in nodes and b in nodes
+        )
+        settings = dict(conn.execute(select(meta.c.key, meta.c.value)).tuples())
+        graph.graph["coverage"] = coverage(conn)
+    graph.graph["threshold"] = float(settings.get("bot_threshold", 0.5))
+    graph.graph["model_version"] = settings.get("bot_model_version")
+    # Ages are measured to the API's clock (the newest fetch), which is world time in a sim.
+    graph.graph["now"] = _iso(newest) if newest else _iso(datetime.now(UTC).timestamp())
+    graph.graph["campaign_name"] = campaign
+    return graph
