@@ -1,0 +1,200 @@
+"""The rate-limit ledger: examples, and properties against a simulated X API server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from botsweep.crawler.ratelimit import DEFAULT_LIMITS, RateLedger, RateSnapshot
+
+FOL = "/2/users/:id/followers"
+T0 = 1_700_000_000.0
+
+
+def test_defaults_before_any_header() -> None:
+    ledger = RateLedger(["TOK"])
+    keys = [ledger.acquire(FOL, T0 + i) for i in range(16)]
+    assert keys[:15] == ["TOK"] * 15 and keys[15] is None
+    for _ in range(15):
+        ledger.observe("TOK", FOL, None, T0 + 16)  # replies that carried no headers
+    assert ledger.wait_until(FOL, T0 + 20) == T0 + 900  # first use + the documented window
+    assert ledger.acquire(FOL, T0 + 900) == "TOK"  # fresh window
+
+
+def test_server_headers_win() -> None:
+    ledger = RateLedger(["TOK"])
+    assert ledger.acquire(FOL, T0) == "TOK"
+    ledger.observe("TOK", FOL, RateSnapshot(limit=15, remaining=1, reset=T0 + 40), T0)
+    assert ledger.acquire(FOL, T0 + 1) == "TOK"
+    assert ledger.acquire(FOL, T0 + 2) is None  # the one in flight holds the last call
+    assert ledger.wait_until(FOL, T0 + 2) == T0 + 40
+    ledger.observe("TOK", FOL, RateSnapshot(15, 0, T0 + 40), T0 + 3)
+    assert ledger.acquire(FOL, T0 + 39.9) is None
+    assert ledger.acquire(FOL, T0 + 40) == "TOK"
+
+
+def test_out_of_order_replies_never_give_calls_back() -> None:
+    ledger = RateLedger(["TOK"])
+    for _ in range(3):
+        ledger.acquire(FOL, T0)
+    ledger.observe("TOK", FOL, RateSnapshot(15, 12, T0 + 900), T0 + 1)  # the third reply
+    ledger.observe("TOK", FOL, RateSnapshot(15, 14, T0 + 900), T0 + 2)  # the first, late
+    ledger.observe("TOK", FOL, RateSnapshot(15, 13, T0 + 900), T0 + 3)
+    assert ledger.snapshot()["endpoints"][FOL]["TOK"]["remaining"] == 12
+
+
+def test_replies_without_headers_count_locally() -> None:
+    ledger = RateLedger(["TOK"], {FOL: (3, 60)})
+    for i in range(3):
+        assert ledger.acquire(FOL, T0 + i) == "TOK"
+        ledger.observe("TOK", FOL, None, T0 + i)
+    assert ledger.acquire(FOL, T0 + 5) is None
+    assert ledger.wait_until(FOL, T0 + 5) == T0 + 60
+
+
+def test_token_with_earliest_reset_is_used_first_then_the_other() -> None:
+    ledger = RateLedger(["A", "B"])
+    ledger.observe("A", FOL, RateSnapshot(15, 2, T0 + 800), T0)
+    ledger.observe("B", FOL, RateSnapshot(15, 2, T0 + 100), T0)
+    # B's calls are lost at T0+100 if unused, so B goes first; then A.
+    assert [ledger.acquire(FOL, T0 + 1) for _ in range(5)] == ["B", "B", "A", "A", None]
+    assert ledger.wait_until(FOL, T0 + 1) == T0 + 100
+
+
+def test_429_is_counted_and_blocks_until_reset() -> None:
+    ledger = RateLedger(["TOK"])
+    ledger.acquire(FOL, T0)
+    ledger.on_rate_limited("TOK", FOL, until=T0 + 300, now=T0)
+    assert ledger.rate_limited_count == 1
+    assert ledger.acquire(FOL, T0 + 299) is None
+    assert ledger.wait_until(FOL, T0 + 10) == T0 + 300
+    assert ledger.acquire(FOL, T0 + 300) == "TOK"
+    ledger.on_rate_limited("TOK", FOL, until=T0 - 5, now=T0 + 301)  # skewed: reset in the past
+    assert ledger.acquire(FOL, T0 + 301.5) is None  # held at least a second, no 429 storm
+
+
+def test_unreported_calls_stay_counted_across_windows() -> None:
+    ledger = RateLedger(["TOK"], {FOL: (2, 60)})
+    assert ledger.acquire(FOL, T0) == "TOK"
+    assert ledger.acquire(FOL, T0) == "TOK"
+    # the window ends with both replies outstanding: they may land in the next one
+    assert ledger.acquire(FOL, T0 + 60) is None
+    ledger.observe("TOK", FOL, RateSnapshot(2, 0, T0 + 60), T0 + 61)  # stale headers
+    assert ledger.acquire(FOL, T0 + 61) == "TOK"
+
+
+def test_release_gives_the_call_back() -> None:
+    ledger = RateLedger(["TOK"], {FOL: (1, 900)})
+    assert ledger.acquire(FOL, T0) == "TOK"
+    assert ledger.acquire(FOL, T0) is None
+    ledger.release("TOK", FOL)
+    assert ledger.acquire(FOL, T0) == "TOK"
+
+
+def test_keys_are_names_never_token_values() -> None:
+    with pytest.raises(ValueError, match="never the token"):
+        RateLedger(["AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI%3DEUifiRBkKG5E"])
+    with pytest.raises(ValueError, match="unknown endpoint"):
+        RateLedger(["TOK"]).acquire("/2/users/12/followers", T0)  # a URL, not a template
+    ledger = RateLedger(["X_BEARER_TOKEN", "X_BEARER_TOKEN_2"])
+    ledger.acquire(FOL, T0)
+    snap = ledger.snapshot(T0)
+    assert set(snap["endpoints"]) == set(DEFAULT_LIMITS)
+    assert all(set(per) == {"X_BEARER_TOKEN", "X_BEARER_TOKEN_2"}
+               for per in snap["endpoints"].values())
+
+
+# -- properties against a simulated server ---------------------------------------------
+@dataclass
+class _Server:
+    """Counts calls per token the way X does: a window starts at the first call after reset
+    (``aligned=False``), or windows end on fixed boundaries as in the sim (``aligned=True``)."""
+
+    limit: int
+    window: float
+    aligned: bool
+    reset: dict[str, float] = field(default_factory=dict)
+    used: dict[str, int] = field(default_factory=dict)
+    too_many: int = 0
+
+    def receive(self, key: str, now: float) -> RateSnapshot | None:
+        if now >= self.reset.get(key, -1.0):
+            end = (now // self.window + 1) * self.window if self.aligned else now + self.window
+            self.reset[key], self.used[key] = end, 0
+        if self.used[key] >= self.limit:
+            self.too_many += 1
+            return None
+        self.used[key] += 1
+        return RateSnapshot(self.limit, self.limit - self.used[key], self.reset[key])
+
+
+_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("call"), st.integers(1, 4)),  # acquire and send n requests
+        st.tuples(st.just("reply"), st.integers(0, 50)),  # one in-flight reply comes back
+        st.tuples(st.just("drop"), st.integers(0, 50)),  # the reply never comes: no headers
+        st.tuples(st.just("unsent"), st.just(0)),  # acquired, then not sent
+        st.tuples(st.just("wait"), st.floats(0.0, 30.0)),
+        st.tuples(st.just("sleep"), st.just(0)),  # sleep until wait_until
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=_ops, limit=st.integers(1, 20), window=st.sampled_from([9.0, 60.0, 900.0]),
+       aligned=st.booleans(), tokens=st.integers(1, 3), margin=st.sampled_from([0.0, 0.5]))
+def test_never_more_calls_than_the_server_allows(ops, limit, window, aligned, tokens,
+                                                 margin) -> None:
+    keys = [f"TOK_{i}" for i in range(tokens)]
+    ledger = RateLedger(keys, {FOL: (limit, int(window))}, margin_s=margin)
+    server = _Server(limit, window, aligned)
+    now, in_flight = T0, []
+    for op, arg in ops:
+        if op == "call":
+            for _ in range(arg):
+                key = ledger.acquire(FOL, now)
+                if key is None:
+                    assert ledger.wait_until(FOL, now) >= now
+                    break
+                in_flight.append((key, server.receive(key, now)))
+        elif op in ("reply", "drop") and in_flight:
+            key, snap = in_flight.pop(arg % len(in_flight))
+            ledger.observe(key, FOL, snap if op == "reply" else None, now)
+        elif op == "unsent":
+            key = ledger.acquire(FOL, now)
+            if key is not None:
+                ledger.release(key, FOL)
+        elif op == "wait":
+            now += arg
+        elif op == "sleep":
+            now = max(now, ledger.wait_until(FOL, now))
+    assert server.too_many == 0
+    assert ledger.rate_limited_count == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(limit=st.integers(1, 40), default=st.integers(1, 40), tokens=st.integers(1, 3),
+       aligned=st.booleans())
+def test_sequential_crawler_uses_every_call_and_never_429s(limit, default, tokens,
+                                                           aligned) -> None:
+    """One request at a time, sleeping when told: all the allowed rate is used."""
+    window = 9.0
+    keys = [f"TOK_{i}" for i in range(tokens)]
+    ledger = RateLedger(keys, {FOL: (default, 900)})
+    server = _Server(limit, window, aligned)
+    now, calls = T0, 0
+    while now < T0 + 10 * window:
+        key = ledger.acquire(FOL, now)
+        if key is None:
+            now = ledger.wait_until(FOL, now)
+            continue
+        ledger.observe(key, FOL, server.receive(key, now), now)
+        calls += 1
+        now += 0.001
+    assert server.too_many == 0
+    # every window after the first is used to the full (the first may start mid-window)
+    assert calls >= tokens * limit * 9
