@@ -70,13 +70,13 @@ def load_graph(
     with db.connect() as conn:
         bot = dict(conn.execute(
             select(scores.c.account_id, scores.c.probability).where(scores.c.scorer == "bot")
-        ).tuples())
+        ).all())
         camp: dict[int, float] = {}
         if campaign:
             camp = dict(conn.execute(
                 select(scores.c.account_id, scores.c.probability)
                 .where(scores.c.scorer == campaign_scorer_name(campaign))
-            ).tuples())
+            ).all())
         seed_info = {
             r.account_id: (r.label, r.campaign)
             for r in conn.execute(select(seeds.c.account_id, seeds.c.label, seeds.c.campaign))
@@ -117,7 +117,7 @@ def load_graph(
             for b, a in conn.execute(select(follows.c.followee_id, follows.c.follower_id))
             if a in nodes and b in nodes
         )
-        settings = dict(conn.execute(select(meta.c.key, meta.c.value)).tuples())
+        settings = dict(conn.execute(select(meta.c.key, meta.c.value)).all())
         graph.graph["coverage"] = coverage(conn)
     graph.graph["threshold"] = float(settings.get("bot_threshold", 0.5))
     graph.graph["model_version"] = settings.get("bot_model_version")

@@ -1,0 +1,329 @@
+"""The crawl loop: claim → fetch → store → enqueue, within the rate limits.
+
+:class:`CrawlEngine` is the only coordinator.  Each turn it does the most useful thing the
+rate limits allow: resolve handles, look up profiles (batches of up to 100), or read one
+page of a followers/following list.  While one endpoint waits, the others go on.  When
+every endpoint with work is spent it sleeps until the earliest reset (``until_idle``) or
+returns (a daemon tick).  Every page is stored in one transaction with its cursor, so a
+crash loses at most the page in flight.
+
+Progress goes to ``on_event`` listeners as :class:`CrawlStats` snapshots; the loop itself
+knows nothing of progress bars.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import select, update
+
+from botsweep.config import Settings
+from botsweep.crawler.clock import Clock, SystemClock
+from botsweep.crawler.decide import ScoringContext
+from botsweep.crawler.frontier import Frontier, Task
+from botsweep.crawler.lookups import LookupSteps
+from botsweep.crawler.ratelimit import RateLedger
+from botsweep.crawler.replies import ENDPOINTS
+from botsweep.crawler.retry import RetryPolicy
+from botsweep.crawler.source import Source
+from botsweep.errors import (
+    Fatal,
+    NotFound,
+    Protected,
+    RateLimited,
+    SourceError,
+    Suspended,
+    Transient,
+)
+from botsweep.storage.db import Database
+from botsweep.storage.pages import log_call, mark_accounts, write_follow_page
+from botsweep.storage.schema import accounts, runs
+
+__all__ = ["CrawlEngine", "CrawlStats", "CrawlAborted"]
+
+log = logging.getLogger("botsweep.crawler")
+FOLLOW_KINDS = ("followers", "following")
+
+
+class CrawlAborted(Fatal):
+    """The API refused the crawl as a whole (bad token, wrong base URL)."""
+
+
+@dataclass
+class CrawlStats:
+    """Counters of one run; a snapshot is sent to listeners after every step."""
+
+    follows_requests: int = 0
+    lookup_requests: int = 0
+    resolve_requests: int = 0
+    pages: int = 0
+    edges: int = 0
+    profiled: int = 0
+    likely_bots: int = 0
+    rate_limited: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
+    failed_tasks: int = 0
+    skipped_tasks: int = 0
+    waiting_until: float | None = None
+    outcome: str = "running"
+
+    def fault(self, kind: str) -> None:
+        self.faults[kind] = self.faults.get(kind, 0) + 1
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class CrawlEngine:
+    """Crawls from the frontier until the budget, the time or the work runs out."""
+
+    def __init__(
+        self,
+        db: Database,
+        source: Source,
+        settings: Settings,
+        scoring: ScoringContext,
+        *,
+        clock: Clock | None = None,
+        ledger: RateLedger | None = None,
+        worker_id: str | None = None,
+        stop: threading.Event | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        import os
+        import socket
+
+        self.db = db
+        self.source = source
+        self.settings = settings
+        self.crawler = settings.crawler
+        self.scoring = scoring
+        self.clock = clock or SystemClock()
+        self.ledger = ledger or RateLedger(list(source.token_keys))
+        self.worker_id = worker_id or self.crawler.worker_id or (
+            f"{socket.gethostname()}-{os.getpid()}")
+        self.stop = stop or threading.Event()
+        self.rng = rng or random.Random()
+        self.retry = RetryPolicy.from_settings(settings.api)
+        self.frontier = Frontier(db, self.worker_id, self.crawler.lease_s)
+        self.stats = CrawlStats()
+        self.listeners: list[Callable[[CrawlStats], None]] = []
+        self.run_id: int | None = None
+        self.lookups = LookupSteps(self)
+
+    # -- bookkeeping -------------------------------------------------------------------
+    def emit(self) -> None:
+        for listener in self.listeners:
+            listener(self.stats)
+
+    def log_call(self, endpoint: str, token_key: str, status: int | None, outcome: str,
+                 items: int = 0, seconds: float | None = None, conn: object = None) -> None:
+        values = dict(run_id=self.run_id, at=self.clock.now(), endpoint=endpoint,
+                      token_key=token_key, status=status, outcome=outcome, items=items,
+                      seconds=seconds)
+        if conn is not None:
+            log_call(conn, **values)  # type: ignore[arg-type]
+        else:
+            with self.db.begin() as c:
+                log_call(c, **values)
+
+    def _start_run(self, command: str) -> None:
+        with self.db.begin() as conn:
+            self.run_id = conn.execute(runs.insert().values(
+                worker_id=self.worker_id, command=command, started_at=time.time(),
+            )).inserted_primary_key[0]
+
+    def _end_run(self) -> None:
+        with self.db.begin() as conn:
+            conn.execute(update(runs).where(runs.c.id == self.run_id).values(
+                ended_at=time.time(), outcome=self.stats.outcome,
+                detail=json.dumps(self.stats.as_dict()),
+            ))
+
+    def handle_source_error(self, exc: SourceError, endpoint: str, token_key: str) -> str:
+        """Count a failed call, feed the ledger, and return its outcome label."""
+        self.ledger.observe(token_key, endpoint, getattr(exc, "rate", None), self.clock.now())
+        status = getattr(exc, "status", None)
+        if isinstance(exc, RateLimited):
+            self.ledger.on_rate_limited(token_key, endpoint, exc.until, self.clock.now())
+            self.stats.rate_limited += 1
+            outcome = "rate_limited"
+        elif isinstance(exc, Transient):
+            self.stats.fault(exc.kind)
+            outcome = exc.kind
+        elif isinstance(exc, Suspended | NotFound | Protected):
+            outcome = "account_error"
+        else:
+            outcome = "fatal"
+        self.log_call(endpoint, token_key, status, outcome)
+        if isinstance(exc, Fatal) and status in (401, 403, 404):
+            raise CrawlAborted(f"the API refused the crawl: {exc}") from None
+        return outcome
+
+    def backoff(self, attempts: int) -> float:
+        return self.clock.now() + self.retry.delay(attempts + 1, self.rng)
+
+    # -- the loop ----------------------------------------------------------------------
+    def run(
+        self,
+        *,
+        max_requests: int | None = None,
+        max_seconds: float | None = None,
+        until_idle: bool = True,
+        command: str = "crawl",
+    ) -> CrawlStats:
+        """Crawl; stop on the follows-request budget, the time limit, idleness or ``stop``."""
+        started = self.clock.now()
+        self.frontier.reclaim_on_start()
+        self._start_run(command)
+        try:
+            while not self.stop.is_set():
+                if max_requests is not None and self.stats.follows_requests >= max_requests:
+                    self.stats.outcome = "budget"
+                    break
+                if max_seconds is not None and self.clock.now() - started >= max_seconds:
+                    self.stats.outcome = "time"
+                    break
+                if self._step():
+                    self.stats.waiting_until = None
+                    self.emit()
+                    continue
+                wake = self._next_wake()
+                if wake is None:
+                    self.stats.outcome = "idle"
+                    break
+                if not until_idle:
+                    self.stats.outcome = "rate_limited"
+                    break
+                self.stats.waiting_until = wake
+                self.emit()
+                self.clock.sleep(max(0.05, min(wake - self.clock.now(), 30.0)))
+            else:
+                self.stats.outcome = "stopped"
+        finally:
+            self.stats.waiting_until = None
+            self.frontier.release_all()
+            self._end_run()
+            self.emit()
+        return self.stats
+
+    def _step(self) -> bool:
+        now = self.clock.now()
+        return (self.lookups.resolve(now) or self.lookups.lookup(now)
+                or self._follows(now))
+
+    def _open(self, endpoint: str, now: float) -> bool:
+        return self.ledger.wait_until(endpoint, now) <= now
+
+    def _next_wake(self) -> float | None:
+        """When something could next be done, or None when no work is left at all."""
+        now = self.clock.now()
+        waits = []
+        for kinds, endpoint in (
+            (("resolve",), ENDPOINTS["users_by"]),
+            (("followers",), ENDPOINTS["followers"]),
+            (("following",), ENDPOINTS["following"]),
+        ):
+            if self.frontier.has_work(kinds, now):
+                waits.append(self.ledger.wait_until(endpoint, now))
+        if self.lookups.pending(now):
+            waits.append(self.ledger.wait_until(ENDPOINTS["users"], now))
+        later = self.frontier.next_ready_at(("resolve",) + FOLLOW_KINDS, now)
+        if later is not None:
+            waits.append(later)
+        later_lookup = self.lookups.next_ready_at(now)
+        if later_lookup is not None:
+            waits.append(later_lookup)
+        return min(waits) if waits else None
+
+    def _follows(self, now: float) -> bool:
+        kinds = [k for k in FOLLOW_KINDS if self._open(ENDPOINTS[k], now)]
+        if not kinds:
+            return False
+        tasks = self.frontier.claim(kinds, now)
+        if not tasks:
+            return False
+        task = tasks[0]
+        if self._skip_unreadable(task):
+            return True
+        endpoint = ENDPOINTS[task.kind]
+        token_key = self.ledger.acquire(endpoint, now)
+        if token_key is None:
+            self.frontier.release(task)
+            return False
+        self._fetch_list(task, endpoint, token_key)
+        return True
+
+    def _skip_unreadable(self, task: Task) -> bool:
+        with self.db.connect() as conn:
+            row = conn.execute(
+                select(accounts.c.state, accounts.c.followers_count, accounts.c.following_count)
+                .where(accounts.c.id == task.account_id)
+            ).one_or_none()
+        if row is None or row.state is None or task.cursor:
+            return False
+        reason = None
+        if row.state in ("suspended", "not_found", "deleted"):
+            reason = f"account {row.state}"
+        elif row.state == "protected":
+            reason = "protected: lists cannot be read"
+        if reason is None:
+            return False
+        self.frontier.finish(task, "skipped", reason, self.clock.now())
+        self.stats.skipped_tasks += 1
+        return True
+
+    def _fetch_list(self, task: Task, endpoint: str, token_key: str) -> None:
+        assert task.account_id is not None
+        call = self.source.followers if task.kind == "followers" else self.source.following
+        page_size = min(self.crawler.page_size, max(1, self.crawler.max_list_size - task.items))
+        self.stats.follows_requests += 1
+        began = time.monotonic()
+        try:
+            page = call(task.account_id, task.cursor, token_key=token_key, max_results=page_size)
+        except (Suspended, NotFound, Protected) as exc:
+            self.handle_source_error(exc, endpoint, token_key)
+            state = {Suspended: "suspended", NotFound: "not_found",
+                     Protected: "protected"}[type(exc)]
+            fetched = self.clock.now()
+            with self.db.begin() as conn:
+                if state != "protected":
+                    mark_accounts(conn, {task.account_id: state}, fetched)
+            from botsweep.crawler.decide import skip_unreadable
+
+            with self.db.begin() as conn:
+                skip_unreadable(conn, [task.account_id], f"account {state}", fetched)
+            self.stats.skipped_tasks += 1
+            return
+        except RateLimited as exc:
+            self.handle_source_error(exc, endpoint, token_key)
+            self.frontier.release(task)
+            return
+        except SourceError as exc:
+            outcome = self.handle_source_error(exc, endpoint, token_key)
+            if not self.frontier.retry_later(
+                task, f"{outcome}: {exc}", self.backoff(task.attempts),
+                self.crawler.max_attempts if isinstance(exc, Transient) else 1,
+            ):
+                self.stats.failed_tasks += 1
+                log.warning("giving up on %s of %s: %s", task.kind, task.account_id, exc)
+            return
+        self.ledger.observe(token_key, endpoint, page.rate, self.clock.now())
+        fetched_at = page.fetched_at.timestamp()
+        with self.db.begin() as conn:
+            result = write_follow_page(
+                conn, self.db, task_id=task.id, account_id=task.account_id,
+                direction=task.kind, items=page.items, next_cursor=page.next_cursor,
+                fetched_at=fetched_at, max_list_size=self.crawler.max_list_size,
+                lease_owner=None if self.db.is_sqlite else self.worker_id,
+            )
+            self.log_call(endpoint, token_key, page.status, "ok", len(page.items),
+                          time.monotonic() - began, conn=conn)
+        self.stats.pages += 1
+        self.stats.edges += len(result["ids"])

@@ -1,0 +1,213 @@
+"""The durable frontier: claiming work with leases, and giving it back.
+
+Work is of two sorts.  *Tasks* are frontier rows: one list to read (``followers`` or
+``following`` of an account, resumed from its cursor) or a handle to ``resolve``.
+*Lookups* are accounts discovered but not yet profiled; they are claimed straight from
+``accounts`` in batches of up to 100, so that discovering 1,000 accounts costs no extra
+frontier rows.
+
+A claim sets a lease (owner, expiry).  On PostgreSQL several workers claim with
+``FOR UPDATE SKIP LOCKED``; a dead worker's lease expires and another takes the work.  On
+SQLite (one writer at a time) a starting crawler takes back every lease, since no other
+crawler can be mid-page on the same file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select, update
+
+from botsweep.storage.db import Database
+from botsweep.storage.schema import accounts, frontier
+
+__all__ = ["Task", "Frontier"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """A claimed frontier row."""
+
+    id: int
+    kind: str
+    account_id: int | None
+    handle: str | None
+    cursor: str | None
+    attempts: int
+    items: int
+
+
+class Frontier:
+    """Claims and releases for one worker."""
+
+    def __init__(self, db: Database, worker_id: str, lease_s: float) -> None:
+        self.db = db
+        self.worker_id = worker_id
+        self.lease_s = lease_s
+
+    def _claimable(self, now: float) -> object:
+        return and_(
+            or_(
+                frontier.c.state == "pending",
+                and_(frontier.c.state == "leased", frontier.c.lease_until < now),
+            ),
+            or_(frontier.c.not_before.is_(None), frontier.c.not_before <= now),
+        )
+
+    def reclaim_on_start(self) -> int:
+        """Give back leases: all of them on SQLite, this worker's own on PostgreSQL."""
+        condition = frontier.c.state == "leased"
+        account_condition = accounts.c.lookup_owner.is_not(None)
+        if not self.db.is_sqlite:
+            condition = and_(condition, frontier.c.lease_owner == self.worker_id)
+            account_condition = accounts.c.lookup_owner == self.worker_id
+        with self.db.begin() as conn:
+            count = conn.execute(
+                update(frontier).where(condition)
+                .values(state="pending", lease_owner=None, lease_until=None)
+            ).rowcount
+            conn.execute(
+                update(accounts).where(account_condition)
+                .values(lookup_owner=None, lookup_until=None)
+            )
+        return count or 0
+
+    def release_all(self) -> None:
+        """Give back every lease this worker holds (on a clean stop)."""
+        with self.db.begin() as conn:
+            conn.execute(
+                update(frontier)
+                .where(frontier.c.state == "leased", frontier.c.lease_owner == self.worker_id)
+                .values(state="pending", lease_owner=None, lease_until=None)
+            )
+            conn.execute(
+                update(accounts).where(accounts.c.lookup_owner == self.worker_id)
+                .values(lookup_owner=None, lookup_until=None)
+            )
+
+    def has_work(self, kinds: Sequence[str], now: float) -> bool:
+        """Is any task of these kinds claimable now?"""
+        with self.db.connect() as conn:
+            return conn.execute(
+                select(frontier.c.id)
+                .where(frontier.c.kind.in_(kinds), self._claimable(now)).limit(1)
+            ).first() is not None
+
+    def next_ready_at(self, kinds: Sequence[str], now: float) -> float | None:
+        """When the earliest task held back by a retry delay becomes claimable."""
+        with self.db.connect() as conn:
+            value = conn.execute(
+                select(frontier.c.not_before)
+                .where(frontier.c.kind.in_(kinds), frontier.c.state == "pending",
+                       frontier.c.not_before > now)
+                .order_by(frontier.c.not_before).limit(1)
+            ).scalar()
+            leased = conn.execute(
+                select(frontier.c.lease_until)
+                .where(frontier.c.kind.in_(kinds), frontier.c.state == "leased")
+                .order_by(frontier.c.lease_until).limit(1)
+            ).scalar()
+        candidates = [v for v in (value, leased) if v is not None]
+        return min(candidates) if candidates else None
+
+    def claim(self, kinds: Sequence[str], now: float, limit: int = 1) -> list[Task]:
+        """Lease up to ``limit`` tasks of these kinds, highest priority first, FIFO within."""
+        query = (
+            select(frontier.c.id)
+            .where(frontier.c.kind.in_(kinds), self._claimable(now))
+            .order_by(frontier.c.priority.desc(), frontier.c.id)
+            .limit(limit)
+        )
+        if not self.db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        with self.db.begin() as conn:
+            ids = list(conn.execute(query).scalars())
+            if not ids:
+                return []
+            conn.execute(
+                update(frontier).where(frontier.c.id.in_(ids))
+                .values(state="leased", lease_owner=self.worker_id,
+                        lease_until=now + self.lease_s)
+            )
+            rows = conn.execute(
+                select(frontier.c.id, frontier.c.kind, frontier.c.account_id, frontier.c.handle,
+                       frontier.c.cursor, frontier.c.attempts, frontier.c["items"])
+                .where(frontier.c.id.in_(ids))
+                .order_by(frontier.c.priority.desc(), frontier.c.id)
+            ).all()
+        return [Task(*row) for row in rows]
+
+    def claim_lookups(self, now: float, limit: int, max_attempts: int) -> list[int]:
+        """Lease up to ``limit`` unprofiled accounts, oldest discovery first."""
+        query = (
+            select(accounts.c.id)
+            .where(
+                accounts.c.fetched_at.is_(None),
+                accounts.c.state.is_(None),
+                accounts.c.lookup_attempts < max_attempts,
+                or_(accounts.c.lookup_until.is_(None), accounts.c.lookup_until < now),
+            )
+            .order_by(accounts.c.first_seen, accounts.c.id)
+            .limit(limit)
+        )
+        if not self.db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        with self.db.begin() as conn:
+            ids = list(conn.execute(query).scalars())
+            if ids:
+                conn.execute(
+                    update(accounts).where(accounts.c.id.in_(ids))
+                    .values(lookup_owner=self.worker_id, lookup_until=now + self.lease_s)
+                )
+        return ids
+
+    def retry_later(self, task: Task, error: str, not_before: float, max_attempts: int) -> bool:
+        """Count a failed attempt; back off, or mark the task failed. True if it will retry."""
+        attempts = task.attempts + 1
+        failed = attempts >= max_attempts
+        with self.db.begin() as conn:
+            conn.execute(
+                update(frontier).where(frontier.c.id == task.id).values(
+                    attempts=attempts, last_error=error[:500],
+                    state="failed" if failed else "pending",
+                    not_before=None if failed else not_before,
+                    lease_owner=None, lease_until=None,
+                )
+            )
+        return not failed
+
+    def lookups_retry_later(self, ids: Sequence[int], not_before: float) -> None:
+        """Count a failed lookup attempt for these accounts and hold them back."""
+        with self.db.begin() as conn:
+            conn.execute(
+                update(accounts).where(accounts.c.id.in_(list(ids))).values(
+                    lookup_attempts=accounts.c.lookup_attempts + 1,
+                    lookup_owner=None, lookup_until=not_before,
+                )
+            )
+
+    def release(self, task: Task) -> None:
+        """Give a task back untouched (e.g. the endpoint was rate-limited)."""
+        with self.db.begin() as conn:
+            conn.execute(
+                update(frontier).where(frontier.c.id == task.id)
+                .values(state="pending", lease_owner=None, lease_until=None)
+            )
+
+    def release_lookups(self, ids: Sequence[int]) -> None:
+        with self.db.begin() as conn:
+            conn.execute(
+                update(accounts).where(accounts.c.id.in_(list(ids)))
+                .values(lookup_owner=None, lookup_until=None)
+            )
+
+    def finish(self, task: Task, state: str, reason: str | None = None, now: float = 0.0) -> None:
+        """Close a task as done, skipped or failed, with its reason."""
+        with self.db.begin() as conn:
+            conn.execute(
+                update(frontier).where(frontier.c.id == task.id).values(
+                    state=state, last_error=reason, done_at=now,
+                    lease_owner=None, lease_until=None, cursor=None,
+                )
+            )

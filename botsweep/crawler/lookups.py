@@ -1,0 +1,158 @@
+"""The crawl's cheap steps: resolving seed handles and looking up profiles in batches.
+
+Profiles are looked up 100 at a time (``/2/users``).  Each lookup's results are stored,
+scored and handed to the policy in one transaction (``decide.apply_profiles``).
+Handles waiting in the frontier are resolved with ``/2/users/by``; a resolved seed then
+gets its lists queued like any seed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, or_, select, update
+
+from botsweep.crawler.decide import apply_profiles
+from botsweep.crawler.replies import ENDPOINTS
+from botsweep.errors import RateLimited, SourceError
+from botsweep.seeding import SEED_PRIORITY, enqueue_expansion
+from botsweep.storage.schema import accounts, frontier, labels, seeds
+
+if TYPE_CHECKING:
+    from botsweep.crawler.engine import CrawlEngine
+
+__all__ = ["LookupSteps"]
+
+log = logging.getLogger("botsweep.crawler")
+
+
+class LookupSteps:
+    """Resolve and lookup steps of one :class:`CrawlEngine`."""
+
+    def __init__(self, engine: CrawlEngine) -> None:
+        self.engine = engine
+
+    def _unprofiled(self, now: float) -> object:
+        return (
+            accounts.c.fetched_at.is_(None),
+            accounts.c.state.is_(None),
+            accounts.c.lookup_attempts < self.engine.crawler.max_attempts,
+            or_(accounts.c.lookup_until.is_(None), accounts.c.lookup_until < now),
+        )
+
+    def pending(self, now: float) -> bool:
+        with self.engine.db.connect() as conn:
+            return conn.execute(
+                select(accounts.c.id).where(*self._unprofiled(now)).limit(1)  # type: ignore[arg-type]
+            ).first() is not None
+
+    def next_ready_at(self, now: float) -> float | None:
+        """When the earliest lookup held back (by a lease or a retry delay) may go again."""
+        with self.engine.db.connect() as conn:
+            return conn.execute(
+                select(func.min(accounts.c.lookup_until)).where(
+                    accounts.c.fetched_at.is_(None), accounts.c.state.is_(None),
+                    accounts.c.lookup_attempts < self.engine.crawler.max_attempts,
+                    accounts.c.lookup_until >= now,
+                )
+            ).scalar()
+
+    # -- profiles ----------------------------------------------------------------------
+    def lookup(self, now: float) -> bool:
+        engine = self.engine
+        endpoint = ENDPOINTS["users"]
+        if engine.ledger.wait_until(endpoint, now) > now:
+            return False
+        ids = engine.frontier.claim_lookups(now, engine.crawler.lookup_batch,
+                                            engine.crawler.max_attempts)
+        if not ids:
+            return False
+        token_key = engine.ledger.acquire(endpoint, now)
+        if token_key is None:
+            engine.frontier.release_lookups(ids)
+            return False
+        engine.stats.lookup_requests += 1
+        try:
+            page = engine.source.lookup_users(ids, token_key=token_key)
+        except RateLimited as exc:
+            engine.handle_source_error(exc, endpoint, token_key)
+            engine.frontier.release_lookups(ids)
+            return True
+        except SourceError as exc:
+            engine.handle_source_error(exc, endpoint, token_key)
+            attempts = 0
+            engine.frontier.lookups_retry_later(ids, engine.backoff(attempts))
+            return True
+        engine.ledger.observe(token_key, endpoint, page.rate, engine.clock.now())
+        fetched_at = page.fetched_at.timestamp()
+        asked = set(ids)
+        users = [u for u in page.items if int(u["id"]) in asked]
+        states = {int(e.value): e.state for e in page.errors
+                  if e.value.isdigit() and int(e.value) in asked}
+        answered = {int(u["id"]) for u in users} | set(states)
+        with engine.db.begin() as conn:
+            counts = apply_profiles(conn, engine.db, engine.scoring, users, states, fetched_at)
+            engine.log_call(endpoint, token_key, page.status, "ok", len(users), conn=conn)
+        missing = [i for i in ids if i not in answered]
+        if missing:  # neither a user nor an error: ask again later
+            engine.frontier.lookups_retry_later(missing, engine.backoff(0))
+        engine.stats.profiled += counts["profiled"]
+        engine.stats.likely_bots += counts["likely"]
+        return True
+
+    # -- handles -----------------------------------------------------------------------
+    def resolve(self, now: float) -> bool:
+        engine = self.engine
+        endpoint = ENDPOINTS["users_by"]
+        if engine.ledger.wait_until(endpoint, now) > now:
+            return False
+        tasks = engine.frontier.claim(("resolve",), now, limit=engine.crawler.lookup_batch)
+        if not tasks:
+            return False
+        token_key = engine.ledger.acquire(endpoint, now)
+        if token_key is None:
+            for task in tasks:
+                engine.frontier.release(task)
+            return False
+        engine.stats.resolve_requests += 1
+        handles = [t.handle or "" for t in tasks]
+        try:
+            page = engine.source.lookup_usernames(handles, token_key=token_key)
+        except RateLimited as exc:
+            engine.handle_source_error(exc, endpoint, token_key)
+            for task in tasks:
+                engine.frontier.release(task)
+            return True
+        except SourceError as exc:
+            outcome = engine.handle_source_error(exc, endpoint, token_key)
+            for task in tasks:
+                engine.frontier.retry_later(task, f"{outcome}: {exc}",
+                                            engine.backoff(task.attempts),
+                                            engine.crawler.max_attempts)
+            return True
+        engine.ledger.observe(token_key, endpoint, page.rate, engine.clock.now())
+        fetched_at = page.fetched_at.timestamp()
+        by_handle = {str(u.get("username", "")).lower(): u for u in page.items}
+        errors = {e.value.lower(): e.state for e in page.errors}
+        with engine.db.begin() as conn:
+            users = [by_handle[h] for h in handles if h in by_handle]
+            for handle, user in ((h, by_handle[h]) for h in handles if h in by_handle):
+                aid = int(user["id"])
+                for table in (seeds, labels):
+                    conn.execute(update(table).where(table.c.account_key == f"@{handle}")
+                                 .values(account_id=aid))
+                if conn.execute(select(seeds.c.id).where(seeds.c.account_id == aid)).first():
+                    enqueue_expansion(conn, engine.db, [aid], SEED_PRIORITY, fetched_at)
+            counts = apply_profiles(conn, engine.db, engine.scoring, users, {}, fetched_at)
+            for task in tasks:
+                handle = task.handle or ""
+                found = handle in by_handle
+                state = "done" if found else "failed"
+                reason = None if found else f"handle {errors.get(handle, 'not_found')}"
+                conn.execute(update(frontier).where(frontier.c.id == task.id).values(
+                    state=state, last_error=reason, done_at=fetched_at,
+                    lease_owner=None, lease_until=None))
+            engine.log_call(endpoint, token_key, page.status, "ok", len(users), conn=conn)
+        engine.stats.profiled += counts["profiled"]
+        return True
