@@ -2,10 +2,12 @@
 
 Pure: no I/O, no sleeping, no clock.  Every method takes ``now`` (epoch seconds, wall
 clock, the same clock as ``x-rate-limit-reset``).  The engine asks :meth:`RateLedger.acquire`
-before every call and reports the outcome with exactly one of :meth:`~RateLedger.observe`
-(any reply, or a failure after the request may have been sent),
-:meth:`~RateLedger.on_rate_limited` (a 429) or :meth:`~RateLedger.release` (the request was
-never sent).  A reservation that is never reported stays counted, which is the safe side.
+before every call and reports each reservation with exactly one of
+:meth:`~RateLedger.observe` (any reply, including a 429 or an error, with its headers or
+None; also a failure after the request may have been sent) or :meth:`~RateLedger.release`
+(the request was never sent).  A 429 is, in addition, reported with
+:meth:`~RateLedger.on_rate_limited`, which counts it and blocks the token until the reset.
+A reservation that is never reported stays counted, which is the safe side.
 
 State is kept per (route template, token key).  A token key is the *name* of the
 environment variable that holds the token, never the token: keys that do not look like
@@ -208,11 +210,13 @@ class RateLedger:
             w.known = True
 
     def on_rate_limited(self, token_key: str, endpoint: str, until: float, now: float) -> None:
-        """Report a 429: nothing left on this token for this endpoint until ``until``."""
+        """Count a 429 and block the token for this endpoint until ``until``.
+
+        The reservation itself is reported with :meth:`observe` (before or after this).
+        """
         with self._lock:
             self.rate_limited_count += 1
             w = self._window(token_key, endpoint)
-            w.pending = max(0, w.pending - 1)
             w.remaining = 0
             # A reset already past (clock skew) would let us call again at once: hold 1 s.
             w.reset = max(float(until), now + 1.0)

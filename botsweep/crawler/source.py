@@ -57,6 +57,8 @@ __all__ = [
     "Source",
     "XSource",
     "parse_reply",
+    "check_account_id",
+    "check_username",
 ]
 
 log = logging.getLogger("botsweep.source")
@@ -87,7 +89,8 @@ class Source(Protocol):
 
 
 # -- validation of what we send -------------------------------------------------------
-def _check_id(value: object) -> str:
+def check_account_id(value: object) -> str:
+    """An X user id (int or decimal string) as its canonical decimal string, or InputError."""
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
     if not isinstance(text, str) or not text.isascii() or not text.isdigit() or len(text) > 19:
         raise InputError(f"account id {value!r} is not a decimal X user id such as 783214")
@@ -114,7 +117,9 @@ def _unique(values: list[str], *, fold: bool = False) -> list[str]:
     return out
 
 
-def _check_username(value: object) -> str:
+def check_username(value: object) -> str:
+    """A handle without its leading ``@`` (the API's rule: 1-15 of A-Z a-z 0-9 _), or
+    InputError.  Validate seeds with it, so that a bad handle never reaches a batch."""
     name = value[1:] if isinstance(value, str) and value.startswith("@") else value
     if not isinstance(name, str) or not _USERNAME.match(name):
         raise InputError(
@@ -260,7 +265,7 @@ class XSource:
     # -- the four reads ---------------------------------------------------------------
     def lookup_users(self, ids: Sequence[int], *, token_key: str) -> Page:
         _check_batch(ids, "lookup_users ids")
-        wanted = _unique([_check_id(i) for i in ids])
+        wanted = _unique([check_account_id(i) for i in ids])
         return self._call(
             token_key, ENDPOINTS["users"], len(wanted),
             lambda c: c.get_users(ids=wanted, user_fields=USER_FIELDS),
@@ -268,7 +273,7 @@ class XSource:
 
     def lookup_usernames(self, names: Sequence[str], *, token_key: str) -> Page:
         _check_batch(names, "lookup_usernames names")
-        wanted = _unique([_check_username(n) for n in names], fold=True)
+        wanted = _unique([check_username(n) for n in names], fold=True)
         return self._call(
             token_key, ENDPOINTS["users_by"], len(wanted),
             lambda c: c.get_users(usernames=wanted, user_fields=USER_FIELDS),
@@ -287,7 +292,7 @@ class XSource:
     def _list(
         self, which: str, account_id: int, cursor: str | None, token_key: str, max_results: int
     ) -> Page:
-        uid = _check_id(account_id)
+        uid = check_account_id(account_id)
         token = _check_cursor(cursor)
         size = _check_max(max_results)
         params: dict[str, Any] = {"max_results": size, "user_fields": USER_FIELDS}

@@ -67,8 +67,10 @@ def test_token_with_earliest_reset_is_used_first_then_the_other() -> None:
 def test_429_is_counted_and_blocks_until_reset() -> None:
     ledger = RateLedger(["TOK"])
     ledger.acquire(FOL, T0)
+    ledger.observe("TOK", FOL, None, T0)  # the 429 reply had no headers
     ledger.on_rate_limited("TOK", FOL, until=T0 + 300, now=T0)
     assert ledger.rate_limited_count == 1
+    assert ledger.snapshot()["endpoints"][FOL]["TOK"]["pending"] == 0
     assert ledger.acquire(FOL, T0 + 299) is None
     assert ledger.wait_until(FOL, T0 + 10) == T0 + 300
     assert ledger.acquire(FOL, T0 + 300) == "TOK"

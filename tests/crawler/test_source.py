@@ -12,7 +12,14 @@ import responses
 
 from botsweep.config import ApiSettings
 from botsweep.crawler.clock import FakeClock
-from botsweep.crawler.source import USER_FIELDS, AccountError, RateSnapshot, XSource
+from botsweep.crawler.source import (
+    USER_FIELDS,
+    AccountError,
+    RateSnapshot,
+    XSource,
+    check_account_id,
+    check_username,
+)
 from botsweep.errors import (
     ConfigError,
     Fatal,
@@ -262,3 +269,14 @@ def test_one_client_per_token(rs) -> None:
     source.lookup_users([1], token_key="TOK_B")
     assert [c.request.headers["Authorization"] for c in rs.calls] == [
         f"Bearer {TOKEN}", f"Bearer {TOKEN[::-1]}"]
+
+
+def test_seed_validators_match_what_the_source_sends() -> None:
+    assert check_username("@Jane_Doe") == "Jane_Doe"
+    assert check_account_id(" 12".strip()) == "12" and check_account_id(9) == "9"
+    for bad in ("sixteen_chars_xx", "", "@", "a-b", 12):
+        with pytest.raises(InputError):
+            check_username(bad)
+    for bad in (True, "0", "1e5", "١٢", None):
+        with pytest.raises(InputError):
+            check_account_id(bad)
