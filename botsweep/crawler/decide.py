@@ -7,7 +7,6 @@ links to known bots, and turns the policy's decisions into frontier rows.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -18,11 +17,10 @@ from sqlalchemy import Connection, and_, func, or_, select, union_all, update
 from botsweep.crawler.policy import Candidate, Policy
 from botsweep.storage.db import Database
 from botsweep.storage.pages import mark_accounts, write_profiles
-from botsweep.storage.schema import follows, frontier, meta, scores, seeds
+from botsweep.storage.schema import follows, frontier, scores, seeds
+from botsweep.storage.scores import iso_time, record_model, store_scores
 
-__all__ = [
-    "ProbabilityModel", "ScoringContext", "apply_profiles", "store_scores", "skip_unreadable",
-]
+__all__ = ["ProbabilityModel", "ScoringContext", "apply_profiles", "skip_unreadable"]
 
 
 class ProbabilityModel(Protocol):
@@ -49,25 +47,6 @@ class ScoringContext:
         if self.target == "campaign" and self.campaign is not None:
             return f"campaign:{self.campaign_name}"
         return "bot"
-
-
-def store_scores(
-    conn: Connection, db: Database, scorer: str, version: str,
-    probabilities: Mapping[int, float], fetched: Mapping[int, float],
-) -> None:
-    """Write probabilities into ``scores`` (replacing any older row for this scorer)."""
-    now = time.time()
-    rows = [
-        {"account_id": aid, "scorer": scorer, "model_version": version,
-         "probability": float(p), "profile_fetched_at": fetched.get(aid), "scored_at": now}
-        for aid, p in probabilities.items()
-    ]
-    if rows:
-        conn.execute(
-            db.upsert(scores, ["account_id", "scorer"],
-                      ["model_version", "probability", "profile_fetched_at", "scored_at"]),
-            rows,
-        )
 
 
 def _bot_links(conn: Connection, ids: Sequence[int], scorer: str, threshold: float) -> dict:
@@ -138,7 +117,7 @@ def apply_profiles(
         skip_unreadable(conn, gone, f"account {state}", fetched_at)
     if not ids:
         return {"profiled": 0, "likely": 0, "queued": 0}
-    records = [dict(u, _fetched_at=_iso(fetched_at)) for u in users]
+    records = [dict(u, _fetched_at=iso_time(fetched_at)) for u in users]
     fetched = dict.fromkeys(ids, fetched_at)
     bot_p = dict(zip(ids, (float(p) for p in ctx.bot.predict_proba(records)), strict=True))
     store_scores(conn, db, "bot", ctx.bot.version, bot_p, fetched)
@@ -150,10 +129,7 @@ def apply_profiles(
                      camp_p, fetched)
         if ctx.target == "campaign":
             target_p = camp_p
-    conn.execute(db.upsert(meta, ["key"], ["value"]), [
-        {"key": "bot_threshold", "value": str(ctx.threshold)},
-        {"key": "bot_model_version", "value": ctx.bot.version},
-    ])
+    record_model(conn, db, ctx.bot.version, ctx.threshold)
     target_threshold = ctx.threshold if target_p is bot_p else 0.5
     seed_ids = set(conn.execute(
         select(seeds.c.account_id).where(seeds.c.account_id.in_(ids))
@@ -175,10 +151,6 @@ def apply_profiles(
     _queue(conn, db, decisions, ctx.policy.name == "smart", fetched_at)
     likely = sum(1 for p in bot_p.values() if p >= ctx.threshold)
     return {"profiled": len(ids), "likely": likely, "queued": len(decisions)}
-
-
-def _iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(epoch))
 
 
 def skip_unreadable(conn: Connection, account_ids: Sequence[int], reason: str,
