@@ -17,6 +17,7 @@ from botsweep.crawler.decide import ProbabilityModel, ScoringContext
 from botsweep.crawler.engine import CrawlEngine
 from botsweep.crawler.policy import make_policy
 from botsweep.crawler.ratelimit import RateLedger
+from botsweep.crawler.shared_ledger import SharedRateLedger, make_ledger
 from botsweep.storage.db import Database
 
 __all__ = ["open_crawl", "scoring_context"]
@@ -54,7 +55,7 @@ def open_crawl(
     source: Any = None,
     bot_model: ProbabilityModel | None = None,
     clock: Clock | None = None,
-    ledger: RateLedger | None = None,
+    ledger: RateLedger | SharedRateLedger | None = None,
     stop: threading.Event | None = None,
     worker_id: str | None = None,
 ) -> Iterator[CrawlEngine]:
@@ -67,6 +68,9 @@ def open_crawl(
 
         source = XSource.from_settings(settings.api)
     try:
+        if ledger is None:
+            # PostgreSQL: one ledger in the database for every worker; SQLite: in memory.
+            ledger = make_ledger(db, list(source.token_keys))
         scoring = scoring_context(settings, db, policy=policy, bot_model=bot_model)
         yield CrawlEngine(db, source, settings, scoring, clock=clock, ledger=ledger,
                           stop=stop, worker_id=worker_id)
