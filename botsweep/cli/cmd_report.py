@@ -45,6 +45,8 @@ def report(
         raise InputError(f"--min-score {min_score}: expected a probability between 0 and 1")
     if max_nodes < 1:
         raise InputError(f"--max-nodes {max_nodes}: expected a positive number of accounts")
+    if not out.parent.exists():  # fail before loading a large graph
+        raise InputError(f"--out {out}: directory {out.parent} does not exist; create it first")
 
     from botsweep.viz.graph import load_graph
     from botsweep.viz.report import build_report

@@ -125,10 +125,15 @@ def _rings(
         if needed > radius:
             radius = max(radius, min(needed, math.sqrt(step * needed)))
         rings = max(1, math.ceil(needed / radius))
+        # Neighbours in angle order alternate between `rings` sub-rings.  Where the circle
+        # closes, a tail of len % rings nodes would sit too close to the first ones on the
+        # same sub-ring, so each of those few gets a sub-ring of its own, further out.
+        tail = len(nodes) % rings if rings > 1 else 0
         for i, node in enumerate(nodes):
-            r = radius + (i % rings) * step
+            ring = i % rings if i < len(nodes) - tail else rings + i - (len(nodes) - tail)
+            r = radius + ring * step
             positions[node] = (r * math.cos(angle[node]), r * math.sin(angle[node]))
-        outer = radius + (rings - 1) * step
+        outer = radius + (rings + tail - 1) * step
     return positions, outer + spacing
 
 

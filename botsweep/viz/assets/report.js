@@ -561,6 +561,10 @@
     expandAll: function () { setExpanded(allClusters(), 1); },
     collapseAll: function () { setExpanded(allClusters(), 0); },
     focusAccount: focusAccount,
-    counts: function () { return { nodes: nodes.length, edges: edges.length }; }
+    counts: function () { return { nodes: nodes.length, edges: edges.length }; },
+    domPosition: function (id) {  // where a drawn node is, in page pixels (for tests)
+      var p = network.canvasToDOM(network.getPosition(id)), rect = container.getBoundingClientRect();
+      return { x: rect.left + p.x, y: rect.top + p.y };
+    }
   };
 })();
