@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, select
 
 from botsweep.storage.db import Database
+from botsweep.storage.pages import pending_discovered_ids
 from botsweep.storage.schema import accounts, api_calls, follows, frontier, jobs, scores, seeds
 
 __all__ = ["collect_status", "expanded_accounts_query", "coverage", "check_health"]
@@ -33,6 +34,15 @@ def expanded_accounts_query() -> Any:
 def coverage(conn: Connection) -> dict[str, Any]:
     """Discovered, profiled and expanded accounts, and expanded ÷ discovered."""
     discovered = conn.execute(select(func.count()).select_from(accounts)).scalar_one()
+    waiting = pending_discovered_ids(conn)  # found on a page, not yet a stub account
+    if waiting:
+        ordered = sorted(waiting)
+        known = 0
+        for start in range(0, len(ordered), 5000):
+            chunk = ordered[start:start + 5000]
+            known += conn.execute(select(func.count()).select_from(accounts)
+                                  .where(accounts.c.id.in_(chunk))).scalar_one()
+        discovered += len(waiting) - known
     profiled = conn.execute(
         select(func.count()).select_from(accounts).where(accounts.c.fetched_at.is_not(None))
     ).scalar_one()

@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, and_, func, or_, select, union_all, update
+from sqlalchemy import Connection, and_, or_, select, update
 
 from botsweep.crawler.policy import Candidate, Policy
 from botsweep.storage.db import Database
 from botsweep.storage.pages import mark_accounts, write_profiles
-from botsweep.storage.schema import follows, frontier, scores, seeds
+from botsweep.storage.schema import accounts, frontier, scores, seeds
 from botsweep.storage.scores import iso_time, record_model, store_scores
 
-__all__ = ["ProbabilityModel", "ScoringContext", "apply_profiles", "skip_unreadable"]
+__all__ = [
+    "ProbabilityModel", "ScoringContext", "apply_profiles", "reconsider", "skip_unreadable",
+]
 
 
 class ProbabilityModel(Protocol):
@@ -43,37 +45,42 @@ class ScoringContext:
     campaign_name: str | None = None
     target: str = "bot"
 
+    def hunts_campaign(self) -> bool:
+        return self.target == "campaign" and self.campaign is not None
+
     def target_scorer(self) -> str:
-        if self.target == "campaign" and self.campaign is not None:
-            return f"campaign:{self.campaign_name}"
-        return "bot"
+        return f"campaign:{self.campaign_name}" if self.hunts_campaign() else "bot"
+
+    def target_threshold(self) -> float:
+        if self.hunts_campaign():
+            assert self.campaign is not None
+            return float(self.campaign.threshold)
+        return self.threshold
 
 
-def _bot_links(conn: Connection, ids: Sequence[int], scorer: str, threshold: float) -> dict:
-    """For each account, how many of its neighbours are known bots (scored, or bot seeds)."""
-    if not ids:
-        return {}
-    bots = union_all(
-        select(scores.c.account_id.label("aid"))
-        .where(scores.c.scorer == scorer, scores.c.probability >= threshold),
-        select(seeds.c.account_id.label("aid"))
-        .where(seeds.c.label == "bot", seeds.c.account_id.is_not(None)),
-    ).subquery()
-    out_links = (
-        select(follows.c.follower_id.label("aid"), func.count().label("n"))
-        .where(follows.c.follower_id.in_(ids), follows.c.followee_id.in_(select(bots.c.aid)))
-        .group_by(follows.c.follower_id)
-    )
-    in_links = (
-        select(follows.c.followee_id.label("aid"), func.count().label("n"))
-        .where(follows.c.followee_id.in_(ids), follows.c.follower_id.in_(select(bots.c.aid)))
-        .group_by(follows.c.followee_id)
-    )
-    links: dict[int, int] = {}
-    for query in (out_links, in_links):
-        for aid, n in conn.execute(query):
-            links[aid] = links.get(aid, 0) + n
-    return links
+def _candidates(
+    conn: Connection, ids: Sequence[int], target_p: Mapping[int, float],
+) -> list[Candidate]:
+    """Candidates for accounts already stored: metrics, seed flag and bot links from the DB."""
+    seed_ids = set(conn.execute(
+        select(seeds.c.account_id).where(seeds.c.account_id.in_(list(ids)))
+    ).scalars())
+    rows = conn.execute(
+        select(accounts.c.id, accounts.c.followers_count, accounts.c.following_count,
+               accounts.c.protected, accounts.c.bot_links).where(accounts.c.id.in_(list(ids)))
+    ).all()
+    return [
+        Candidate(
+            account_id=row.id,
+            followers_count=row.followers_count,
+            following_count=row.following_count,
+            target_probability=target_p.get(row.id, 0.0),
+            is_seed=row.id in seed_ids,
+            bot_links=row.bot_links or 0,
+            protected=bool(row.protected),
+        )
+        for row in rows
+    ]
 
 
 def _queue(conn: Connection, db: Database, decisions: Sequence[Any], smart: bool,
@@ -130,27 +137,46 @@ def apply_profiles(
         if ctx.target == "campaign":
             target_p = camp_p
     record_model(conn, db, ctx.bot.version, ctx.threshold)
-    target_threshold = ctx.threshold if target_p is bot_p else 0.5
-    seed_ids = set(conn.execute(
-        select(seeds.c.account_id).where(seeds.c.account_id.in_(ids))
-    ).scalars())
-    links = _bot_links(conn, ids, ctx.target_scorer(), target_threshold)
-    decisions = []
-    for user, aid in zip(users, ids, strict=True):
-        metrics = user.get("public_metrics") or {}
-        candidate = Candidate(
-            account_id=aid,
-            followers_count=metrics.get("followers_count"),
-            following_count=metrics.get("following_count"),
-            target_probability=target_p[aid],
-            is_seed=aid in seed_ids,
-            bot_links=links.get(aid, 0),
-            protected=bool(user.get("protected")),
-        )
-        decisions += ctx.policy.decide(candidate, target_threshold)
+    target_threshold = ctx.target_threshold()
+    decisions = [
+        d for c in _candidates(conn, ids, target_p)
+        for d in ctx.policy.decide(c, target_threshold)
+    ]
     _queue(conn, db, decisions, ctx.policy.name == "smart", fetched_at)
     likely = sum(1 for p in bot_p.values() if p >= ctx.threshold)
     return {"profiled": len(ids), "likely": likely, "queued": len(decisions)}
+
+
+def reconsider(
+    conn: Connection, db: Database, ctx: ScoringContext, ids: Sequence[int], now: float
+) -> int:
+    """Let the policy look again at profiled accounts found on more expanded lists.
+
+    Only accounts with no list queued yet are considered; returns how many lists were queued.
+    """
+    if not ids:
+        return 0
+    queued = select(frontier.c.account_id).where(
+        frontier.c.kind.in_(("followers", "following")),
+        frontier.c.account_id.in_(list(ids)))
+    open_ids = list(conn.execute(
+        select(accounts.c.id).where(
+            accounts.c.id.in_(list(ids)), accounts.c.fetched_at.is_not(None),
+            accounts.c.state.in_(("active", "protected")), accounts.c.id.not_in(queued))
+    ).scalars())
+    if not open_ids:
+        return 0
+    scorer = ctx.target_scorer()
+    target_p = dict(conn.execute(
+        select(scores.c.account_id, scores.c.probability)
+        .where(scores.c.scorer == scorer, scores.c.account_id.in_(open_ids))
+    ).all())
+    decisions = [
+        d for c in _candidates(conn, open_ids, target_p)
+        for d in ctx.policy.decide(c, ctx.target_threshold())
+    ]
+    _queue(conn, db, decisions, ctx.policy.name == "smart", now)
+    return sum(1 for d in decisions if d.skip is None)
 
 
 def skip_unreadable(conn: Connection, account_ids: Sequence[int], reason: str,

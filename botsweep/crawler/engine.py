@@ -214,6 +214,7 @@ class CrawlEngine:
         return self.stats
 
     def _step(self) -> bool:
+        self.lookups.absorb()
         now = self.clock.now()
         return (self.lookups.resolve(now) or self.lookups.lookup(now)
                 or self._follows(now))

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select, update
 
-from botsweep.crawler.decide import apply_profiles
+from botsweep.crawler.decide import apply_profiles, reconsider
 from botsweep.crawler.replies import ENDPOINTS
 from botsweep.errors import RateLimited, SourceError
 from botsweep.seeding import SEED_PRIORITY, enqueue_expansion
+from botsweep.storage.pages import absorb_discovered
 from botsweep.storage.schema import accounts, frontier, labels, seeds
 
 if TYPE_CHECKING:
@@ -57,6 +58,15 @@ class LookupSteps:
                     accounts.c.lookup_until >= now,
                 )
             ).scalar()
+
+    def absorb(self) -> int:
+        """Turn discovered pages into stub accounts; let the policy reconsider old ones."""
+        engine = self.engine
+        with engine.db.begin() as conn:
+            rows, grown = absorb_discovered(conn, engine.db)
+            if grown:
+                reconsider(conn, engine.db, engine.scoring, grown, engine.clock.now())
+        return rows
 
     # -- profiles ----------------------------------------------------------------------
     def lookup(self, now: float) -> bool:

@@ -5,11 +5,15 @@ clock, read from the reply's ``Date`` header, so that ages measured in a sim wor
 out as they were in that world.  Lease and run times are this machine's wall clock.
 
 The ``follows`` key is ordered (followee_id, follower_id) and the table has no rowid on
-SQLite: a followers page (the most common page, one followee and up to 1,000 followers)
-then lands as one run of adjacent keys.  A second index on follower_id serves
-"who does X follow".  Edges carry no foreign keys on purpose: every edge's stub accounts
-are written in the same transaction, so the constraint would only add two index probes per
-edge on the hottest path.
+SQLite: a followers page (one followee and up to 1,000 followers) then lands as one run of
+adjacent keys.  Measured on this kind of machine, a second index on follower_id, or one
+random-order insert per discovered account, each cost the page write 2-4x (every random key
+dirties its own B-tree page, and each commit writes those pages to the WAL).  So the page
+write appends the page's ids to ``discovered`` (one row per page, ids packed as int64) and
+the lookup step turns them into ``accounts`` stubs in batches, off the hot path.  Each
+``discovered`` row also says whose list the ids came from: an id found on the lists of
+several expanded accounts has that many ``bot_links``, the smart policy's network evidence.
+Edges carry no foreign keys on purpose: an edge's accounts may still be in ``discovered``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -38,6 +43,7 @@ __all__ = [
     "seeds",
     "labels",
     "frontier",
+    "discovered",
     "scores",
     "runs",
     "api_calls",
@@ -88,6 +94,7 @@ accounts = Table(
     Column("lookup_owner", String(64)),
     Column("lookup_until", Float),
     Column("lookup_attempts", Integer, nullable=False, server_default="0"),
+    Column("bot_links", Integer, nullable=False, server_default="0"),
     CheckConstraint(
         "state IS NULL OR state IN ('active','protected','suspended','not_found','deleted')",
         name="state",
@@ -104,7 +111,16 @@ follows = Table(
     Column("first_seen", Float, nullable=False),
     sqlite_with_rowid=False,
 )
-Index("ix_follows_follower_id", follows.c.follower_id)
+
+discovered = Table(
+    "discovered",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("via_id", BigInteger, nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("ids", LargeBinary, nullable=False),
+    Column("first_seen", Float, nullable=False),
+)
 
 seeds = Table(
     "seeds",

@@ -92,11 +92,13 @@ def load_graph(
             accounts.c[name] for name in NODE_FIELDS
         ]
         newest = 0.0
+        excluded: set[int] = set()
         for row in conn.execute(select(*columns)):
             newest = max(newest, row.fetched_at or 0.0)
             probability = bot.get(row.id)
             is_seed = row.id in seed_info
             if probability is not None and probability < min_score and not is_seed:
+                excluded.add(row.id)
                 continue
             label, camp_name = label_info.get(row.id) or seed_info.get(row.id) or (None, "")
             attrs: dict[str, Any] = {name: getattr(row, name) for name in NODE_FIELDS}
@@ -111,12 +113,18 @@ def load_graph(
                 fetched_at=_iso(row.fetched_at),
             )
             graph.add_node(row.id, **attrs)
+        # Accounts found on a page but not yet profiled (or not yet stubs) are bare nodes.
+        bare = dict.fromkeys(NODE_FIELDS)
+        bare.update(bot_probability=None, campaign_probability=None, is_seed=False,
+                    label=None, campaign=None, expanded=False, domains=[], fetched_at=None)
         nodes = graph.nodes
-        graph.add_edges_from(
-            (a, b)
-            for b, a in conn.execute(select(follows.c.followee_id, follows.c.follower_id))
-            if a in nodes and b in nodes
-        )
+        for b, a in conn.execute(select(follows.c.followee_id, follows.c.follower_id)):
+            if a in excluded or b in excluded:
+                continue
+            for end in (a, b):
+                if end not in nodes:
+                    graph.add_node(end, **bare)
+            graph.add_edge(a, b)
         settings = dict(conn.execute(select(meta.c.key, meta.c.value)).all())
         graph.graph["coverage"] = coverage(conn)
     graph.graph["threshold"] = float(settings.get("bot_threshold", 0.5))

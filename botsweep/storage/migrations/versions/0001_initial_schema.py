@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("lookup_owner", sa.String(length=64), nullable=True),
         sa.Column("lookup_until", sa.Float(), nullable=True),
         sa.Column("lookup_attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("bot_links", sa.Integer(), server_default="0", nullable=False),
         sa.CheckConstraint(
             "state IS NULL OR state IN ('active','protected','suspended','not_found','deleted')",
             name=op.f("ck_accounts_state"),
@@ -62,9 +63,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("followee_id", "follower_id", name=op.f("pk_follows")),
         sqlite_with_rowid=False,
     )
-    with op.batch_alter_table("follows", schema=None) as batch_op:
-        batch_op.create_index("ix_follows_follower_id", ["follower_id"], unique=False)
 
+    op.create_table(
+        "discovered",
+        sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("via_id", sa.BigInteger(), nullable=False),
+        sa.Column("direction", sa.String(length=16), nullable=False),
+        sa.Column("ids", sa.LargeBinary(), nullable=False),
+        sa.Column("first_seen", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_discovered")),
+    )
     op.create_table(
         "frontier",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -230,8 +238,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_frontier_claim")
 
     op.drop_table("frontier")
-    with op.batch_alter_table("follows", schema=None) as batch_op:
-        batch_op.drop_index("ix_follows_follower_id")
+    op.drop_table("discovered")
 
     op.drop_table("follows")
     op.drop_index("ix_accounts_username_lower", table_name="accounts")
