@@ -172,7 +172,7 @@ class SimServer:
             _log.warning("sim listening on %s, not loopback: anyone who can reach it can "
                          "use it", self.host)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={
-            "poll_interval": 0.2}, name="botsweep-sim", daemon=True)
+            "poll_interval": 0.05}, name="botsweep-sim", daemon=True)
         self._thread.start()
         _log.info("sim serving %s (%d accounts) at %s", self.world.name,
                   len(self.world.accounts), self.base_url)
