@@ -36,7 +36,11 @@
     return node;
   }
   function fmt(x) { return x == null ? '–' : Number(x).toLocaleString('en-US'); }
-  function pct(x) { return x == null ? '–' : (100 * x).toFixed(0) + '%'; }
+  function plural(count, word) { return fmt(count) + ' ' + word + (count === 1 ? '' : 's'); }
+  function pct(x) {
+    if (x == null) return '–';
+    return (100 * x).toFixed(x > 0 && x < 0.1 ? 1 : 0) + '%';
+  }
   function mix(a, b, t) { return Math.round(a + (b - a) * t); }
   function hex(r, g, b) { return '#' + ((1 << 24) | (r << 16) | (g << 8) | b).toString(16).slice(1); }
   var GREEN = [46, 157, 74], AMBER = [224, 165, 38], RED = [209, 47, 47];
@@ -224,15 +228,16 @@
       ['campaign', N.cg[j]], ['campaign score', N.cp[j] == null ? null : N.cp[j].toFixed(2)],
       ['location', N.l[j]], ['description', N.d[j]], ['url', urlNode],
       ['domains', N.dm[j] ? N.dm[j].join(', ') : null],
-      ['in this crawl', N.fi[j] + ' followers, ' + N.fo[j] + ' following seen'],
+      ['in this crawl', plural(N.fi[j], 'follower') + ', ' + N.fo[j] + ' following seen'],
       ['cluster', C[N.k[j]].name], ['id', N.id[j]], ['profile', profile]
     ]));
     return box;
   }
-  function yearBars(pairs, spark) {
+  function yearBars(pairs, spark, span) {
     var box = el('div', null, spark ? 'bars spark' : 'bars');
     if (!pairs.length) return box;
     var lo = pairs[0][0], hi = pairs[pairs.length - 1][0], byYear = new Map(pairs), top = 1;
+    if (span && span.length) { lo = Math.min(lo, span[0][0]); hi = Math.max(hi, span[span.length - 1][0]); }
     pairs.forEach(function (p) { top = Math.max(top, p[1]); });
     var nowYear = new Date(M.now).getUTCFullYear();
     for (var y = lo; y <= hi; y++) {
@@ -485,6 +490,9 @@
   }
   function clusterTable() {
     var box = section('Top clusters'), sortBy = el('select');
+    box.appendChild(el('div', 'bots: share of scored accounts at score ≥ ' + THRESHOLD +
+      '; age: median account age in years at crawl time; created: accounts per year' +
+      (M.years.length ? ', ' + M.years[0][0] + '–' + M.years[M.years.length - 1][0] : ''), 'muted'));
     [['size', 'by size'], ['bots', 'by number of bots'], ['share', 'by share of bots']].forEach(function (o) {
       var opt = el('option', o[1]); opt.value = o[0]; sortBy.appendChild(opt);
     });
@@ -499,20 +507,20 @@
         return a - b;
       });
       holder.replaceChildren(table(
-        [['cluster'], ['size', 'num'], ['bots', 'num'], ['median age', 'num'], ['top domains'], ['examples'], ['created']],
+        [['cluster'], ['size', 'num'], ['bots', 'num'], ['age', 'num'], ['top domains', 'lines'],
+         ['examples'], ['created']],
         order.slice(0, 25).map(function (k) {
           var c = C[k];
           var examples = el('span');
-          c.examples.forEach(function (u, idx) {
-            if (idx) examples.appendChild(document.createTextNode(' '));
+          c.examples.forEach(function (u) {
             examples.appendChild(button('@' + u, function () {
               var j = members[k].find(function (m) { return N.u[m] === u; });
               if (j !== undefined) focusAccount(j);
-            }, 'link'));
+            }, 'link block'));
           });
           return [button(c.name, function () { zoomToCluster(k); }, 'link'), fmt(c.size),
             pct(shareOf(c)), c.age == null ? '–' : c.age + ' y',
-            c.domains.map(function (d) { return d[0]; }).join(', ') || '–', examples, yearBars(c.years, true)];
+            c.domains.map(function (d) { return d[0]; }).join('\n') || '–', examples, yearBars(c.years, true, M.years)];
         })));
     }
     sortBy.addEventListener('change', render);
