@@ -33,5 +33,9 @@ ENV BOTSWEEP_CONFIG=/etc/botsweep/config.yaml \
     BOTSWEEP_DATABASE__URL=sqlite:////data/botsweep.db \
     BOTSWEEP_REPORT__OUT=/data/botsweep-report.html
 
+# Unhealthy when the last crawl tick is older than schedule.stale_after_s (or failed).
+HEALTHCHECK --interval=60s --timeout=30s --start-period=120s --retries=3 \
+    CMD ["botsweep", "status", "--check"]
+
 ENTRYPOINT ["botsweep"]
-CMD ["status"]
+CMD ["daemon"]

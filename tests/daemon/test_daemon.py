@@ -1,0 +1,156 @@
+"""The daemon's wiring, crawl ticks and bookkeeping, with a fake Source on a fake clock."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from botsweep.config import Settings, load_settings
+from botsweep.crawler.clock import FakeClock
+from botsweep.daemon import Daemon
+from botsweep.daemon_jobs import JobResult, record_job
+from botsweep.errors import ConfigError
+from botsweep.seeding import AccountRef, add_seeds
+from botsweep.status import check_health, collect_status
+from botsweep.storage.db import Database
+from botsweep.storage.schema import accounts, frontier, jobs, runs
+from tests.crawler.fakes import FakeSource, FakeWorld, NameScorer
+
+
+def chain_world(n: int = 40) -> FakeWorld:
+    """Bot i follows bot i+1: every expansion discovers one more bot."""
+    names = {i: f"bot{i}" for i in range(1, n + 1)}
+    edges = {(i, i + 1) for i in range(1, n)}
+    return FakeWorld.build(names, edges)
+
+
+def make_daemon(tmp_path: Path, *, limits: dict[str, int] | None = None,
+                **schedule: object) -> tuple[Daemon, FakeSource, FakeClock, Database]:
+    clock = FakeClock()
+    db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    add_seeds(db, [AccountRef(id=1)], label="bot", now=clock.now())
+    source = FakeSource(chain_world(), clock)
+    if limits:
+        source.limits.update(limits)
+    settings = load_settings(None, schedule=schedule, crawler={"policy": "bfs"})
+    daemon = Daemon(settings, db, worker_id="w-test", source=source, bot_model=NameScorer(),
+                    clock=clock)
+    return daemon, source, clock, db
+
+
+def test_scheduler_jobs_come_from_the_schedule_config(tmp_path: Path) -> None:
+    daemon, *_ = make_daemon(tmp_path, crawl_every_s=30, score_every_s=900,
+                             report_cron="15 3 * * *", misfire_grace_s=42.5)
+    scheduler = daemon.build_scheduler()
+    scheduler.start(paused=True)  # job defaults are applied when the scheduler starts
+    got = {job.id: job for job in scheduler.get_jobs()}
+    scheduler.shutdown(wait=False)
+    assert sorted(got) == ["crawl", "report", "score"]
+    for job in got.values():
+        assert job.coalesce is True and job.max_instances == 1
+        assert job.misfire_grace_time == 43
+    assert got["crawl"].trigger.interval.total_seconds() == 30
+    assert got["score"].trigger.interval.total_seconds() == 900
+    assert str(got["report"].trigger.fields[5]) == "3"  # hour field of "15 3 * * *"
+    assert type(scheduler._jobstores["default"]).__name__ == "MemoryJobStore"
+
+
+def test_bad_report_cron_is_a_config_error(tmp_path: Path) -> None:
+    daemon, *_ = make_daemon(tmp_path, report_cron="every hour")
+    with pytest.raises(ConfigError, match="schedule.report_cron = 'every hour'"):
+        daemon.build_scheduler()
+
+
+def test_crawl_tick_is_bounded_and_returns_when_rate_limited(tmp_path: Path) -> None:
+    daemon, source, clock, db = make_daemon(tmp_path, crawl_max_requests=5,
+                                            crawl_max_seconds=3600)
+    first = daemon.crawl_tick()
+    assert first.outcome == "budget" and first.detail.startswith("5 follows requests")
+    # The fake API allows 15 followers + 15 following calls per window: the third tick
+    # spends the rest and comes back instead of sleeping until the window resets.
+    outcomes = [daemon.crawl_tick().outcome for _ in range(6)]
+    assert "rate_limited" in outcomes
+    assert clock.slept == 0
+    with db.connect() as conn:
+        leased = conn.execute(select(func.count()).select_from(frontier)
+                              .where(frontier.c.state == "leased")).scalar_one()
+        ticks = conn.execute(select(runs.c.command, runs.c.worker_id)).all()
+    assert leased == 0
+    assert set(ticks) == {("daemon", "w-test")}
+    # A fresh window: the crawl goes on where it stopped (the ledger outlives each tick).
+    before = len(source.calls)
+    clock.advance(900)
+    assert daemon.crawl_tick().outcome in ("budget", "idle")
+    assert len(source.calls) > before
+
+
+def test_job_runs_are_recorded_for_status(tmp_path: Path) -> None:
+    daemon, _source, _clock, db = make_daemon(tmp_path, crawl_max_requests=3)
+    run = daemon._job("crawl", daemon.crawl_tick)
+
+    def broken() -> JobResult:
+        raise RuntimeError("disk on fire")
+
+    run()
+    daemon._job("score", broken)()  # a failing run is recorded, and the daemon goes on
+    status = collect_status(db)
+    by_job = {row["job"]: row for row in status["jobs"]}
+    assert by_job["crawl"]["worker_id"] == "w-test"
+    assert by_job["crawl"]["last_outcome"] == "budget"
+    assert "3 follows requests" in by_job["crawl"]["last_detail"]
+    assert by_job["score"]["last_outcome"] == "error"
+    assert "disk on fire" in by_job["score"]["last_detail"]
+    last = by_job["crawl"]["last_run_at"]
+    assert check_health(status, stale_after_s=60, now=last + 30) == ""
+    assert "ran 120 s ago" in check_health(status, stale_after_s=60, now=last + 120)
+
+
+def test_record_job_keeps_the_last_run_when_only_the_schedule_changes(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    record_job(db, "w1", "crawl", last_run_at=100.0, result=JobResult("idle", "nothing"),
+               next_run_at=160.0, now=101.0)
+    record_job(db, "w1", "crawl", next_run_at=None, now=200.0)  # the daemon stopped
+    with db.connect() as conn:
+        row = conn.execute(select(jobs)).one()
+    assert (row.last_run_at, row.last_outcome, row.next_run_at, row.updated_at) == (
+        100.0, "idle", None, 200.0)
+
+
+def test_stop_ends_the_daemon_cleanly_and_gives_leases_back(tmp_path: Path) -> None:
+    """run() in a thread with the real scheduler: the first tick starts at once."""
+    daemon, source, _clock, db = make_daemon(tmp_path, crawl_every_s=3600,
+                                             crawl_max_requests=10**6)
+    started = threading.Event()
+    original = source.followers
+
+    def followers(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        started.set()
+        return original(*args, **kwargs)
+
+    source.followers = followers  # type: ignore[method-assign]
+    result: list[bool] = []
+    thread = threading.Thread(target=lambda: result.append(daemon.run()))
+    thread.start()
+    assert started.wait(20), "the first crawl tick did not start"
+    daemon.stop.set()
+    thread.join(15)
+    assert result == [True]
+    with db.connect() as conn:
+        leased = conn.execute(select(func.count()).select_from(frontier)
+                              .where(frontier.c.state == "leased")).scalar_one()
+        owners = conn.execute(select(func.count()).select_from(accounts)
+                              .where(accounts.c.lookup_owner.is_not(None))).scalar_one()
+        rows = {r.job_id: r for r in conn.execute(select(jobs))}
+        outcome = conn.execute(select(runs.c.outcome)).scalars().all()
+    assert leased == 0 and owners == 0
+    assert rows["crawl"].next_run_at is None  # stopped: nothing is scheduled
+    assert outcome and outcome[-1] in ("stopped", "idle", "rate_limited")
+
+
+def test_settings_travel_to_subprocess_jobs_as_json() -> None:
+    settings = Settings(report={"out": "r.html", "min_score": 0.3})
+    again = Settings.model_validate(settings.model_dump(mode="json"))
+    assert again.report.out == Path("r.html") and again.report.min_score == 0.3
