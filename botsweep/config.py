@@ -2,9 +2,13 @@
 
 ``load_settings(path)`` reads the YAML file (``--config``, else ``$BOTSWEEP_CONFIG``,
 else ``./config.yaml`` when present, else the defaults), applies environment overrides
-such as ``BOTSWEEP_DATABASE__URL`` (nested keys joined by ``__``) and validates the
-result.  Unknown keys and bad values raise :class:`~botsweep.errors.ConfigError` with one
-line naming the key, the bad value and what is expected.
+such as ``BOTSWEEP_DATABASE__URL`` (``BOTSWEEP_<SECTION>__<KEY>``) and validates the
+result.  Unknown keys and bad values, in the file or in a ``BOTSWEEP_<SECTION>__<KEY>``
+variable, raise :class:`~botsweep.errors.ConfigError` with one line naming where the key
+came from, the key, the bad value and what is expected.  A list from the environment is
+JSON (``["A","B"]``) or comma-separated (``A,B``); ``null`` (or empty) clears an optional
+key.  ``BOTSWEEP_CONFIG`` is not a key, and a ``BOTSWEEP_`` variable without ``__`` that
+names no section (``BOTSWEEP_DEMO_TOKEN``) is left alone.
 
 Secrets never live in the file: ``api.bearer_token_env`` names the environment
 variables that hold the tokens, and a literal token is refused.
@@ -12,8 +16,12 @@ variables that hold the tokens, and a literal token is refused.
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
 import re
+import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +44,9 @@ __all__ = [
 ]
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_ENV_PREFIX = "BOTSWEEP_"
+_NOT_KEYS = frozenset({"BOTSWEEP_CONFIG"})
+_HIDDEN = {("api", "bearer_token_env")}
 _SECRET_KEYS = {"bearer_token", "token", "tokens", "api_key", "api_secret", "access_token",
                 "access_token_secret", "consumer_key", "consumer_secret", "password", "secret"}
 
@@ -138,12 +149,14 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment beats the file; the file arrives as init kwargs.
-        return (env_settings, init_settings)
+        # load_settings merges the file and the environment itself (so that an error can
+        # name the variable it came from, and a plain list such as A,B parses); the
+        # result arrives as init kwargs.  Settings() alone gives the defaults.
+        return (init_settings,)
 
 
-def _default_path() -> Path | None:
-    env = os.environ.get("BOTSWEEP_CONFIG")
+def _default_path(environ: Mapping[str, str]) -> Path | None:
+    env = environ.get("BOTSWEEP_CONFIG")
     if env:
         return Path(env)
     local = Path("config.yaml")
@@ -170,46 +183,154 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"{path}: expected a mapping of sections at the top, got {type(data).__name__}"
         )
-    _refuse_literal_secrets(path, data)
+    for key in data:
+        if not isinstance(key, str):
+            raise ConfigError(
+                f"{path}: unknown key {key!r}; expected section names such as database, api"
+            )
+    _refuse_literal_secrets(str(path), data)
     return data
 
 
-def _refuse_literal_secrets(path: Path, data: dict[str, Any], prefix: str = "") -> None:
+def _secret_refused(source: str, name: str) -> ConfigError:
+    return ConfigError(
+        f"{source}: {name}: secrets are never read from the configuration; export the "
+        "token in an environment variable and name that variable in "
+        "api.bearer_token_env (for example [X_BEARER_TOKEN])"
+    )
+
+
+def _refuse_literal_secrets(source: str, data: Mapping[Any, Any], prefix: str = "") -> None:
     for key, value in data.items():
         name = f"{prefix}{key}"
         if str(key).lower() in _SECRET_KEYS and value not in (None, ""):
-            raise ConfigError(
-                f"{path}: {name}: secrets are never read from the config file; export the "
-                "token in an environment variable and name that variable in "
-                "api.bearer_token_env (for example [X_BEARER_TOKEN])"
-            )
+            raise _secret_refused(source, name)
         if isinstance(value, dict):
-            _refuse_literal_secrets(path, value, f"{name}.")
+            _refuse_literal_secrets(source, value, f"{name}.")
 
 
-def _format_error(source: str, exc: ValidationError) -> str:
+def _did_you_mean(name: str, choices: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def _section_fields(section: str) -> dict[str, Any]:
+    model = Settings.model_fields[section].annotation
+    return dict(model.model_fields) if isinstance(model, type) else {}
+
+
+def _env_value(var: str, raw: str, annotation: Any) -> Any:
+    """A string from the environment, shaped for ``annotation`` (pydantic does the rest)."""
+    args = typing.get_args(annotation)
+    if type(None) in args and raw.strip().lower() in ("", "null", "none", "~"):
+        return None
+    if list in (typing.get_origin(annotation), *(typing.get_origin(a) for a in args)):
+        text_ = raw.strip()
+        if text_.startswith("["):
+            try:
+                return json.loads(text_)
+            except ValueError:
+                raise ConfigError(
+                    f"{var}: not a JSON list; expected a list such as [\"A\",\"B\"] or A,B"
+                ) from None
+        return [part.strip() for part in text_.split(",") if part.strip()]
+    return raw
+
+
+def _env_overrides(
+    environ: Mapping[str, str],
+) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], str]]:
+    """``BOTSWEEP_<SECTION>__<KEY>`` variables as {section: {key: value}}, and where each
+    key came from; an unknown section or key is refused."""
+    sections = list(Settings.model_fields)
+    data: dict[str, dict[str, Any]] = {}
+    origin: dict[tuple[str, str], str] = {}
+    for var in sorted(environ):
+        upper = var.upper()
+        if not upper.startswith(_ENV_PREFIX) or upper in _NOT_KEYS:
+            continue
+        section, sep, key = upper[len(_ENV_PREFIX):].partition("__")
+        section, key = section.lower(), key.lower()
+        if not sep:
+            if section in sections:
+                first = next(iter(_section_fields(section)))
+                raise ConfigError(
+                    f"{var}: set one key at a time, as {_ENV_PREFIX}{section.upper()}__<KEY> "
+                    f"(for example {_ENV_PREFIX}{section.upper()}__{first.upper()})"
+                )
+            continue  # not a setting (BOTSWEEP_DEMO_TOKEN names a token, for instance)
+        if section not in sections:
+            raise ConfigError(
+                f"{var}: unknown section {section!r}; {_did_you_mean(section, sections)}"
+                f"expected {_ENV_PREFIX}<SECTION>__<KEY> with a section of config.yaml "
+                f"({', '.join(sections)})"
+            )
+        fields = _section_fields(section)
+        if key in _SECRET_KEYS:
+            raise _secret_refused(var, f"{section}.{key}")
+        if key not in fields:
+            raise ConfigError(
+                f"{var}: unknown key '{section}.{key}'; {_did_you_mean(key, fields)}"
+                f"see config.yaml for the keys of {section}"
+            )
+        data.setdefault(section, {})[key] = _env_value(var, environ[var], fields[key].annotation)
+        origin[(section, key)] = var
+    return data, origin
+
+
+def _format_error(
+    source: str, origin: Mapping[tuple[str, str], str], exc: ValidationError
+) -> str:
     first = exc.errors()[0]
-    key = ".".join(str(part) for part in first["loc"])
-    value = first.get("input")
-    if first["type"] == "extra_forbidden":
-        return f"{source}: unknown key {key!r}; see config.yaml for the keys that exist"
-    shown = repr(value) if not isinstance(value, dict) else "a mapping"
-    message = first["msg"].removeprefix("Value error, ")
+    loc = tuple(str(part) for part in first["loc"])
+    key = ".".join(loc)
+    where = origin.get((loc[0], loc[1]), source) if len(loc) >= 2 else source
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{source}: {key} = {shown}: {message}{more}"
+    if first["type"] == "extra_forbidden":
+        choices = Settings.model_fields if len(loc) == 1 else _section_fields(loc[0])
+        return (
+            f"{where}: unknown key {key!r}; {_did_you_mean(loc[-1], choices)}"
+            "see config.yaml for the keys that exist"
+        )
+    message = first["msg"].removeprefix("Value error, ")
+    if loc[:2] in _HIDDEN:  # it may hold a token: never echo it
+        return f"{where}: {key}: {message}{more}"
+    value = first.get("input")
+    shown = repr(value) if not isinstance(value, dict) else "a mapping"
+    return f"{where}: {key} = {shown}: {message}{more}"
 
 
-def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
-    """Load, merge and validate settings; raise ConfigError with one clear line."""
-    chosen = Path(path) if path is not None else _default_path()
+def load_settings(
+    path: Path | str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Load, merge and validate settings; raise ConfigError with one clear line.
+
+    The file (``path``, else ``$BOTSWEEP_CONFIG``, else ``./config.yaml`` when present)
+    comes first, then whole sections from ``overrides``, then ``BOTSWEEP_<SECTION>__<KEY>``
+    variables from ``environ`` (default: ``os.environ``), key by key.
+    """
+    env = os.environ if environ is None else environ
+    chosen = Path(path) if path is not None else _default_path(env)
     data: dict[str, Any] = _read_yaml(chosen) if chosen is not None else {}
     for key, value in overrides.items():
         data[key] = value
+    for section in Settings.model_fields:
+        if section in data and data[section] is None:
+            data[section] = {}  # a section whose keys are all commented out
+    env_data, origin = _env_overrides(env)
+    for section, values in env_data.items():
+        current = data.get(section, {})
+        if isinstance(current, dict):
+            data[section] = {**current, **values}
+        # else the file's bad value stays, and its error names the file
     source = str(chosen) if chosen is not None else "config"
     try:
         return Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_format_error(source, exc)) from None
+        raise ConfigError(_format_error(source, origin, exc)) from None
 
 
 def resolve_tokens(api: ApiSettings, environ: dict[str, str] | None = None) -> dict[str, str]:

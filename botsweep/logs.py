@@ -74,10 +74,25 @@ class _TextFormatter(logging.Formatter):
         return redact(super().format(record)).replace("\n", " | ")
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at emit time, so a swapped stream is never stale."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
 def setup_logging(verbosity: int = 0, as_json: bool = False) -> None:
     """Configure the ``botsweep`` loggers: WARNING, INFO (-v) or DEBUG (-vv), to stderr."""
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.addFilter(_RedactFilter())
     if as_json:
         handler.setFormatter(JsonFormatter())

@@ -38,6 +38,7 @@ __all__ = [
 SEED_PRIORITY = 1000.0
 _HANDLE = re.compile(r"^@([A-Za-z0-9_]{1,15})$")
 _MAX_ID = 2**63 - 1
+_CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,9 @@ def _decode(path: Path) -> list[str]:
         try:
             line = chunk.decode("utf-8")
         except UnicodeDecodeError:
-            raise InputError(f"{path} line {number}: not valid UTF-8 text") from None
+            raise InputError(
+                f"{path} line {number}: not valid UTF-8 text; save the file as UTF-8"
+            ) from None
         if number == 1:
             line = line.removeprefix("\ufeff")
         lines.append(line.rstrip("\r"))
@@ -164,13 +167,17 @@ def add_seeds(
     """Store seeds and queue their work in one transaction; return how many were new."""
     _check_label(label)
     now = time.time() if now is None else now
+    unique: dict[str, AccountRef] = {}
+    for ref in refs:
+        unique.setdefault(ref.key, ref)  # @Jane and @jane are one account
     with db.begin() as conn:
         existing = set(conn.execute(select(seeds.c.account_key)).scalars())
-        fresh = [ref for ref in dict.fromkeys(refs) if ref.key not in existing]
+        fresh = [ref for key, ref in unique.items() if key not in existing]
         if not fresh:
             return 0
+        # Ignore rather than fail on a seed another process added a moment ago.
         conn.execute(
-            seeds.insert(),
+            db.insert_ignore(seeds, ["account_key"]),
             [
                 {"account_key": ref.key, "account_id": ref.id, "handle": ref.handle,
                  "label": label, "campaign": campaign, "source": source, "added_at": now}
@@ -183,12 +190,15 @@ def add_seeds(
                 db.insert_ignore(accounts, ["id"]), [{"id": i, "first_seen": now} for i in ids]
             )
             enqueue_expansion(conn, db, ids, SEED_PRIORITY, now)
-            # A seed that was already crawled as an ordinary account gets seed priority.
-            conn.execute(
-                update(frontier)
-                .where(frontier.c.account_id.in_(ids), frontier.c.state == "pending")
-                .values(priority=SEED_PRIORITY)
-            )
+            # A seed that was already crawled as an ordinary account gets seed priority
+            # (in chunks: SQLite allows at most 32,766 bound values in one statement).
+            for start in range(0, len(ids), _CHUNK):
+                conn.execute(
+                    update(frontier)
+                    .where(frontier.c.account_id.in_(ids[start:start + _CHUNK]),
+                           frontier.c.state == "pending")
+                    .values(priority=SEED_PRIORITY)
+                )
         handles = [ref.handle for ref in fresh if ref.handle is not None]
         if handles:
             conn.execute(

@@ -50,7 +50,9 @@ def seed(
     if not refs:
         raise InputError("no accounts given: name ids or @handles, or use --file FILE")
     added = add_seeds(get_context(ctx).db(), refs, label=label, campaign=campaign, source=source)
-    typer.echo(f"{added} new seed(s), {len(set(refs)) - added} already seeded")
+    already = len({ref.key for ref in refs}) - added
+    note = " (left as they were; `botsweep label` changes a label)" if already and label else ""
+    typer.echo(f"{added} new seed(s), {already} already seeded{note}")
 
 
 def label(

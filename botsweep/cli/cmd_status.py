@@ -24,6 +24,7 @@ def render_status(data: dict[str, Any]) -> None:
     """Print the status dict as rich tables."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
     cov = data["coverage"]
@@ -38,11 +39,12 @@ def render_status(data: dict[str, Any]) -> None:
                       or "none")
     )
     seeds = data["seeds"]
+    # Campaign names are free text: print them as they are, never as rich markup.
     console.print(f"seeds: {seeds['total']}" + "".join(
         f"\n  {s['account']}" + (f" ({s['label']})" if s["label"] else "")
         + (f" [{s['campaign']}]" if s["campaign"] else "")
         for s in seeds["items"][:20]
-    ) + (f"\n  … and {seeds['total'] - 20} more" if seeds["total"] > 20 else ""))
+    ) + (f"\n  … and {seeds['total'] - 20} more" if seeds["total"] > 20 else ""), markup=False)
     table = Table(title="frontier", show_edge=False)
     table.add_column("state")
     for kind in ("followers", "following", "resolve"):
@@ -65,8 +67,8 @@ def render_status(data: dict[str, Any]) -> None:
         for column in ("worker", "job", "last run", "outcome", "next run"):
             jobs.add_column(column)
         for job in data["jobs"]:
-            jobs.add_row(job["worker_id"], job["job"], _when(job["last_run_at"], now),
-                         job["last_outcome"] or "-", _when(job["next_run_at"], now))
+            jobs.add_row(Text(job["worker_id"]), Text(job["job"]), _when(job["last_run_at"], now),
+                         Text(job["last_outcome"] or "-"), _when(job["next_run_at"], now))
         console.print(jobs)
 
 

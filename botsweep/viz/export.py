@@ -7,6 +7,7 @@ node in GEXF/GraphML (neither format has a null).
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,16 @@ ACCOUNT_COLUMNS = (
     "tweet_count", "state", "bot_probability", "campaign_probability", "community",
     "is_seed", "expanded",
 )
+
+
+# Characters XML 1.0 cannot carry at all (C0 controls but tab, newline and CR; surrogates;
+# U+FFFE/U+FFFF).  A crawled display name may hold them; written raw, they make the whole
+# GEXF/GraphML file unreadable, so each becomes U+FFFD.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(value: Any) -> Any:
+    return _NOT_XML.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def _rows(graph: nx.DiGraph, community: dict[int, int]) -> list[dict[str, Any]]:
@@ -66,7 +77,9 @@ def export_graph(graph: nx.DiGraph, fmt: str, out: Path) -> list[Path]:
     out.parent.mkdir(parents=True, exist_ok=True)
     plain = nx.DiGraph()
     for row in rows:
-        plain.add_node(row["id"], **{k: v for k, v in row.items() if v is not None and k != "id"})
+        plain.add_node(
+            row["id"], **{k: _xml_safe(v) for k, v in row.items() if v is not None and k != "id"}
+        )
     plain.add_edges_from((str(a), str(b)) for a, b in graph.edges())
     if fmt == "gexf":
         nx.write_gexf(plain, out)

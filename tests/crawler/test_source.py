@@ -224,6 +224,7 @@ def test_bad_input_is_refused_before_any_request(rs, src, call, match: str) -> N
 
 def test_token_never_in_errors_logs_or_repr(rs, src, caplog) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="tweepy.client")
     rs.get(f"{BASE}/2/users", status=401, json={"title": "Unauthorized", "detail": TOKEN})
     rs.get(f"{BASE}/2/users/1/followers", body=requests.exceptions.ConnectionError(TOKEN))
     rs.get(f"{BASE}/2/users/2/followers", status=500, body=f"echo Bearer {TOKEN}")

@@ -1,0 +1,118 @@
+"""``botsweep export``: the three formats open in networkx and pandas and say the same thing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+import pytest
+
+from botsweep.cli import main
+from botsweep.storage.db import Database
+from botsweep.viz.export import ACCOUNT_COLUMNS
+from tests.storage.crawled import (
+    BIG,
+    EDGES,
+    GONE,
+    HUB,
+    LEAVES,
+    NAMES,
+    PROBABILITY,
+    STUB,
+    build_crawl,
+)
+
+ALL_IDS = {HUB, BIG, STUB, *LEAVES}
+
+
+@pytest.fixture
+def crawled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "crawl.db"
+    db = Database(f"sqlite:///{path}")
+    build_crawl(db)
+    db.dispose()
+    monkeypatch.setenv("BOTSWEEP_DATABASE__URL", f"sqlite:///{path}")
+    yield path
+
+
+def _export(capsys: pytest.CaptureFixture[str], fmt: str, out: str) -> None:
+    assert main(["export", "--format", fmt, "--out", out]) == 0, capsys.readouterr().err
+    assert f"wrote {out}" in capsys.readouterr().out
+
+
+def test_csv_opens_in_pandas_with_the_documented_columns(
+    crawled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _export(capsys, "csv", "out")
+    accounts = pd.read_csv("out/accounts.csv", dtype={"id": str}, keep_default_na=False)
+    edges = pd.read_csv("out/edges.csv", dtype=str)
+    assert tuple(accounts.columns) == ACCOUNT_COLUMNS
+    assert list(edges.columns) == ["follower_id", "followee_id"]
+    rows = {int(r["id"]): r for r in accounts.to_dict("records")}
+    assert set(rows) == ALL_IDS
+    assert rows[BIG]["id"] == str(BIG)  # all 19 digits, not rounded
+    for account_id, name in NAMES.items():
+        assert rows[account_id]["name"] == name  # crawled text comes back unchanged
+    assert rows[STUB]["username"] == "" and rows[STUB]["bot_probability"] == ""
+    assert rows[HUB]["username"] == "user1001"
+    assert float(rows[HUB]["bot_probability"]) == PROBABILITY[HUB]
+    assert rows[GONE]["state"] == "suspended" and rows[HUB]["state"] == "active"
+    assert {i for i, r in rows.items() if r["is_seed"] == 1} == {HUB, BIG}
+    # HUB's two lists are read to the end; BIG's followers have a page still to read.
+    assert rows[HUB]["expanded"] == 1 and rows[BIG]["expanded"] == 0
+    assert all(r["community"] != "" for r in rows.values())
+    assert rows[HUB]["community"] == rows[LEAVES[1]]["community"]
+    assert {(int(a), int(b)) for a, b in edges.itertuples(index=False)} == EDGES
+
+
+@pytest.mark.parametrize(("fmt", "reader"), [("gexf", nx.read_gexf), ("graphml", nx.read_graphml)])
+def test_graph_formats_open_in_networkx(
+    crawled: Path, capsys: pytest.CaptureFixture[str], fmt: str, reader: object
+) -> None:
+    out = f"graph/crawl.{fmt}"
+    _export(capsys, fmt, out)
+    graph = reader(out)  # type: ignore[operator]
+    assert graph.is_directed()
+    assert set(graph.nodes) == {str(i) for i in ALL_IDS}
+    assert {(int(a), int(b)) for a, b in graph.edges} == EDGES
+    hub, big, stub = graph.nodes[str(HUB)], graph.nodes[str(BIG)], graph.nodes[str(STUB)]
+    assert hub["name"] == NAMES[HUB] and big["name"] == NAMES[BIG]
+    assert float(hub["bot_probability"]) == PROBABILITY[HUB]
+    assert int(hub["is_seed"]) == 1 and int(hub["expanded"]) == 1 and int(big["expanded"]) == 0
+    assert "bot_probability" not in stub and "username" not in stub  # not computed yet
+    assert int(hub["community"]) == int(graph.nodes[str(LEAVES[1])]["community"])
+    assert graph.nodes[str(GONE)]["state"] == "suspended"
+    # A control character in a crawled name cannot be carried by XML; it is replaced, and
+    # the file still opens.
+    assert graph.nodes["2002"]["name"] == "ctrl\ufffdchar"
+
+
+def test_empty_database_exports_headers_and_empty_graphs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BOTSWEEP_DATABASE__URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    _export(capsys, "csv", "out")
+    assert tuple(pd.read_csv("out/accounts.csv").columns) == ACCOUNT_COLUMNS
+    assert len(pd.read_csv("out/edges.csv")) == 0
+    _export(capsys, "graphml", "g.graphml")
+    assert nx.read_graphml("g.graphml").number_of_nodes() == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--format", "xml", "--out", "x"], "--format 'xml'"),
+        (["--format", "gexf", "--out", "."], "this is a directory"),
+        (["--format", "csv", "--out", "file.txt"], "this is a file"),
+    ],
+)
+def test_bad_export_arguments_are_one_line(
+    crawled: Path, capsys: pytest.CaptureFixture[str], argv: list[str], fragment: str
+) -> None:
+    Path("file.txt").write_text("keep me", encoding="utf-8")
+    assert main(["export", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("botsweep: error:") and fragment in err[0]
+    assert Path("file.txt").read_text(encoding="utf-8") == "keep me"
