@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,6 +130,7 @@ class SimApp:
         self.faults = FaultInjector(spec, rng_seed)
         self._tokens = [(t.encode(), f"token-{i + 1}") for i, t in enumerate(tokens)]
         self._secret = hashlib.blake2b(f"botsweep-sim-{rng_seed}".encode()).digest()[:32]
+        self._date_cache: tuple[int, str] = (-1, "")
         self.stats = Stats()
         self.started = clock()
 
@@ -143,10 +143,18 @@ class SimApp:
     def world_time(self) -> datetime:
         return datetime.fromtimestamp(self.world_epoch(), UTC)
 
+    def _date(self) -> str:
+        """The Date header (world time, RFC 7231), formatted once per world second."""
+        second = int(self.world_epoch())
+        cached = self._date_cache
+        if cached[0] != second:
+            cached = (second, formatdate(second, usegmt=True))
+            self._date_cache = cached
+        return cached[1]
+
     def _reply(self, status: int, body: bytes, extra: list[tuple[str, str]] | None = None,
                action: str | None = None) -> Reply:
-        headers = [("Date", formatdate(self.world_epoch(), usegmt=True)),
-                   ("Content-Type", _JSON)]
+        headers = [("Date", self._date()), ("Content-Type", _JSON)]
         return Reply(status, body, headers + (extra or []), action)
 
     # ------------------------------------------------------------------ entry
@@ -280,7 +288,7 @@ class SimApp:
                 errors.append(resource_error(problem, value, parameter))
             else:
                 found.append(index)
-        items = [self.index.user_bytes(i, fields) for i in found]
+        items = self.index.users_bytes(found, fields)
         return self._envelope(items, None, self._includes(found, expansions, tweet_fields),
                               errors, None)
 
@@ -308,7 +316,7 @@ class SimApp:
             meta["next_token"] = self.page_token(direction, int(arg), offset + size)
         if offset > 0:
             meta["previous_token"] = self.page_token(direction, int(arg), max(0, offset - size))
-        items = [self.index.user_bytes(i, fields) for i in page]
+        items = self.index.users_bytes(page, fields)
         return self._envelope(items or None, None, self._includes(page, expansions,
                                                                    tweet_fields), None, meta)
 
@@ -320,49 +328,51 @@ class SimApp:
         return {"tweets": tweets} if tweets else None
 
     @staticmethod
-    def _envelope(items: list[bytes] | None, single: bytes | None,
+    def _envelope(items: tuple[bytes, ...] | list[bytes] | None, single: bytes | None,
                   includes: dict[str, Any] | None, errors: list[dict[str, Any]] | None,
                   meta: dict[str, Any] | None) -> bytes:
         parts: list[bytes] = []
         if items:
-            parts.append(b'"data":[' + b",".join(items) + b"]")
+            parts += (b'"data":[', b",".join(items), b"]")
         if single is not None:
-            parts.append(b'"data":' + single)
+            parts += (b'"data":', single)
         if includes:
-            parts.append(b'"includes":' + dumps(includes))
+            parts += (b"," if parts else b"", b'"includes":', dumps(includes))
         if errors:
-            parts.append(b'"errors":' + dumps(errors))
+            parts += (b"," if parts else b"", b'"errors":', dumps(errors))
         if meta is not None:
-            parts.append(b'"meta":' + dumps(meta))
-        return b"{" + b",".join(parts) + b"}"
+            parts += (b"," if parts else b"", b'"meta":', dumps(meta))
+        parts.insert(0, b"{")
+        parts.append(b"}")
+        return b"".join(parts)
 
     # ------------------------------------------------------------------ pagination
 
+    def _page_mac(self, kind: str, account_id: int, offset: int) -> bytes:
+        message = f"{kind}|{account_id}|{offset}".encode()
+        return hashlib.blake2b(message, key=self._secret, digest_size=8).digest()
+
     def page_token(self, kind: str, account_id: int, offset: int) -> str:
         """An opaque token for ``offset`` in ``kind`` list of ``account_id``."""
-        raw = struct.pack(">QI", account_id, offset)
-        mac = hmac.new(self._secret, raw + kind.encode(), "sha256").digest()[:5]
-        masked = bytes(a ^ b for a, b in zip(raw, self._mask(kind, mac), strict=True))
-        return base64.b32encode(masked + mac).decode().lower().rstrip("=")
-
-    def _mask(self, kind: str, mac: bytes) -> bytes:
-        return hmac.new(self._secret, b"mask" + kind.encode() + mac, "sha256").digest()[:12]
+        mac = self._page_mac(kind, account_id, offset)
+        hidden = (offset ^ int.from_bytes(mac[:4], "big")).to_bytes(4, "big")
+        return base64.b32encode(mac + hidden).decode().lower().rstrip("=")
 
     def page_offset(self, kind: str, account_id: int, token: str | None) -> int:
         """The offset a token stands for; the real 400 if it is not one of ours."""
         if token is None:
             return 0
         try:
-            masked = base64.b32decode(token.upper() + "=" * (-len(token) % 8))
-            mask = self._mask(kind, masked[12:])
-            raw = bytes(a ^ b for a, b in zip(masked[:12], mask, strict=True)) + masked[12:]
-            owner, offset = struct.unpack(">QI", raw[:12])
-            good = hmac.compare_digest(
-                raw[12:], hmac.new(self._secret, raw[:12] + kind.encode(), "sha256").digest()[:5])
-        except (ValueError, struct.error, TypeError):
-            good, owner, offset = False, 0, 0
-        if not good or owner != account_id:
+            raw = base64.b32decode(token.upper() + "=" * (-len(token) % 8))
+        except ValueError:
+            raw = b""
+        offset = -1
+        if len(raw) == 12:
+            offset = int.from_bytes(raw[8:], "big") ^ int.from_bytes(raw[:4], "big")
+            if not hmac.compare_digest(raw[:8], self._page_mac(kind, account_id, offset)):
+                offset = -1
+        if offset < 0:
             raise invalid([{"parameters": {"pagination_token": [token]},
                             "message": f"The `pagination_token` query parameter value [{token}] "
                                        "is not valid"}])
-        return int(offset)
+        return offset

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,7 @@ class WorldIndex:
         self.states = [world.state(i) for i in self.ids.tolist()]
         self.state_code = np.array([_STATE_CODE[s] for s in self.states], dtype=np.int8)
         self.by_username = {r["username"].lower(): i for i, r in enumerate(self.records)}
+        self.position = {account_id: i for i, account_id in enumerate(self.ids.tolist())}
         n = self.ids.shape[0]
         src = np.searchsorted(self.ids, world.follower)[::-1]
         dst = np.searchsorted(self.ids, world.followee)[::-1]
@@ -56,7 +58,7 @@ class WorldIndex:
         self.followers = _csr(dst[fans], src[fans], n)
         friends = ~hidden[dst]
         self.following = _csr(src[friends], dst[friends], n)
-        self._cache: dict[tuple[str, ...], dict[int, bytes]] = {}
+        self._cache: dict[tuple[str, ...], list[bytes | None]] = {}
         self._lock = threading.Lock()
         self.tweets_by_id: dict[int, dict[str, Any]] = {int(t["id"]): t for t in world.tweets}
         by_author: dict[int, list[dict[str, Any]]] = {}
@@ -70,10 +72,7 @@ class WorldIndex:
 
     def find(self, account_id: int) -> int | None:
         """Dense index of ``account_id``, or None when the world has no such account."""
-        pos = int(np.searchsorted(self.ids, account_id))
-        if pos < self.ids.shape[0] and int(self.ids[pos]) == account_id:
-            return pos
-        return None
+        return self.position.get(account_id)
 
     def find_username(self, username: str) -> int | None:
         return self.by_username.get(username.lower())
@@ -107,17 +106,33 @@ class WorldIndex:
                 obj[name] = record[name]
         return obj
 
-    def user_bytes(self, index: int, fields: tuple[str, ...]) -> bytes:
-        """``user_object`` serialised, cached per field set."""
+    def _cache_for(self, fields: tuple[str, ...]) -> list[bytes | None]:
         cache = self._cache.get(fields)
         if cache is None:
             with self._lock:
-                cache = self._cache.setdefault(fields, {})
-        data = cache.get(index)
+                cache = self._cache.setdefault(fields, [None] * self.ids.shape[0])
+        return cache
+
+    def user_bytes(self, index: int, fields: tuple[str, ...]) -> bytes:
+        """``user_object`` serialised, cached per field set."""
+        cache = self._cache_for(fields)
+        data = cache[index]
         if data is None:
-            data = dumps(self.user_object(index, fields))
-            cache[index] = data
+            data = cache[index] = dumps(self.user_object(index, fields))
         return data
+
+    def users_bytes(self, indices: list[int], fields: tuple[str, ...]) -> tuple[bytes, ...]:
+        """``user_bytes`` for many accounts at once (the hot path of a list page)."""
+        if not indices:
+            return ()
+        cache = self._cache_for(fields)
+        picked = itemgetter(*indices)(cache) if len(indices) > 1 else (cache[indices[0]],)
+        if None in picked:
+            for index in indices:
+                if cache[index] is None:
+                    cache[index] = dumps(self.user_object(index, fields))
+            picked = itemgetter(*indices)(cache) if len(indices) > 1 else (cache[indices[0]],)
+        return picked  # type: ignore[no-any-return]
 
     def tweet_object(self, tweet: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
         obj: dict[str, Any] = {"id": tweet["id"], "text": tweet["text"]}
