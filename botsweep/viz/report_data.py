@@ -109,6 +109,17 @@ def _columns(graph: nx.DiGraph, order: list[Hashable]) -> dict[str, list[Any]]:
     return cols
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity (which JSON cannot carry) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _histogram(scores: list[float]) -> list[int]:
     bins = [0] * SCORE_BINS
     for score in scores:
@@ -192,9 +203,9 @@ def build_payload(
         "score_bins": _histogram(scores),
         "unscored": len(order) - len(scores),
         "years": sorted(years.items()),
-        "coverage": shown.graph.get("coverage"),
-        "review": shown.graph.get("review"),
-        "campaign": shown.graph.get("campaign"),
+        "coverage": _finite(shown.graph.get("coverage")),
+        "review": _finite(shown.graph.get("review")),
+        "campaign": _finite(shown.graph.get("campaign")),
         "campaign_name": shown.graph.get("campaign_name"),
         "expand": "all" if len(order) <= expand_up_to else "none",
     }

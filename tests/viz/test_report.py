@@ -160,3 +160,14 @@ def test_bad_output_paths_are_input_errors(tmp_path: Path) -> None:
         build_report(flower_graph(20, 10), tmp_path / "missing" / "r.html")
     with pytest.raises(InputError, match="is a directory"):
         build_report(flower_graph(20, 10), tmp_path)
+
+
+def test_graph_extras_with_nan_or_odd_types_do_not_break_the_page() -> None:
+    graph = flower_graph(60, 50)
+    graph.graph["coverage"]["ratio"] = float("nan")
+    graph.graph["campaign"]["precision"] = float("inf")
+    graph.graph["review"] = [{"id": 1, "username": "x", "reason": "r", "command": ("a", "b")}]
+    page, payload = render_report(graph)
+    assert payload["meta"]["coverage"]["ratio"] is None
+    assert _payload(page)["meta"]["campaign"]["precision"] is None
+    assert _payload(page)["meta"]["review"][0]["command"] == ["a", "b"]

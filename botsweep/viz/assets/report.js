@@ -23,7 +23,12 @@
   for (i = 0; i < n; i++) members[N.k[i]].push(i);
   var degree = new Int32Array(n);
   for (i = 0; i < E.length; i++) degree[E[i]]++;
-  var clusterMax = C.map(function (c) { return c.max == null ? -1 : c.max; });
+  // The highest score in each cluster (a seed counts as 1: the filter never hides seeds).
+  var clusterMax = C.map(function () { return -1; });
+  for (i = 0; i < n; i++) {
+    var top = (N.f[i] & 1) ? 1 : N.s[i] == null ? -1 : N.s[i];
+    if (top > clusterMax[N.k[i]]) clusterMax[N.k[i]] = top;
+  }
   var expanded = new Uint8Array(nc);
   var minScore = 0;
 
