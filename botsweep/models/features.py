@@ -1,0 +1,293 @@
+"""Profile features: X API v2 user objects in, one numeric row per account out.
+
+The set joins botornot's "fast" profile features and BotometerLite's (growth rates,
+username digits/length/likelihood), plus the default-image flag read from
+``profile_image_url`` and the domains of description links read from ``entities``.
+Only fields that the v2 users endpoints return are read; ``_v1`` never is.
+
+Account age is measured up to when the profile was observed: the record's
+``_collected_at``, else its ``_fetched_at`` (the DB adds it when scoring crawled
+accounts), else ``now``, else the current time.
+
+Everything is column-wise: one pass over the records pulls each field into a list, and
+numpy does the rest (:mod:`botsweep.models.textstats` for the text counts).  A missing
+count is NaN (LightGBM treats it as missing), never a guessed 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from botsweep.models.ngram import UsernameModel, default_username_model
+from botsweep.models.textstats import encode_column, text_counts
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "FEATURES",
+    "COUNT_FIELDS",
+    "SHORTENERS",
+    "extract_features",
+    "feature_matrix",
+    "description_domains",
+    "registered_domain",
+]
+
+COUNT_FIELDS = ("followers_count", "following_count", "tweet_count", "listed_count", "like_count")
+_TEXT_FIELDS = ("name", "description", "location")
+_TEXT_STATS = ("len", "digits", "urls", "hashtags", "mentions", "upper", "nonascii", "emoji")
+_TEXT_EXTRA = {"name": ("bot",), "description": ("bot",), "location": ()}
+
+FEATURES: list[str] = [
+    *COUNT_FIELDS,
+    "followers_per_following",
+    "listed_per_follower",
+    "likes_per_tweet",
+    "tweets_per_follower",
+    "account_age_days",
+    "tweets_per_day",
+    "likes_per_day",
+    "followers_per_day",
+    "following_per_day",
+    "listed_per_day",
+    "verified",
+    "protected",
+    "has_url",
+    "default_image",
+    "username_len",
+    "username_digits",
+    "username_upper",
+    "username_trailing_digits",
+    "username_loglik",
+    "username_bot",
+    *[f"{field}_{stat}" for field in _TEXT_FIELDS
+      for stat in (*_TEXT_STATS, *_TEXT_EXTRA[field])],
+    "description_link_domains",
+    "description_shortener",
+]
+
+SHORTENERS = frozenset(
+    "bit.ly goo.gl tinyurl.com ow.ly t.co buff.ly is.gd dlvr.it ift.tt fb.me j.mp amzn.to "
+    "youtu.be lnkd.in tiny.cc shorturl.at rebrand.ly cutt.ly bit.do adf.ly su.pr wp.me "
+    "trib.al po.st rb.gy linktr.ee bitly.com qr.net v.gd x.co".split()
+)
+_SECOND_LEVEL = frozenset("co com net org ac gov edu ne or go gob nic mil ltd plc sch".split())
+_DAY_S = 86_400.0
+
+
+def registered_domain(url: str) -> str | None:
+    """The registered domain of ``url``: lowercased, no ``www.``, no port or user.
+
+    Without a public-suffix list this keeps the last two labels, or three when the
+    second-to-last is a common second level under a country code (``bbc.co.uk``).
+    """
+    if not isinstance(url, str) or not url:
+        return None
+    rest = url.strip().split("://", 1)[-1]
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    host = host.rsplit("@", 1)[-1].split(":", 1)[0].strip(".").lower()
+    if not host or " " in host:
+        return None
+    if host.startswith("www."):
+        host = host[4:]
+    labels = host.split(".")
+    if len(labels) < 2 or all(label.isdigit() for label in labels):
+        return host if len(labels) >= 2 else None
+    keep = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL else 2
+    return ".".join(labels[-keep:])
+
+
+def _description_urls(record: Mapping[str, Any]) -> list[Any]:
+    entities = record.get("entities")
+    if not isinstance(entities, Mapping):
+        return []
+    description = entities.get("description")
+    if not isinstance(description, Mapping):
+        return []
+    urls = description.get("urls")
+    return urls if isinstance(urls, list) else []
+
+
+def description_domains(record: Mapping[str, Any]) -> list[str]:
+    """Registered domains of the description's links (``entities.description.urls``)."""
+    out: list[str] = []
+    for item in _description_urls(record):
+        if not isinstance(item, Mapping):
+            continue
+        domain = registered_domain(item.get("expanded_url") or item.get("url") or "")
+        if domain and domain not in out:
+            out.append(domain)
+    return out
+
+
+def _numbers(values: list[Any]) -> np.ndarray:
+    try:
+        return np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        out = np.full(len(values), np.nan)
+        for i, value in enumerate(values):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out[i] = value
+            elif isinstance(value, str) and value.strip().isdigit():
+                out[i] = float(value)
+        return out
+
+
+def _time_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return None
+
+
+def _epoch_days(values: Sequence[Any]) -> np.ndarray:
+    """RFC 3339 strings (or datetimes) to days since the epoch; NaN when missing or bad."""
+    import pandas as pd
+
+    if set(map(type, values)) - {str}:
+        values = [_time_text(v) for v in values]
+    parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+    seconds = parsed.as_unit("s").asi8.astype(np.float64)
+    seconds[parsed.isna()] = np.nan
+    return seconds / _DAY_S
+
+
+def _observed_days(records: Sequence[Mapping[str, Any]], now: datetime | None) -> np.ndarray:
+    default = _time_text(now if now is not None else datetime.now(UTC))
+    return _epoch_days([r.get("_collected_at") or r.get("_fetched_at") or default for r in records])
+
+
+def _trailing_digits(column: Any) -> np.ndarray:
+    codes = column.codes
+    if len(column.starts) == 0:
+        return np.zeros(0)
+    body = codes[:-1]  # without the final NUL, which belongs to no string
+    positions = np.arange(len(body), dtype=np.int64)
+    non_digit = np.where((body >= 48) & (body <= 57), -1, positions)
+    last_non_digit = np.maximum.reduceat(non_digit, column.starts)
+    return (column.starts + column.lengths - last_non_digit).astype(np.float64)
+
+
+def _ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    return top / np.maximum(bottom, 1.0)
+
+
+def _domain_features(records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    n = len(records)
+    link_domains = np.zeros(n)
+    shortener = np.zeros(n)
+    with_links = [i for i, r in enumerate(records) if "entities" in r and _description_urls(r)]
+    for i in with_links:
+        domains = description_domains(records[i])
+        link_domains[i] = len(domains)
+        shortener[i] = float(any(domain in SHORTENERS for domain in domains))
+    return link_domains, shortener
+
+
+_TOP_KEYS = ("username", "name", "description", "location", "url", "profile_image_url",
+             "created_at", "verified", "protected", "public_metrics")
+
+
+def _top_fields(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Each top-level field as a list (a C-level pass per key when every record has it)."""
+    out: dict[str, list[Any]] = {}
+    for key in _TOP_KEYS:
+        try:
+            out[key] = list(map(itemgetter(key), records))
+        except KeyError:
+            out[key] = [r.get(key) for r in records]
+    return out
+
+
+def _as_strings(values: list[Any]) -> list[str]:
+    if set(map(type, values)) <= {str}:
+        return values
+    return [v if isinstance(v, str) else "" for v in values]
+
+
+def _count_matrix(metrics: list[Any]) -> np.ndarray:
+    """public_metrics counts as an (n, 5) float matrix; NaN where a count is missing."""
+    n = len(metrics)
+    try:
+        rows = list(map(itemgetter(*COUNT_FIELDS), metrics))
+        return np.array(rows, dtype=np.float64).reshape(n, len(COUNT_FIELDS))
+    except (KeyError, TypeError, ValueError):
+        safe = [m if isinstance(m, Mapping) else {} for m in metrics]
+        return np.column_stack([_numbers([m.get(f) for m in safe]) for f in COUNT_FIELDS]) \
+            if n else np.zeros((0, len(COUNT_FIELDS)))
+
+
+def _segment_counts(strings: list[str], stats: Sequence[str], prefix: str,
+                    cols: dict[str, np.ndarray]) -> Any:
+    column = encode_column(strings)
+    for stat, values in text_counts(column, stats).items():
+        cols[f"{prefix}_{stat}"] = values.astype(np.float64)
+    return column
+
+
+def feature_matrix(
+    records: Sequence[Mapping[str, Any]],
+    now: datetime | None = None,
+    username_model: UsernameModel | None = None,
+) -> np.ndarray:
+    """The features of ``records`` as a float64 matrix, columns in :data:`FEATURES` order."""
+    n = len(records)
+    top = _top_fields(records)
+    cols: dict[str, np.ndarray] = {}
+    counts = _count_matrix(top["public_metrics"])
+    for j, field in enumerate(COUNT_FIELDS):
+        cols[field] = counts[:, j]
+    followers, following = cols["followers_count"], cols["following_count"]
+    tweets, listed, likes = cols["tweet_count"], cols["listed_count"], cols["like_count"]
+    cols["followers_per_following"] = _ratio(followers, following)
+    cols["listed_per_follower"] = _ratio(listed, followers)
+    cols["likes_per_tweet"] = _ratio(likes, tweets)
+    cols["tweets_per_follower"] = _ratio(tweets, followers)
+
+    age = _observed_days(records, now) - _epoch_days(top["created_at"])
+    cols["account_age_days"] = age
+    days = np.maximum(age, 1.0)
+    cols["tweets_per_day"] = tweets / days
+    cols["likes_per_day"] = likes / days
+    cols["followers_per_day"] = followers / days
+    cols["following_per_day"] = following / days
+    cols["listed_per_day"] = listed / days
+
+    cols["verified"] = np.fromiter((v is True for v in top["verified"]), float, n)
+    cols["protected"] = np.fromiter((v is True for v in top["protected"]), float, n)
+    cols["has_url"] = np.fromiter(map(bool, _as_strings(top["url"])), float, n)
+    images = _as_strings(top["profile_image_url"])
+    cols["default_image"] = np.fromiter(("default_profile_images" in u for u in images), float, n)
+
+    usernames = _segment_counts(_as_strings(top["username"]), ("len", "digits", "upper", "bot"),
+                                "username", cols)
+    cols["username_trailing_digits"] = _trailing_digits(usernames)
+    model = username_model if username_model is not None else default_username_model()
+    cols["username_loglik"] = model.loglik(usernames)
+    for field in _TEXT_FIELDS:
+        _segment_counts(_as_strings(top[field]), (*_TEXT_STATS, *_TEXT_EXTRA[field]), field, cols)
+    cols["description_link_domains"], cols["description_shortener"] = _domain_features(records)
+
+    matrix = np.empty((n, len(FEATURES)), dtype=np.float64)
+    for j, name in enumerate(FEATURES):
+        matrix[:, j] = cols[name]
+    return matrix
+
+
+def extract_features(
+    records: Sequence[Mapping[str, Any]],
+    now: datetime | None = None,
+    username_model: UsernameModel | None = None,
+) -> pd.DataFrame:
+    """One row per record, columns :data:`FEATURES` (in that order)."""
+    import pandas as pd
+
+    matrix = feature_matrix(records, now=now, username_model=username_model)
+    return pd.DataFrame(matrix, columns=list(FEATURES))

@@ -1,0 +1,106 @@
+"""Reading profile files: ``.jsonl`` or ``.jsonl.gz``, one X API v2 user object a line.
+
+A line that is not a JSON object with an ``id`` raises :class:`InputError` naming the file
+and the line number, so a user can find it with ``sed -n Np``.  Blank lines are skipped.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from botsweep.errors import InputError
+
+__all__ = ["read_profiles", "iter_profiles", "profile_files", "dataset_name_for_file"]
+
+_SUFFIXES = (".jsonl.gz", ".jsonl")
+
+
+def _open(path: Path) -> BinaryIO:
+    try:
+        if path.name.endswith(".gz"):
+            return gzip.open(path, "rb")  # type: ignore[return-value]
+        return path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory; pass a .jsonl or .jsonl.gz file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open ({exc.strerror or exc})") from None
+
+
+def _check(path: Path, number: int, record: Any) -> dict[str, Any]:
+    if not isinstance(record, dict):
+        raise InputError(
+            f"{path} line {number}: expected a JSON object (an X API v2 user), "
+            f"got {type(record).__name__}"
+        )
+    ident = record.get("id")
+    if isinstance(ident, bool) or not isinstance(ident, str | int) or not str(ident).isdigit():
+        raise InputError(
+            f"{path} line {number}: 'id' must be a decimal string such as \"1234\", "
+            f"got {ident!r}"
+        )
+    metrics = record.get("public_metrics")
+    if metrics is not None and not isinstance(metrics, dict):
+        raise InputError(f"{path} line {number}: 'public_metrics' must be an object")
+    return record
+
+
+def iter_profiles(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, record)`` for each non-blank line of ``path``."""
+    path = Path(path)
+    number = 0
+    with _open(path) as handle:
+        try:
+            for number, raw in enumerate(handle, start=1):  # noqa: B007 (used after the loop)
+                if not raw.strip():
+                    continue
+                try:
+                    record = json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError:
+                    raise InputError(f"{path} line {number}: not valid UTF-8") from None
+                except json.JSONDecodeError as exc:
+                    raise InputError(
+                        f"{path} line {number}: not valid JSON ({exc.msg} at column {exc.colno})"
+                    ) from None
+                yield number, _check(path, number, record)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise InputError(
+                f"{path}: corrupt or truncated gzip after line {number} ({exc})"
+            ) from None
+
+
+def read_profiles(path: str | Path) -> list[dict[str, Any]]:
+    """Every record of ``path`` (``.jsonl`` or ``.jsonl.gz``) as a list of dicts."""
+    return [record for _, record in iter_profiles(path)]
+
+
+def profile_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand files and directories (their ``*.jsonl`` / ``*.jsonl.gz``, sorted)."""
+    out: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.name.endswith(_SUFFIXES) and p.is_file())
+            if not found:
+                raise InputError(f"{path}: directory holds no .jsonl or .jsonl.gz files")
+            out.extend(found)
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise InputError(f"{path}: no such file or directory")
+    return out
+
+
+def dataset_name_for_file(path: Path) -> str:
+    """A file name without ``.jsonl[.gz]``: ``cresci-2017.jsonl.gz`` -> ``cresci-2017``."""
+    name = path.name
+    for suffix in (*_SUFFIXES, ".json", ".gz"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem

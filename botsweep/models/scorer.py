@@ -1,0 +1,188 @@
+"""Loading a model file and scoring profiles with it.
+
+A model file is one JSON document (``format: botsweep-model/1``) holding the LightGBM
+model text, the feature list, the isotonic calibration knots, the threshold, the
+username bigram table and the metadata written by training (library versions, data
+summary, cross-validated metrics).  No pickle: a model file can be read, diffed and
+trusted.  The shipped default lives in ``botsweep/models/default/model.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from botsweep.errors import ModelError
+from botsweep.models.calibration import Calibrator
+from botsweep.models.features import FEATURES, feature_matrix
+from botsweep.models.ngram import UsernameModel
+
+if TYPE_CHECKING:
+    import lightgbm
+
+    from botsweep.config import Settings
+
+__all__ = ["BotScorer", "load_scorer", "DEFAULT_MODEL_PATH", "MODEL_FORMAT", "display_scores"]
+
+MODEL_FORMAT = "botsweep-model/1"
+DEFAULT_MODEL_PATH = Path(__file__).parent / "default" / "model.json"
+
+
+def display_scores(probs: np.ndarray) -> np.ndarray:
+    """The 0-5 display score Botometer users know: 5 x probability, one decimal."""
+    return np.round(5.0 * np.asarray(probs, dtype=np.float64), 1)
+
+
+def model_version(model_text: str, calibration: Mapping[str, Any], threshold: float,
+                  features: Sequence[str], created: datetime) -> str:
+    """``botsweep-lgbm-<yyyymmdd>-<hash8>``; the hash covers everything that changes scores."""
+    digest = hashlib.sha256()
+    for part in (model_text, json.dumps(calibration, sort_keys=True), repr(float(threshold)),
+                 ",".join(features)):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x00")
+    return f"botsweep-lgbm-{created:%Y%m%d}-{digest.hexdigest()[:8]}"
+
+
+class BotScorer:
+    """A trained, calibrated bot model: records in, bot probabilities in [0, 1] out."""
+
+    def __init__(self, booster: lightgbm.Booster, features: Sequence[str], threshold: float,
+                 calibrator: Calibrator, username_model: UsernameModel,
+                 meta: Mapping[str, Any] | None = None, version: str | None = None) -> None:
+        unknown = [name for name in features if name not in FEATURES]
+        if unknown:
+            raise ModelError(
+                f"model uses features this botsweep does not compute: {', '.join(unknown)}; "
+                "upgrade botsweep or retrain the model with `botsweep train`"
+            )
+        if not 0.0 <= float(threshold) <= 1.0:
+            raise ModelError(f"model threshold {threshold!r} is outside [0, 1]")
+        self.booster = booster
+        self.feature_names: list[str] = list(features)
+        self.threshold = float(threshold)
+        self.calibrator = calibrator
+        self.username_model = username_model
+        self.meta: dict[str, Any] = dict(meta or {})
+        self._columns = np.array([FEATURES.index(name) for name in self.feature_names])
+        self._identity = self.feature_names == list(FEATURES)
+        self.version = version or str(self.meta.get("version") or "botsweep-lgbm-unversioned")
+
+    # -- scoring -------------------------------------------------------------------------
+    def features(self, records: Sequence[Mapping[str, Any]],
+                 now: datetime | None = None) -> np.ndarray:
+        """The model's input matrix for ``records`` (its own columns, in its order)."""
+        full = feature_matrix(records, now=now, username_model=self.username_model)
+        if self._identity:
+            return full
+        return full[:, self._columns]
+
+    def raw_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """LightGBM's uncalibrated probability for a ready feature matrix."""
+        if matrix.shape[0] == 0:
+            return np.zeros(0, dtype=np.float64)
+        return np.asarray(self.booster.predict(matrix), dtype=np.float64)
+
+    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """Calibrated bot probabilities for a ready feature matrix."""
+        return self.calibrator(self.raw_matrix(matrix))
+
+    def predict_proba(self, records: Sequence[Mapping[str, Any]],
+                      now: datetime | None = None) -> np.ndarray:
+        """Calibrated bot probability in [0, 1] for each record (age measured as features say)."""
+        if not records:
+            return np.zeros(0, dtype=np.float64)
+        return self.predict_matrix(self.features(records, now=now))
+
+    def labels(self, probs: np.ndarray) -> np.ndarray:
+        """``"bot"`` where ``probs >= threshold``, else ``"human"``."""
+        return np.where(np.asarray(probs) >= self.threshold, "bot", "human")
+
+    # -- files ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.meta)
+        data.update({
+            "format": MODEL_FORMAT,
+            "version": self.version,
+            "features": self.feature_names,
+            "threshold": self.threshold,
+            "calibration": self.calibrator.to_dict(),
+            "username_model": self.username_model.to_dict(),
+            "lightgbm_model": self.booster.model_to_string(),
+        })
+        return data
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        text = json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(text + "\n", encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise ModelError(f"{path}: cannot write the model file ({reason})") from None
+        return path
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "model") -> BotScorer:
+        import lightgbm
+
+        if not isinstance(data, Mapping) or data.get("format") != MODEL_FORMAT:
+            got = data.get("format") if isinstance(data, Mapping) else type(data).__name__
+            raise ModelError(
+                f"{source}: not a botsweep model file (format {got!r}, expected {MODEL_FORMAT!r}); "
+                "make one with `botsweep train --data FILE --out model.json`"
+            )
+        try:
+            text = data["lightgbm_model"]
+            booster = lightgbm.Booster(model_str=text)
+            features = list(data["features"])
+            threshold = float(data["threshold"])
+            calibrator = Calibrator.from_dict(data["calibration"])
+            username_model = UsernameModel.from_dict(data["username_model"])
+        except KeyError as exc:
+            raise ModelError(f"{source}: model file lacks {exc.args[0]!r}") from None
+        except ModelError as exc:
+            raise ModelError(f"{source}: {exc}") from None
+        except (lightgbm.basic.LightGBMError, TypeError, ValueError) as exc:
+            raise ModelError(f"{source}: cannot load the LightGBM model ({exc})") from None
+        if booster.num_feature() != len(features):
+            raise ModelError(
+                f"{source}: the LightGBM model takes {booster.num_feature()} features but the "
+                f"file lists {len(features)}"
+            )
+        meta = {k: v for k, v in data.items() if k not in ("lightgbm_model",)}
+        return cls(booster, features, threshold, calibrator, username_model, meta,
+                   str(data.get("version") or "") or None)
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> BotScorer:
+        """Load ``path``, or the shipped default model when ``path`` is None."""
+        chosen = DEFAULT_MODEL_PATH if path is None else Path(path)
+        try:
+            text = chosen.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            hint = ("reinstall botsweep" if path is None
+                    else "check scorer.model in config.yaml, or train one with `botsweep train`")
+            raise ModelError(f"{chosen}: model file not found; {hint}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ModelError(f"{chosen}: cannot read the model file ({exc})") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"{chosen}: not a JSON model file ({exc.msg}, line {exc.lineno})") \
+                from None
+        return cls.from_dict(data, source=str(chosen))
+
+
+def load_scorer(settings: Settings) -> BotScorer:
+    """The model named by ``scorer.model`` in the settings, else the shipped default."""
+    return BotScorer.load(settings.scorer.model)
