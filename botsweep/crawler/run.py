@@ -37,11 +37,16 @@ def scoring_context(
 
         bot_model = load_scorer(settings)
     threshold = crawler.bot_threshold if crawler.bot_threshold is not None else bot_model.threshold
+    from botsweep.campaign.store import crawl_campaign_model
+
+    campaign, campaign_name = crawl_campaign_model(settings, db, bot_model)
     return ScoringContext(
         policy=make_policy(policy or crawler.policy, page_size=crawler.page_size,
                            skip_human_lists_over=crawler.skip_human_lists_over),
         bot=bot_model,
         threshold=threshold,
+        campaign=campaign,
+        campaign_name=campaign_name,
         target=crawler.target,
     )
 
