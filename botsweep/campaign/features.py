@@ -63,6 +63,7 @@ class HashingScheme:
     weights: dict[str, float] = field(default_factory=lambda: {
         "tokens": 1.0, "desc_words": 1.0, "desc_chars": 1.0, "name_chars": 0.5})
     bot_weight: float = 1.0
+    domain_weight: float = 3.0
 
     def sizes(self) -> list[int]:
         return [2 ** int(self.bits[name]) for name in BLOCKS]
@@ -92,6 +93,7 @@ class HashingScheme:
                 name_char_ngrams=_pair(data["name_char_ngrams"]),
                 weights={k: float(data["weights"][k]) for k in BLOCKS},
                 bot_weight=float(data.get("bot_weight", 1.0)),
+                domain_weight=float(data.get("domain_weight", 1.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"campaign model: bad hashing scheme ({exc!r})") from None
@@ -149,12 +151,17 @@ def _site_domains(record: Mapping[str, Any]) -> list[str]:
 
 
 def profile_tokens(record: Mapping[str, Any], bot_probability: float | None = None,
-                   bot_weight: float = 1.0) -> dict[str, float]:
-    """The named profile tokens of one record (block 0), each with its value."""
+                   bot_weight: float = 1.0, domain_weight: float = 1.0) -> dict[str, float]:
+    """The named profile tokens of one record (block 0), each with its value.
+
+    A link domain that is not a shortener takes ``domain_weight`` as its value: a larger
+    value costs the regulariser less, so the landing domain a network shares is preferred
+    over the many weaker cues (metric shape, name style) that also separate its seeds.
+    """
     tokens: dict[str, float] = {}
     domains = description_domains(record)
     for domain in domains:
-        tokens[f"domain:{domain}"] = 1.0
+        tokens[f"domain:{domain}"] = 1.0 if domain in SHORTENERS else domain_weight
     if any(domain in SHORTENERS for domain in domains):
         tokens["domain:<shortener>"] = 1.0
     if not domains:
@@ -265,7 +272,8 @@ class CampaignFeaturizer:
         return self.scheme.n_features
 
     def transform(self, records: Sequence[Mapping[str, Any]],
-                  bot_probabilities: Sequence[float] | np.ndarray | None = None) -> sparse.csr_matrix:
+                  bot_probabilities: Sequence[float] | np.ndarray | None = None,
+                  ) -> sparse.csr_matrix:
         """One row per record; ``bot_probabilities`` may hold NaN for unknown."""
         from scipy import sparse
 
@@ -275,9 +283,10 @@ class CampaignFeaturizer:
         if probs.shape != (n,):
             raise ValueError(f"{probs.shape[0]} bot probabilities for {n} records")
         weights = self.scheme.weights
+        scheme = self.scheme
         tokens = self._tokens.transform(
-            profile_tokens(r, float(p), self.scheme.bot_weight) for r, p in zip(records, probs,
-                                                                                strict=True))
+            profile_tokens(r, float(p), scheme.bot_weight, scheme.domain_weight)
+            for r, p in zip(records, probs, strict=True))
         descriptions = [clean_description(r.get("description")) for r in records]
         names = [r.get("name") if isinstance(r.get("name"), str) else "" for r in records]
         blocks = [
@@ -293,7 +302,8 @@ class CampaignFeaturizer:
         """The readable tokens of a record (blocks 0 and 1) with their column values."""
         out = {
             k: v * self.scheme.weights["tokens"]
-            for k, v in profile_tokens(record, bot_probability, self.scheme.bot_weight).items()
+            for k, v in profile_tokens(record, bot_probability, self.scheme.bot_weight,
+                                 self.scheme.domain_weight).items()
         }
         grams = self._word_analyzer(clean_description(record.get("description")))
         if grams:

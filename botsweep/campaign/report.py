@@ -107,8 +107,8 @@ def _overlap(a: str, b: str) -> bool:
     """True when two phrases say the same: one holds the other, or they share two words."""
     if a in b or b in a:
         return True
-    pairs = {tuple(p) for p in zip(a.split(), a.split()[1:])}
-    return any(pair in pairs for pair in zip(b.split(), b.split()[1:]))
+    pairs = {tuple(p) for p in zip(a.split(), a.split()[1:], strict=False)}
+    return any(pair in pairs for pair in zip(b.split(), b.split()[1:], strict=False))
 
 
 def _top(flag: dict[str, float], back: dict[str, float], n_flagged: int, top: int,
