@@ -1,0 +1,1 @@
+"""Benchmarks that measure botsweep against a baseline in the same run (``botsweep bench``)."""

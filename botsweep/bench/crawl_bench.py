@@ -1,0 +1,226 @@
+"""Crawl efficiency: bots found per follows request, ``smart`` against ``bfs``.
+
+Both policies crawl the same world, served by the sim on loopback, from the same seeds, each
+on its own fresh SQLite database, with the same bot model.  The budget counts follows
+requests (followers and following pages), the scarce ones; lookups are reported beside
+them.  Budgets are checkpoints of one crawl per policy: the crawl stops at the first
+budget, looks up every account it has discovered so far (lookups are 20 times as plentiful
+as follows requests, so a crawl under the real limits keeps up with them too), is
+measured, then goes on to the next budget.
+
+A bot is *found* when the crawl has profiled it (looked it up) and the world labels it bot
+(``_label``).  Recall of a planted network (``_campaign``) is the share of its members
+found.  The seeds count as found for both policies alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botsweep.errors import InputError
+from botsweep.sim.world import World
+
+__all__ = ["CrawlPoint", "CrawlBench", "run_crawl_bench", "POLICIES"]
+
+log = logging.getLogger("botsweep.bench")
+POLICIES = ("smart", "bfs")
+BENCH_TOKEN = "bench-token"
+BENCH_TOKEN_ENV = "BOTSWEEP_BENCH_TOKEN"
+RAISED_LIMITS = {"*": 10_000_000}
+
+
+@dataclass
+class CrawlPoint:
+    """What one policy's crawl had found when it reached one budget."""
+
+    policy: str
+    budget: int
+    follows_requests: int
+    lookup_requests: int
+    profiled: int
+    bots_found: int
+    new_bots: int
+    recall: dict[str, float]
+    rate_limited: int
+    outcome: str
+    seconds: float
+
+    @property
+    def bots_per_request(self) -> float:
+        return self.bots_found / self.follows_requests if self.follows_requests else 0.0
+
+
+@dataclass
+class CrawlBench:
+    """One world's results: a point per (policy, budget)."""
+
+    world: str
+    accounts: int
+    seeds: list[int]
+    model_note: str
+    limits: str
+    points: list[CrawlPoint] = field(default_factory=list)
+
+    def point(self, policy: str, budget: int) -> CrawlPoint | None:
+        return next((p for p in self.points if p.policy == policy and p.budget == budget), None)
+
+    def budgets(self) -> list[int]:
+        return sorted({p.budget for p in self.points})
+
+    def ratio(self, budget: int) -> float | None:
+        """smart/bfs bots per follows request at ``budget`` (None if bfs found none)."""
+        smart, bfs = self.point("smart", budget), self.point("bfs", budget)
+        if smart is None or bfs is None or bfs.bots_per_request == 0:
+            return None
+        return smart.bots_per_request / bfs.bots_per_request
+
+    def table_lines(self) -> list[str]:
+        campaigns = sorted({name for p in self.points for name in p.recall})
+        head = (f"{'budget':>6} {'policy':<6} {'follows':>7} {'lookups':>7} {'profiled':>8} "
+                f"{'bots':>6} {'new':>6} {'bots/req':>8} {'429s':>4}  recall by network")
+        lines = [head]
+        for budget in self.budgets():
+            for policy in POLICIES:
+                p = self.point(policy, budget)
+                if p is None:
+                    continue
+                recall = ", ".join(f"{c} {p.recall.get(c, 0.0):.0%}" for c in campaigns)
+                idle = " (no work left)" if p.outcome == "idle" else ""
+                lines.append(
+                    f"{budget:>6} {policy:<6} {p.follows_requests:>7} {p.lookup_requests:>7} "
+                    f"{p.profiled:>8} {p.bots_found:>6} {p.new_bots:>6} "
+                    f"{p.bots_per_request:>8.2f} {p.rate_limited:>4}  {recall}{idle}")
+            ratio = self.ratio(budget)
+            lines.append(f"{budget:>6} {'ratio':<6} smart/bfs bots per follows request: "
+                         + (f"{ratio:.2f}x" if ratio is not None else "n/a (bfs found none)"))
+        return lines
+
+    def ratio_line(self) -> str:
+        ratios = [(b, self.ratio(b)) for b in self.budgets()]
+        known = [r for _, r in ratios if r is not None]
+        per = ", ".join(f"{b}: {r:.2f}x" if r is not None else f"{b}: n/a" for b, r in ratios)
+        if not known:
+            return f"ratio smart/bfs bots per follows request: n/a ({per}); goal >= 2x"
+        return (f"ratio smart/bfs bots per follows request: min {min(known):.2f}x over "
+                f"budgets ({per}); goal >= 2x")
+
+
+def _drain_lookups(engine: Any) -> None:
+    """Look up every account discovered so far (no follows request is made)."""
+    from botsweep.crawler.replies import ENDPOINTS
+
+    while not engine.stop.is_set():
+        engine.lookups.absorb()
+        now = engine.clock.now()
+        if engine.lookups.lookup(now):
+            continue
+        if not engine.lookups.pending(now):
+            return
+        wake = engine.ledger.wait_until(ENDPOINTS["users"], now)
+        engine.clock.sleep(max(0.05, min(wake - now, 30.0)))
+
+
+def _measure(db: Any, world: World, seeds: set[int]) -> tuple[int, int, int, dict[str, float]]:
+    from sqlalchemy import select
+
+    from botsweep.storage.schema import accounts
+
+    with db.connect() as conn:
+        profiled = set(conn.execute(
+            select(accounts.c.id).where(accounts.c.fetched_at.is_not(None),
+                                        accounts.c.username.is_not(None))).scalars())
+    bots = world.bots() & profiled
+    recall = {name: len(profiled & set(members)) / len(members)
+              for name, members in world.campaigns().items() if members}
+    return len(profiled), len(bots), len(bots - seeds), recall
+
+
+def crawl_policy(
+    world: World, policy: str, seeds: Sequence[int], budgets: Sequence[int], model: Any,
+    workdir: Path, *, time_scale: float = 900.0, real_limits: bool = False,
+    max_seconds: float = 900.0, progress: Callable[[str], None] | None = None,
+) -> list[CrawlPoint]:
+    """Crawl ``world`` with ``policy`` on a fresh DB, measuring at each budget."""
+    from botsweep.config import Settings
+    from botsweep.crawler.run import open_crawl
+    from botsweep.crawler.source import XSource
+    from botsweep.seeding import AccountRef, add_seeds
+    from botsweep.sim.server import SimServer
+    from botsweep.storage.db import Database
+
+    path = workdir / f"{policy}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    db = Database(f"sqlite:///{path}")
+    add_seeds(db, [AccountRef(id=i) for i in seeds], label="bot", source="bench")
+    seed_set = set(seeds)
+    points: list[CrawlPoint] = []
+    limits = None if real_limits else RAISED_LIMITS
+    try:
+        with SimServer(world, time_scale=time_scale, tokens=(BENCH_TOKEN,),
+                       rate_limits=limits) as url:
+            source = XSource({BENCH_TOKEN_ENV: BENCH_TOKEN}, base_url=url, timeout_s=10.0)
+            with open_crawl(Settings(), db, policy=policy, source=source,
+                            bot_model=model) as engine:
+                began = time.monotonic()
+                for budget in sorted(budgets):
+                    stats = engine.run(max_requests=budget, max_seconds=max_seconds,
+                                       command=f"bench crawl {policy}")
+                    _drain_lookups(engine)
+                    profiled, bots, new, recall = _measure(db, world, seed_set)
+                    point = CrawlPoint(
+                        policy=policy, budget=budget,
+                        follows_requests=stats.follows_requests,
+                        lookup_requests=stats.lookup_requests, profiled=profiled,
+                        bots_found=bots, new_bots=new, recall=recall,
+                        rate_limited=stats.rate_limited, outcome=stats.outcome,
+                        seconds=time.monotonic() - began)
+                    points.append(point)
+                    if progress is not None:
+                        progress(f"{world.name} {policy} budget {budget}: "
+                                 f"{point.follows_requests} follows requests, "
+                                 f"{point.bots_found} bots ({point.seconds:.1f} s)")
+            source.close()
+    finally:
+        db.dispose()
+    return points
+
+
+def run_crawl_bench(
+    world: World, *, seeds: int, budgets: Sequence[int], policies: Sequence[str] = POLICIES,
+    model: Path | None = None, time_scale: float = 900.0, real_limits: bool = False,
+    rng_seed: int = 0, workdir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> CrawlBench:
+    """Crawl ``world`` with each policy from the same seeds; one point per budget."""
+    from botsweep.bench.bench_model import bench_model, pick_seeds
+
+    chosen = sorted(set(budgets))
+    if not chosen or chosen[0] < 1:
+        raise InputError(f"--budget {budgets}: give one or more budgets of at least 1 "
+                         "follows request")
+    unknown = [p for p in policies if p not in POLICIES]
+    if unknown or not policies:
+        raise InputError(f"--policy {','.join(policies)}: expected smart, bfs or smart,bfs")
+    if time_scale <= 0:
+        raise InputError(f"--time-scale {time_scale}: must be greater than 0")
+    seed_ids = pick_seeds(world, seeds, rng_seed)
+    scorer = bench_model(world, model)
+    limits = (f"the sim's real rate limits at time scale {time_scale:g}" if real_limits
+              else "sim rate limits raised (results do not depend on timing)")
+    result = CrawlBench(world=world.name, accounts=len(world.accounts), seeds=seed_ids,
+                        model_note=scorer.note, limits=limits)
+    with tempfile.TemporaryDirectory(prefix="botsweep-bench-") as tmp:
+        base = workdir or Path(tmp)
+        base.mkdir(parents=True, exist_ok=True)
+        for policy in policies:
+            result.points += crawl_policy(
+                world, policy, seed_ids, chosen, scorer.scorer, base,
+                time_scale=time_scale, real_limits=real_limits, progress=progress)
+    return result
