@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from botsweep.errors import WorldError
+from botsweep.sim.follows import account_id as _account_id
+from botsweep.sim.follows import lookup, read_follows, write_follows
 
 __all__ = [
     "World",
@@ -38,8 +40,6 @@ __all__ = [
 STATES = ("active", "protected", "suspended", "deleted")
 HIDDEN_STATES = frozenset({"suspended", "deleted"})
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
-_DECIMAL = re.compile(r"^[0-9]{1,19}$")
-_MAX_ID = 2**63 - 1
 
 
 def parse_time(value: str) -> datetime:
@@ -132,7 +132,7 @@ def _hidden_ids(world: World) -> np.ndarray:
 def visible_edges(world: World) -> set[tuple[int, int]]:
     """The follows a crawler can see: neither end is suspended or deleted."""
     hidden = _hidden_ids(world)
-    keep = ~(_lookup(hidden, world.follower)[0] | _lookup(hidden, world.followee)[0])
+    keep = ~(lookup(hidden, world.follower)[0] | lookup(hidden, world.followee)[0])
     return set(zip(world.follower[keep].tolist(), world.followee[keep].tolist(), strict=True))
 
 
@@ -187,12 +187,6 @@ def _iter_jsonl(file: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield lineno, record
 
 
-def _account_id(value: Any, where: str, key: str = "id") -> int:
-    if isinstance(value, str) and _DECIMAL.match(value) and int(value) <= _MAX_ID:
-        return int(value)
-    raise WorldError(f"{where}: {key} {value!r} is not a decimal string such as \"1234\"")
-
-
 def _load_accounts(path: Path) -> dict[int, dict[str, Any]]:
     file = path / "accounts.jsonl"
     if not file.is_file():
@@ -230,85 +224,6 @@ def _load_accounts(path: Path) -> dict[int, dict[str, Any]]:
         first_line[account_id] = lineno
         usernames[username.lower()] = lineno
     return accounts
-
-
-def _slow_scan_follows(file: Path) -> None:
-    """Find the first malformed row of follows.csv and raise naming its line."""
-    with file.open("r", encoding="utf-8", errors="replace") as handle:
-        next(handle, None)
-        for lineno, line in enumerate(handle, start=2):
-            text = line.rstrip("\r\n")
-            parts = text.split(",")
-            if len(parts) != 2:
-                raise WorldError(
-                    f"follows.csv line {lineno}: expected follower_id,followee_id, got {text!r}"
-                )
-            for key, part in zip(("follower_id", "followee_id"), parts, strict=True):
-                _account_id(part.strip(), f"follows.csv line {lineno}", key)
-    raise WorldError("follows.csv: cannot be parsed as two columns of decimal ids")
-
-
-def _load_follows(path: Path, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    file = path / "follows.csv"
-    if not file.is_file():
-        raise WorldError(f"{file}: not found")
-    with file.open("r", encoding="utf-8", errors="replace") as handle:
-        header = handle.readline().strip()
-    if header != "follower_id,followee_id":
-        raise WorldError(
-            f"follows.csv line 1: header must be follower_id,followee_id, got {header!r}"
-        )
-    import pandas as pd
-
-    try:
-        frame = pd.read_csv(
-            file, dtype=np.int64, engine="c", skip_blank_lines=False,
-            usecols=[0, 1], na_filter=False,
-        )
-    except (ValueError, pd.errors.ParserError, OverflowError):
-        _slow_scan_follows(file)
-        raise  # pragma: no cover - _slow_scan_follows always raises
-    if frame.shape[1] != 2:
-        _slow_scan_follows(file)
-    follower = frame.iloc[:, 0].to_numpy(dtype=np.int64, copy=True)
-    followee = frame.iloc[:, 1].to_numpy(dtype=np.int64, copy=True)
-    dense = []
-    for column, values in (("follower_id", follower), ("followee_id", followee)):
-        found, position = _lookup(known, values)
-        bad = np.flatnonzero(~found)
-        if bad.size:
-            row = int(bad[0])
-            raise WorldError(
-                f"follows.csv line {row + 2}: {column} {int(values[row])} is not an account in "
-                "accounts.jsonl"
-            )
-        dense.append(position)
-    loops = np.flatnonzero(follower == followee)
-    if loops.size:
-        row = int(loops[0])
-        raise WorldError(f"follows.csv line {row + 2}: account {int(follower[row])} follows itself")
-    key = dense[0] * np.int64(known.shape[0]) + dense[1]
-    ordered = np.sort(key)
-    if ordered.size and (ordered[1:] == ordered[:-1]).any():
-        repeated = ordered[1:][ordered[1:] == ordered[:-1]][0]
-        rows = np.flatnonzero(key == repeated)[:2]
-        raise WorldError(
-            f"follows.csv line {int(rows[1]) + 2}: duplicate follow "
-            f"{int(follower[rows[1]])} -> {int(followee[rows[1]])} (first on line "
-            f"{int(rows[0]) + 2})"
-        )
-    return follower, followee
-
-
-def _lookup(known: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(is each value in the sorted array ``known``, its position there).
-
-    np.isin and np.unique are slow on numpy 2.x for int64, so use a binary search.
-    """
-    if known.shape[0] == 0:
-        return np.zeros(values.shape, dtype=bool), np.zeros(values.shape, dtype=np.int64)
-    position = np.minimum(np.searchsorted(known, values), known.shape[0] - 1)
-    return known[position] == values, position.astype(np.int64)
 
 
 def _load_tweets(path: Path, accounts: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -352,7 +267,7 @@ def load_world(path: str | Path) -> World:
             raise WorldError(f"world.json: seed {seed} is not an account in accounts.jsonl")
         seeds.append(seed)
     known = np.array(sorted(accounts), dtype=np.int64)
-    follower, followee = _load_follows(root, known)
+    follower, followee = read_follows(root / "follows.csv", known)
     return World(
         name=meta["name"],
         now=now,
@@ -382,16 +297,7 @@ def save_world(world: World, path: str | Path) -> Path:
     with (root / "accounts.jsonl").open("w", encoding="utf-8", newline="\n") as handle:
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
         handle.writelines(dumps(record) + "\n" for record in world.accounts.values())
-    with (root / "follows.csv").open("w", encoding="utf-8", newline="\n") as handle:
-        handle.write("follower_id,followee_id\n")
-        rows = zip(world.follower.tolist(), world.followee.tolist(), strict=True)
-        chunk: list[str] = []
-        for a, b in rows:
-            chunk.append(f"{a},{b}\n")
-            if len(chunk) >= 200_000:
-                handle.write("".join(chunk))
-                chunk.clear()
-        handle.write("".join(chunk))
+    write_follows(root / "follows.csv", world.follower, world.followee)
     tweets_file = root / "tweets.jsonl"
     if world.tweets:
         with tweets_file.open("w", encoding="utf-8", newline="\n") as handle:

@@ -127,3 +127,34 @@ def test_save_writes_the_documented_files(tmp_path: Path) -> None:
                     "description": "hand-made"}
     assert (out / "follows.csv").read_text() == "follower_id,followee_id\n1,3\n2,3\n"
     assert not (out / "tweets.jsonl").exists()
+
+
+def test_extra_column_and_negative_id_name_their_line(tmp_path: Path) -> None:
+    root = write_world(tmp_path / "w")
+    (root / "follows.csv").write_text("follower_id,followee_id\n1,3\n2,3,1\n")
+    assert _error(tmp_path) == "follows.csv line 3: expected follower_id,followee_id, got '2,3,1'"
+    (root / "follows.csv").write_text("follower_id,followee_id\n1,3\n-2,3\n")
+    assert _error(tmp_path).startswith("follows.csv line 3: follower_id '-2' is not a decimal")
+
+
+def test_blank_lines_are_skipped_and_lines_still_counted(tmp_path: Path) -> None:
+    root = write_world(tmp_path / "w")
+    (root / "follows.csv").write_text("follower_id,followee_id\r\n\r\n1,3\r\n\r\n2,3\r\n\r\n")
+    assert world_edges(load_world(root)) == {(1, 3), (2, 3)}
+    (root / "follows.csv").write_text("follower_id,followee_id\n\n1,3\n\n\n2,9\n")
+    assert _error(tmp_path) == (
+        "follows.csv line 6: followee_id 9 is not an account in accounts.jsonl")
+    (root / "follows.csv").write_text("follower_id,followee_id\n1,3\n\n1,3\n")
+    assert _error(tmp_path) == "follows.csv line 4: duplicate follow 1 -> 3 (first on line 2)"
+
+
+def test_cli_names_the_bad_line_and_exits_2(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from botsweep.cli import main
+
+    write_world(tmp_path / "w", follows=[(1, 3), (2, 77)])
+    for command in (["sim", "check"], ["sim", "serve"]):
+        assert main([*command, "--world", str(tmp_path / "w")]) == 2
+        err = capsys.readouterr().err
+        assert err == ("botsweep: error: follows.csv line 3: followee_id 77 is not an account "
+                       "in accounts.jsonl\n")
