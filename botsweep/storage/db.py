@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect,
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from botsweep.config import DatabaseSettings
 from botsweep.errors import ConfigError, DatabaseLocked, StorageError, StorageFull
@@ -34,6 +34,7 @@ log = logging.getLogger("botsweep.storage")
 HEAD_REVISION = "0001"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _migrate_lock = threading.Lock()
+_PG_LOCK_KEY = 0x62737770  # "bswp": the advisory lock class for botsweep's migrations
 
 
 def translate_db_error(exc: BaseException) -> StorageError:
@@ -116,17 +117,38 @@ class Database:
             ) from None
 
     def migrate(self) -> None:
-        """Apply every Alembic migration not yet applied (cheap when already at head)."""
+        """Apply every Alembic migration not yet applied (cheap when already at head).
+
+        Several processes may open a new database at once (a daemon and a CLI command on a
+        fresh volume), so the upgrade runs in one transaction that holds a lock: SQLite's
+        write lock (``BEGIN IMMEDIATE``), or on PostgreSQL an advisory lock for the schema.
+        Whoever waits for the lock then finds the schema at head and does nothing.
+        """
         if self._migrated:
             return
         with _migrate_lock:
             try:
-                with self.engine.begin() as conn:
-                    if self._current_revision(conn) != HEAD_REVISION:
-                        self._upgrade(conn)
-            except OperationalError as exc:
+                with self.engine.connect() as conn:
+                    current = self._current_revision(conn)
+                if current != HEAD_REVISION:
+                    with self.engine.begin() as conn:
+                        self._lock_for_migration(conn)
+                        if self._current_revision(conn) != HEAD_REVISION:
+                            self._upgrade(conn)
+            except DBAPIError as exc:
                 raise translate_db_error(exc) from None
         self._migrated = True
+
+    def _lock_for_migration(self, conn: Connection) -> None:
+        if self.is_sqlite:
+            # pysqlite opens no transaction before DDL; this one makes the upgrade atomic
+            # and makes a second process wait (up to the busy timeout) until it is done.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
+                {"key": _PG_LOCK_KEY},
+            )
 
     @staticmethod
     def _current_revision(conn: Connection) -> str | None:

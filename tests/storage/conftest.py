@@ -1,4 +1,5 @@
-"""Storage fixtures: ``pg_url`` (a fresh PostgreSQL schema, see tests/pg.py) and ``sqlite_db``."""
+"""Storage fixtures: ``pg_url`` (a fresh PostgreSQL schema, see tests/pg.py), ``sqlite_db``,
+and ``db``, which runs a test once on SQLite and once on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from botsweep.storage.db import Database
-from tests.pg import pg_url  # noqa: F401  (registers the fixture for this directory)
+from tests.pg import pg_url, pg_url_or_skip  # noqa: F401  (pg_url registers the fixture here)
 
 
 @pytest.fixture
@@ -17,3 +18,18 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
     db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
     yield db
     db.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database on each backend: SQLite in the test's directory, then a fresh
+    PostgreSQL schema (skipped, with the reason, when no server is reachable)."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+        yield database
+        database.dispose()
+        return
+    with pg_url_or_skip() as url:
+        database = Database(url)
+        yield database
+        database.dispose()
