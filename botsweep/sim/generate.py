@@ -33,6 +33,7 @@ import numpy as np
 from botsweep.errors import InputError
 from botsweep.sim import vocab
 from botsweep.sim.profiles import ProfileMaker, make_ids
+from botsweep.sim.timelines import draw_tweets
 from botsweep.sim.world import World, format_time
 
 __all__ = ["generate_world", "DEFAULT_NOW", "STYLES"]
@@ -40,8 +41,7 @@ __all__ = ["generate_world", "DEFAULT_NOW", "STYLES"]
 DEFAULT_NOW = datetime(2018, 6, 1, 12, 0, 0, tzinfo=UTC)
 STYLES = ("flower", "farm", "mimic")
 _YEAR = 365.25 * 86400
-_SLUG = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-_EARLIEST = datetime(2006, 7, 15, tzinfo=UTC).timestamp()
+_EARLIEST = datetime(2006, 7, 15, tzinfo=UTC).timestamp()  # the platform opened
 _SIZE_WEIGHT = {"flower": 1.0, "farm": 0.7, "mimic": 0.25}
 _MIN_SIZE = {"flower": 20, "farm": 15, "mimic": 6}
 _STATE_RATES = {  # role -> (suspended, deleted, protected)
@@ -287,47 +287,6 @@ def _states(roles: list[str], rng: np.random.Generator) -> list[str]:
     return out
 
 
-def _tweets(accounts: list[dict[str, Any]], per_account: int, now: datetime,
-            prng: random.Random) -> list[dict[str, Any]]:
-    from botsweep.sim.profiles import snowflake
-
-    tweets: list[dict[str, Any]] = []
-    end = now.timestamp()
-    for record in accounts:
-        if record.get("_state") in ("suspended", "deleted"):
-            continue
-        count = min(per_account, record["public_metrics"]["tweet_count"])
-        if count <= 0:
-            continue
-        start = max(end - 60 * 86400, _to_epoch(record["created_at"]))
-        bot = record.get("_label") == "bot"
-        own: list[str] = []
-        for _ in range(count):
-            moment = prng.uniform(start, end)
-            tweet_id = snowflake(moment, prng.getrandbits(22))
-            fill = {"city": prng.choice(vocab.CITIES), "interest": prng.choice(vocab.INTERESTS),
-                    "interest2": prng.choice(vocab.INTERESTS), "job": prng.choice(vocab.JOBS),
-                    "link": "https://t.co/" + "".join(prng.choices(_SLUG, k=10))}
-            text = prng.choice(vocab.BOT_TWEETS if bot else vocab.TWEET_TEXTS).format(**fill)
-            tweets.append({
-                "id": str(tweet_id), "text": text, "author_id": record["id"],
-                "created_at": format_time(datetime.fromtimestamp(moment, UTC)),
-                "conversation_id": str(tweet_id), "edit_history_tweet_ids": [str(tweet_id)],
-                "lang": "en", "possibly_sensitive": bot, "reply_settings": "everyone",
-                "public_metrics": {"retweet_count": prng.randint(0, 5), "reply_count": 0,
-                                   "like_count": prng.randint(0, 20), "quote_count": 0},
-            })
-            own.append(str(tweet_id))
-        record["most_recent_tweet_id"] = max(own, key=int)
-        if prng.random() < 0.2:
-            record["pinned_tweet_id"] = prng.choice(own)
-    return tweets
-
-
-def _to_epoch(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
 def generate_world(accounts: int = 2000, bot_networks: int = 3, rng_seed: int = 0,
                    now: datetime | None = None, tweets_per_account: int = 0) -> World:
     """Draw a world of ``accounts`` accounts with ``bot_networks`` planted campaigns."""
@@ -364,7 +323,8 @@ def generate_world(accounts: int = 2000, bot_networks: int = 3, rng_seed: int = 
             record["_state"] = states[i]
         if states[i] == "protected":
             record["protected"] = True
-    tweets = _tweets(records, tweets_per_account, moment, prng) if tweets_per_account else []
+    tweets = (draw_tweets(records, tweets_per_account, moment, prng)
+              if tweets_per_account else [])
     seeds = _seeds(plan, states, ids, rng)
     order = np.argsort(ids, kind="stable")
     names = ", ".join(n.name for n in plan.networks) or "none"
