@@ -26,7 +26,8 @@ __all__ = ["UsernameModel", "default_username_model", "DEFAULT_BIGRAMS_PATH"]
 ALPHABET = "^abcdefghijklmnopqrstuvwxyz0123456789_?"  # ^ boundary, ? anything else
 _K = len(ALPHABET)
 _OTHER = _K - 1
-DEFAULT_BIGRAMS_PATH = Path(__file__).parent / "default" / "username_bigrams.json"
+# The default table is the one inside the shipped default model file.
+DEFAULT_BIGRAMS_PATH = Path(__file__).parent / "default" / "model.json"
 
 
 def _lookup() -> np.ndarray:
@@ -111,12 +112,13 @@ class UsernameModel:
 
 @lru_cache(maxsize=1)
 def default_username_model() -> UsernameModel:
-    """The table shipped with botsweep (fitted on the default model's training humans)."""
+    """The table of the shipped default model (fitted on its training humans)."""
     try:
         data = json.loads(DEFAULT_BIGRAMS_PATH.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
+        table = data["username_model"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(
             f"{DEFAULT_BIGRAMS_PATH}: cannot read the shipped username model ({exc}); "
             "reinstall botsweep or pass username_model= explicitly"
         ) from None
-    return UsernameModel.from_dict(data)
+    return UsernameModel.from_dict(table)

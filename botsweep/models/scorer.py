@@ -73,6 +73,7 @@ class BotScorer:
         self._columns = np.array([FEATURES.index(name) for name in self.feature_names])
         self._identity = self.feature_names == list(FEATURES)
         self.version = version or str(self.meta.get("version") or "botsweep-lgbm-unversioned")
+        self.predict_threads = 0  # LightGBM predict threads; 0 = OpenMP's default (all cores)
 
     # -- scoring -------------------------------------------------------------------------
     def features(self, records: Sequence[Mapping[str, Any]],
@@ -87,7 +88,8 @@ class BotScorer:
         """LightGBM's uncalibrated probability for a ready feature matrix."""
         if matrix.shape[0] == 0:
             return np.zeros(0, dtype=np.float64)
-        return np.asarray(self.booster.predict(matrix), dtype=np.float64)
+        extra = {"num_threads": self.predict_threads} if self.predict_threads > 0 else {}
+        return np.asarray(self.booster.predict(matrix, **extra), dtype=np.float64)
 
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """Calibrated bot probabilities for a ready feature matrix."""

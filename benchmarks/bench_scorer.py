@@ -1,0 +1,90 @@
+"""Benchmark: bot scoring throughput, features plus predict, against predict alone.
+
+Scores N profiles (default 100,000) with a model file (default: the shipped model) and
+times, in the same run and on the same records:
+
+- features:           ``feature_matrix`` (records -> numeric matrix);
+- predict alone:      LightGBM predict + calibration on the ready matrix (the baseline);
+- features + predict: ``BotScorer.predict_proba(records)``, what ``botsweep score`` does.
+
+Records come from ``--data`` (labelled .jsonl[.gz] files or directories, repeated until
+there are N; default ../shared/data/profiles when it exists) or, without data, from a
+generated sim world.  Each figure is the best of ``--runs`` runs.  LightGBM predicts
+with ``--threads`` threads (default 0: OpenMP's choice, all cores).
+
+Usage:  python benchmarks/bench_scorer.py [--n 100000] [--runs 3] [--model FILE]
+                                          [--data PATH ...] [--threads 0]
+Ends with one line: (features + predict) time / (predict alone) time, same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from botsweep.models.io import profile_files, read_profiles
+from botsweep.models.scorer import BotScorer
+
+_SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "profiles"
+
+
+def _records(paths: list[Path], n: int) -> tuple[list[dict[str, Any]], str]:
+    if not paths and _SHARED.is_dir():
+        paths = [_SHARED]
+    if paths:
+        base: list[dict[str, Any]] = []
+        for path in profile_files(paths):
+            base.extend(read_profiles(path))
+        origin = f"{len(base)} profiles from {', '.join(str(p) for p in paths)}"
+    else:
+        from botsweep.sim.generate import generate_world
+
+        world = generate_world(accounts=min(n, 20_000), bot_networks=4, rng_seed=1)
+        base = list(world.accounts.values())
+        origin = f"{len(base)} profiles from a generated world"
+    out = [base[i % len(base)] for i in range(n)]
+    return out, origin
+
+
+def _best(runs: int, work: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--data", type=Path, action="append", default=[])
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args()
+
+    scorer = BotScorer.load(args.model)
+    scorer.predict_threads = args.threads
+    records, origin = _records(args.data, args.n)
+    n = len(records)
+    print(f"model {scorer.version}, {len(scorer.feature_names)} features; {n} records "
+          f"({origin}); {os.cpu_count()} cores, Python {platform.python_version()}")
+
+    matrix = scorer.features(records)
+    features_s = _best(args.runs, lambda: scorer.features(records))
+    predict_s = _best(args.runs, lambda: scorer.predict_matrix(matrix))
+    total_s = _best(args.runs, lambda: scorer.predict_proba(records))
+    for name, seconds in (("features", features_s), ("predict alone (ready matrix)", predict_s),
+                          ("features + predict", total_s)):
+        print(f"{name:30s} {seconds:8.3f} s  {n / seconds:12,.0f} profiles/s")
+    print(f"ratio (features + predict) / (predict alone): {total_s / predict_s:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""``botsweep train``, ``botsweep evaluate`` and ``botsweep score``: the bot model's commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from botsweep.cli.app import example, get_context
+
+if TYPE_CHECKING:
+    from botsweep.models.dataset import LabelledData
+    from botsweep.models.train import CVResult
+
+__all__ = ["register"]
+
+DataOption = Annotated[
+    list[Path],
+    typer.Option("--data", help="A labelled .jsonl[.gz] profile file, or a directory of them. "
+                                "Repeat for several."),
+]
+FoldsOption = Annotated[int, typer.Option("--folds", help="Cross-validation folds.")]
+WeightingOption = Annotated[
+    str,
+    typer.Option("--weighting",
+                 help="dataset: each dataset weighs sqrt(size), classes balanced within it; "
+                      "none: every account counts once."),
+]
+ExcludeOption = Annotated[
+    list[str] | None,
+    typer.Option("--exclude", help="Leave a feature out (repeat), e.g. --exclude like_count."),
+]
+SeedOption = Annotated[int, typer.Option("--seed", help="Random seed for folds and trees.")]
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _load(data: list[Path]) -> LabelledData:
+    from botsweep.errors import InputError
+    from botsweep.models.dataset import load_labelled
+
+    if not data:
+        raise InputError("--data is required: a labelled .jsonl[.gz] file or a directory")
+    labelled = load_labelled(data)
+    summary = labelled.summary
+    _say(f"{summary['accounts']} accounts ({summary['bots']} bots, {summary['humans']} humans) "
+         f"in {len(summary['datasets'])} datasets; {summary['dropped_conflicting_ids']} ids "
+         "dropped for conflicting labels")
+    return labelled
+
+
+def _cv(labelled: LabelledData, folds: int, weighting: str, exclude: list[str] | None,
+        seed: int) -> CVResult:
+    from botsweep.models.metrics import markdown_table
+    from botsweep.models.train import cross_validate, select_features
+
+    features = select_features(exclude or [])
+    cv = cross_validate(labelled, features=features, folds=folds, weighting=weighting, seed=seed,
+                        progress=_say)
+    typer.echo(f"\n{folds}-fold cross-validation (out-of-fold, threshold cross-fitted):\n")
+    typer.echo(markdown_table(cv.metrics))
+    return cv
+
+
+def _top_features(importance: dict[str, Any], count: int = 10) -> str:
+    return ", ".join(f"{name} {share:.1%}" for name, share in list(importance.items())[:count])
+
+
+def train(
+    data: DataOption = [],  # noqa: B006 (typer reads the default, never mutates it)
+    out: Annotated[Path, typer.Option("--out", dir_okay=False,
+                                      help="Where to write the model file (JSON).")] =
+    Path("model.json"),
+    folds: FoldsOption = 5,
+    weighting: WeightingOption = "dataset",
+    exclude: ExcludeOption = None,
+    seed: SeedOption = 0,
+) -> None:
+    """Train a LightGBM bot model: k-fold CV table per dataset, calibration, threshold, file."""
+    from botsweep.errors import InputError
+    from botsweep.models.train import train_model
+
+    if not out.parent.exists():
+        raise InputError(f"--out {out}: directory {out.parent} does not exist; create it first")
+    labelled = _load(data)
+    cv = _cv(labelled, folds, weighting, exclude, seed)
+    scorer, _ = train_model(labelled, folds=folds, weighting=weighting, seed=seed, cv=cv)
+    scorer.save(out)
+    typer.echo(f"\nthreshold {scorer.threshold:.4f} (maximises balanced accuracy, out-of-fold)")
+    typer.echo(f"top features by gain: {_top_features(scorer.meta['feature_importance_gain'])}")
+    typer.echo(f"wrote {out} ({scorer.version}, {out.stat().st_size / 1e6:.1f} MB)")
+
+
+def evaluate(
+    data: DataOption = [],  # noqa: B006
+    folds: FoldsOption = 5,
+    weighting: WeightingOption = "dataset",
+    exclude: ExcludeOption = None,
+    seed: SeedOption = 0,
+) -> None:
+    """Cross-validate per dataset, then leave each dataset out in turn (generalisation)."""
+    from botsweep.models.evaluate import leave_one_dataset_out
+    from botsweep.models.metrics import markdown_table
+    from botsweep.models.train import select_features
+
+    labelled = _load(data)
+    _cv(labelled, folds, weighting, exclude, seed)
+    lodo = leave_one_dataset_out(labelled, features=select_features(exclude or []),
+                                 weighting=weighting, seed=seed, progress=_say)
+    typer.echo("\nLeave-one-dataset-out (trained on the other datasets, threshold from them):\n")
+    typer.echo(markdown_table(lodo.rows, first="held out"))
+
+
+def score(
+    ctx: typer.Context,
+    input_path: Annotated[
+        Path | None,
+        typer.Option("--input", dir_okay=False,
+                     help="Score this .jsonl[.gz] profile file instead of the database."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", dir_okay=False,
+                     help="The CSV to write with --input: id,bot_probability,label,"
+                          "display_score."),
+    ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", dir_okay=False,
+                     help="A model file (default: scorer.model in the config, else the "
+                          "shipped model)."),
+    ] = None,
+) -> None:
+    """Score accounts: new or changed profiles in the database, or a profile file."""
+    from botsweep.errors import InputError
+    from botsweep.models.scorer import BotScorer, load_scorer
+
+    if (input_path is None) != (output is None):
+        raise InputError("--input and --output go together: "
+                         "botsweep score --input FILE.jsonl.gz --output FILE.csv")
+    app_ctx = get_context(ctx)
+    if model is not None:
+        if not model.is_file():
+            raise InputError(f"--model {model}: no such file")
+        scorer = BotScorer.load(model)
+    else:
+        scorer = load_scorer(app_ctx.settings())
+    if input_path is not None and output is not None:
+        from botsweep.models.scorefile import score_file
+
+        result = score_file(scorer, input_path, output)
+        typer.echo(f"scored {result['scored']} accounts ({result['bots']} labelled bot at "
+                   f"threshold {scorer.threshold:.4f}) with {scorer.version}; wrote {output}")
+        return
+    from botsweep.storage.scores import score_pending
+
+    scored = score_pending(app_ctx.db(), scorer)
+    typer.echo(f"scored {scored} new or changed accounts with {scorer.version}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog=example(
+        "botsweep train --data ../shared/data/profiles --out model.json\n"
+        "botsweep train --data mine.jsonl.gz --data theirs.jsonl.gz --exclude like_count"
+    ))(train)
+    app.command(epilog=example(
+        "botsweep evaluate --data ../shared/data/profiles\n"
+        "botsweep evaluate --data a.jsonl.gz --data b.jsonl.gz --weighting none"
+    ))(evaluate)
+    app.command(epilog=example(
+        "botsweep score\n"
+        "botsweep score --input profiles.jsonl.gz --output scores.csv"
+    ))(score)
