@@ -3,7 +3,8 @@
 Every secret botsweep reads (API tokens) is registered with :func:`register_secret`;
 a filter on the root handler replaces it with ``[REDACTED]`` in every record, whatever
 logger produced it.  tweepy's, urllib3's and requests' loggers print request headers at
-DEBUG, so they are held at WARNING whatever the verbosity.
+DEBUG, so they are held at WARNING whatever the verbosity (as are alembic's and
+APScheduler's, whose INFO lines would drown botsweep's own).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 __all__ = ["setup_logging", "register_secret", "redact", "JsonFormatter"]
 
 _SECRETS: set[str] = set()
-_NOISY = ("tweepy", "urllib3", "requests", "requests_oauthlib", "oauthlib", "apscheduler")
+_NOISY = ("tweepy", "urllib3", "requests", "requests_oauthlib", "oauthlib", "apscheduler",
+          "alembic")
 _MARK = "[REDACTED]"
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from botsweep.config import DatabaseSettings
-from botsweep.errors import ConfigError, DatabaseLocked, StorageError, StorageFull
+from botsweep.errors import BotsweepError, ConfigError, DatabaseLocked, StorageError, StorageFull
 
 __all__ = ["Database", "HEAD_REVISION", "translate_db_error"]
 
@@ -51,7 +51,17 @@ def translate_db_error(exc: BaseException) -> StorageError:
             "the database or disk is full; the transaction was rolled back and nothing of it "
             "was kept; free some space and run the same command again to resume"
         )
-    return StorageError(f"database error: {getattr(exc, 'orig', exc)}")
+    return StorageError(f"database error: {_one_line(getattr(exc, 'orig', exc))}")
+
+
+def _one_line(exc: BaseException) -> str:
+    """A driver message on one line (psycopg's span several, with tabs)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _shown_url(url: Any) -> str:
+    """A database URL as it may be shown: any password hidden."""
+    return str(make_url(url).render_as_string(hide_password=True))
 
 
 class Database:
@@ -89,7 +99,14 @@ class Database:
         if self.dialect == "sqlite":
             database = url.database
             if database and database != ":memory:":
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                folder = Path(database).expanduser().parent
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise ConfigError(
+                        f"database.url = {_shown_url(url)!r}: cannot create the folder "
+                        f"{folder}: {exc.strerror or exc}; choose a writable path"
+                    ) from None
             engine = create_engine(
                 url, echo=self.settings.echo,
                 connect_args={"timeout": timeout, "check_same_thread": False},
@@ -136,8 +153,22 @@ class Database:
                         if self._current_revision(conn) != HEAD_REVISION:
                             self._upgrade(conn)
             except DBAPIError as exc:
-                raise translate_db_error(exc) from None
+                raise self._open_error(exc) from None
         self._migrated = True
+
+    def _open_error(self, exc: DBAPIError) -> BotsweepError:
+        """The error for a database that could not be opened (or migrated)."""
+        message = _one_line(getattr(exc, "orig", exc))
+        shown = _shown_url(make_url(self.url))
+        if self.is_sqlite and "unable to open database file" in message:
+            return ConfigError(
+                f"database.url = {shown!r}: SQLite cannot open or create that file; check "
+                "that its folder exists and is writable"
+            )
+        error = translate_db_error(exc)
+        if type(error) is StorageError:
+            return StorageError(f"cannot open the database {shown}: {message}")
+        return error
 
     def _lock_for_migration(self, conn: Connection) -> None:
         if self.is_sqlite:
@@ -201,6 +232,6 @@ class Database:
         self.engine.dispose()
 
     def __repr__(self) -> str:
-        return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"
+        return f"Database({_shown_url(self.url)!r})"
 
 
