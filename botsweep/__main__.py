@@ -1,10 +1,7 @@
-"""``python -m botsweep``: the same command line as the ``botsweep`` script."""
-
-from __future__ import annotations
+"""``python -m botsweep``: the same as the ``botsweep`` console script."""
 
 import sys
 
 from botsweep.cli import main
 
-if __name__ == "__main__":
-    sys.exit(main())
+sys.exit(main())
