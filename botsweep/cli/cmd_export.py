@@ -16,8 +16,14 @@ def export(
     ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", help="csv, gexf or graphml.")] = "csv",
     out: Annotated[
-        Path, typer.Option("--out", help="A directory for csv; a file for gexf and graphml.")
-    ] = Path("export"),
+        Path | None,
+        typer.Option(
+            "--out",
+            help="A directory for csv (default: export/); a file for gexf and graphml "
+            "(default: botsweep.gexf or botsweep.graphml).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Export accounts (with scores and communities) and edges."""
     from botsweep.viz.export import FORMATS, export_graph
@@ -27,6 +33,8 @@ def export(
         from botsweep.errors import InputError
 
         raise InputError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if out is None:
+        out = Path("export") if fmt == "csv" else Path(f"botsweep.{fmt}")
     app_ctx = get_context(ctx)
     graph = load_graph(app_ctx.db(), campaign=app_ctx.settings().crawler.campaign)
     for path in export_graph(graph, fmt, out):

@@ -12,6 +12,7 @@ import pytest
 from botsweep.cli import main
 from botsweep.storage.db import Database
 from botsweep.viz.export import ACCOUNT_COLUMNS
+from tests.pg import pg_url_or_skip
 from tests.storage.crawled import (
     BIG,
     EDGES,
@@ -116,3 +117,32 @@ def test_bad_export_arguments_are_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("botsweep: error:") and fragment in err[0]
     assert Path("file.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_without_out_each_format_has_a_sensible_default(
+    crawled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for fmt, expected in (("csv", "export/accounts.csv"), ("gexf", "botsweep.gexf"),
+                          ("graphml", "botsweep.graphml")):
+        assert main(["export", "--format", fmt]) == 0, capsys.readouterr().err
+        assert f"wrote {expected}" in capsys.readouterr().out
+    assert nx.read_gexf("botsweep.gexf").number_of_nodes() == len(ALL_IDS)
+    assert nx.read_graphml("botsweep.graphml").number_of_nodes() == len(ALL_IDS)
+
+
+@pytest.mark.postgres
+def test_export_reads_the_same_crawl_from_postgres(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pg_url_or_skip() as url:
+        db = Database(url)
+        build_crawl(db)
+        db.dispose()
+        monkeypatch.setenv("BOTSWEEP_DATABASE__URL", url)
+        _export(capsys, "csv", "out")
+    accounts = pd.read_csv("out/accounts.csv", dtype={"id": str}, keep_default_na=False)
+    rows = {int(r["id"]): r for r in accounts.to_dict("records")}
+    assert set(rows) == ALL_IDS and rows[BIG]["name"] == NAMES[BIG]
+    assert {i for i, r in rows.items() if r["is_seed"] == 1} == {HUB, BIG}
+    edges = pd.read_csv("out/edges.csv", dtype=str)
+    assert {(int(a), int(b)) for a, b in edges.itertuples(index=False)} == EDGES
