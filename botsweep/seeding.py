@@ -32,10 +32,13 @@ __all__ = [
     "add_seeds",
     "add_labels",
     "SEED_PRIORITY",
+    "MAX_CAMPAIGN",
+    "check_campaign",
     "enqueue_expansion",
 ]
 
 SEED_PRIORITY = 1000.0
+MAX_CAMPAIGN = 64  # the width of the campaign columns
 _HANDLE = re.compile(r"^@([A-Za-z0-9_]{1,15})$")
 _MAX_ID = 2**63 - 1
 _CHUNK = 10_000
@@ -131,7 +134,11 @@ def read_label_file(path: Path) -> list[tuple[AccountRef, str, str]]:
         label = cells[1].lower()
         if label not in ("bot", "human"):
             raise InputError(f"{path} line {number}: label {cells[1]!r} must be bot or human")
-        rows.append((ref, label, cells[2] if len(cells) == 3 else ""))
+        try:
+            campaign = check_campaign(cells[2] if len(cells) == 3 else "")
+        except InputError as exc:
+            raise InputError(f"{path} line {number}: {exc}") from None
+        rows.append((ref, label, campaign))
     if not rows:
         raise InputError(f"{path}: no labels in the file (rows of account,label[,campaign])")
     return rows
@@ -140,6 +147,18 @@ def read_label_file(path: Path) -> list[tuple[AccountRef, str, str]]:
 def _check_label(label: str | None) -> None:
     if label is not None and label not in ("bot", "human"):
         raise InputError(f"label {label!r}: expected bot or human")
+
+
+def check_campaign(campaign: str) -> str:
+    """A campaign name as stored: trimmed, at most 64 printable characters ('' for none)."""
+    name = campaign.strip()
+    if len(name) > MAX_CAMPAIGN:
+        raise InputError(
+            f"campaign {name[:20]!r}...: a campaign name has at most {MAX_CAMPAIGN} characters"
+        )
+    if not name.isprintable():
+        raise InputError(f"campaign {name!r}: control characters are not allowed in a name")
+    return name
 
 
 def enqueue_expansion(
@@ -166,6 +185,7 @@ def add_seeds(
 ) -> int:
     """Store seeds and queue their work in one transaction; return how many were new."""
     _check_label(label)
+    campaign = check_campaign(campaign)
     now = time.time() if now is None else now
     unique: dict[str, AccountRef] = {}
     for ref in refs:
@@ -222,7 +242,7 @@ def add_labels(
         _check_label(label)
     rows = [
         {"account_key": ref.key, "account_id": ref.id, "handle": ref.handle, "label": label,
-         "campaign": campaign, "source": source, "added_at": now}
+         "campaign": check_campaign(campaign), "source": source, "added_at": now}
         for ref, label, campaign in items
     ]
     with db.begin() as conn:

@@ -39,9 +39,10 @@ def seed(
     ] = "",
 ) -> None:
     """Add seed accounts; the crawler expands their followers and following."""
-    from botsweep.seeding import add_seeds, parse_account, read_account_file
+    from botsweep.seeding import add_seeds, check_campaign, parse_account, read_account_file
 
     _label_option(label)
+    campaign = check_campaign(campaign)  # before the database is opened: bad input writes nothing
     refs = [parse_account(a) for a in accounts or []]
     source = "cli"
     if file is not None:
@@ -70,13 +71,14 @@ def label(
     ] = None,
 ) -> None:
     """Label accounts as bot or human, to train the campaign model and check the scorer."""
-    from botsweep.seeding import add_labels, parse_account, read_label_file
+    from botsweep.seeding import add_labels, check_campaign, parse_account, read_label_file
 
     items = []
     if accounts:
         if label is None:
             raise InputError("--label bot|human is required when accounts are named")
         _label_option(label)
+        campaign = check_campaign(campaign)
         items += [(parse_account(a), label, campaign) for a in accounts]
     if file is not None:
         items += read_label_file(file)

@@ -134,6 +134,8 @@ def test_one_account_named_twice_in_one_command_is_one_seed(
         ([str(2**63)], "between 1 and"),
         (["@jane", "12", "@bad-name"], "'@bad-name'"),
         (["12", "--label", "robot"], "--label 'robot': expected bot or human"),
+        (["12", "--campaign", "c" * 65], "at most 64 characters"),
+        (["12", "--campaign", "pron\nflower"], "control characters"),
         ([], "no accounts given"),
     ],
 )

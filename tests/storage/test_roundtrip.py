@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from botsweep.config import DatabaseSettings
-from botsweep.errors import DatabaseLocked
+from botsweep.errors import DatabaseLocked, InputError
 from botsweep.seeding import SEED_PRIORITY, AccountRef, add_labels, add_seeds
 from botsweep.storage.db import Database
 from botsweep.storage.pages import log_call, mark_accounts, write_follow_page, write_profiles
@@ -86,6 +86,22 @@ def test_labels_round_trip_and_a_new_label_replaces_the_old(db: Database) -> Non
         ("@ann", None, "Ann", "human", "pron", "file:l.csv", 5.0),
         ("7", 7, None, "human", "pron", "file:l.csv", 5.0),
     ], key=repr)
+
+
+def test_the_last_of_two_labels_for_one_account_in_one_batch_wins(db: Database) -> None:
+    add_labels(db, [(AccountRef(id=7), "bot", "pron"), (AccountRef(id=7), "human", "pron")],
+               now=1.0)
+    assert _rows(db, select(labels.c.account_key, labels.c.label)) == [("7", "human")]
+
+
+def test_a_campaign_name_that_fits_on_neither_backend_is_refused(db: Database) -> None:
+    with pytest.raises(InputError, match="at most 64"):
+        add_seeds(db, [AccountRef(id=1)], campaign="c" * 65)
+    with pytest.raises(InputError, match="at most 64"):
+        add_labels(db, [(AccountRef(id=1), "bot", "c" * 65)])
+    add_seeds(db, [AccountRef(id=1)], campaign="  " + "c" * 64 + " ", now=1.0)
+    assert _rows(db, select(seeds_table.c.campaign)) == [("c" * 64,)]
+    assert _rows(db, select(labels)) == []
 
 
 def test_profiles_keep_their_raw_json_and_state(db: Database) -> None:
