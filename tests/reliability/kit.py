@@ -26,7 +26,8 @@ from botsweep.sim.world import World
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, api_calls, follows, frontier
 
-__all__ = ["KitScorer", "TOKEN_ENV", "cli_command", "cli_env", "small_world", "write_config",
+__all__ = ["KitScorer", "TOKEN_ENV", "cli_command", "cli_env", "crawl_in_process",
+           "seeds_with_errors", "small_world", "write_config",
            "run_cli", "graph", "frontier_rows", "call_outcomes", "Graph"]
 
 TOKEN_ENV = "RELIABILITY_TOKEN"
@@ -75,6 +76,39 @@ def write_config(path: Path, *, db: Path, base_url: str, model: Path | None = No
         doc.setdefault(section, {}).update(values)
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     return path
+
+
+def seeds_with_errors(world: World) -> list[int]:
+    """The world's seeds plus a few suspended, deleted and protected accounts, so that
+    lookups come back as 200 replies that carry an ``errors`` list."""
+    odd = [i for i in world.accounts if world.state(i) in ("suspended", "deleted")][:4]
+    odd += [i for i in world.accounts if world.state(i) == "protected"][:3]
+    return list(world.seeds) + odd
+
+
+def crawl_in_process(world: World, db_path: Path, url: str, *, timeout_s: float = 2.0,
+                     token: str = "sim-token", max_retries: int = 10) -> dict[str, Any]:
+    """Seed ``db_path`` and crawl the sim at ``url`` until idle, in this process."""
+    from botsweep.config import Settings
+    from botsweep.crawler.run import open_crawl
+    from botsweep.crawler.source import XSource
+    from botsweep.seeding import AccountRef, add_seeds
+
+    db = Database(f"sqlite:///{db_path}")
+    add_seeds(db, [AccountRef(id=i) for i in seeds_with_errors(world)], label="bot")
+    settings = Settings.model_validate({
+        "api": {"base_url": url, "bearer_token_env": [TOKEN_ENV], "timeout_s": timeout_s,
+                "max_retries": max_retries, "backoff_base_s": 0.005, "backoff_max_s": 0.02},
+        "crawler": {"policy": "bfs", "page_size": 25, "max_attempts": max_retries + 1},
+    })
+    source = XSource({TOKEN_ENV: token}, base_url=url, timeout_s=timeout_s)
+    try:
+        with open_crawl(settings, db, source=source, bot_model=KitScorer()) as engine:
+            stats = engine.run(until_idle=True)
+    finally:
+        source.close()
+        db.dispose()
+    return stats.as_dict()
 
 
 def cli_env(token: str) -> dict[str, str]:
