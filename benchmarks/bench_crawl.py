@@ -1,0 +1,70 @@
+"""Crawl efficiency over several generated worlds: bots per follows request, smart vs bfs.
+
+Generates each world (accounts, planted networks, rng seed), then runs
+``botsweep.bench.crawl_bench.run_crawl_bench`` on it: both policies from the same seeds
+(planted bots, fixed rng), each on a fresh DB, measured at every budget.  Prints each
+world's table, then one line with the smart/bfs ratio over every world and budget.
+
+    python benchmarks/bench_crawl.py [--worlds 3000:3:1,20000:6:2,50000:6:3]
+        [--budgets 10,30,100,300] [--seeds 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+
+from botsweep.bench.crawl_bench import run_crawl_bench
+from botsweep.sim.generate import generate_world
+
+
+def _worlds(text: str) -> list[tuple[int, int, int]]:
+    out = []
+    for part in text.split(","):
+        accounts, networks, seed = (int(x) for x in part.split(":"))
+        out.append((accounts, networks, seed))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--worlds", default="3000:3:1,20000:6:2,50000:6:3",
+                        help="accounts:bot_networks:rng_seed, comma-separated")
+    parser.add_argument("--budgets", default="10,30,100,300")
+    parser.add_argument("--seeds", type=int, default=12)
+    parser.add_argument("--real-limits", action="store_true")
+    parser.add_argument("--time-scale", type=float, default=900.0)
+    args = parser.parse_args()
+    budgets = [int(b) for b in args.budgets.split(",")]
+    ratios: list[tuple[str, int, float]] = []
+    began = time.monotonic()
+    for accounts, networks, seed in _worlds(args.worlds):
+        world = generate_world(accounts=accounts, bot_networks=networks, rng_seed=seed)
+        result = run_crawl_bench(world, seeds=args.seeds, budgets=budgets,
+                                 time_scale=args.time_scale, real_limits=args.real_limits,
+                                 progress=lambda line: print(line, file=sys.stderr))
+        print(f"\n## {world.name}: {accounts} accounts, {world.n_follows} follows, "
+              f"{len(world.bots())} planted bots in {networks} networks; "
+              f"{args.seeds} seeds")
+        print(f"model: {result.model_note}")
+        print(f"limits: {result.limits}")
+        for line in result.table_lines():
+            print(line)
+        for budget in result.budgets():
+            ratio = result.ratio(budget)
+            if ratio is not None:
+                ratios.append((world.name, budget, ratio))
+    if not ratios:
+        print("ratio smart/bfs bots per follows request: n/a")
+        return
+    geo = math.exp(sum(math.log(r) for _, _, r in ratios) / len(ratios))
+    worst = min(ratios, key=lambda item: item[2])
+    print(f"\nratio smart/bfs bots per follows request: geometric mean {geo:.2f}x over "
+          f"{len(ratios)} (world, budget) pairs, min {worst[2]:.2f}x ({worst[0]} at budget "
+          f"{worst[1]}); goal >= 2x; {time.monotonic() - began:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
