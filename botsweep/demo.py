@@ -1,0 +1,191 @@
+"""``botsweep demo``: the whole product on a generated world, with no API key and no network.
+
+It generates a small world with planted bot networks, serves it with the sim on a free
+loopback port (time compressed, the real rate limits), seeds a dozen known bots as Patel
+did, crawls until no work is left, scores, writes the report, and prints what it found
+against the world's ground truth.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botsweep.config import Settings, load_settings
+
+__all__ = ["DemoResult", "run_demo", "DEMO_TOKEN_ENV"]
+
+DEMO_TOKEN_ENV = "BOTSWEEP_DEMO_TOKEN"
+
+
+@dataclass
+class DemoResult:
+    """What the demo did and found."""
+
+    out: Path
+    world_dir: Path
+    database: Path
+    report: Path | None
+    seconds: float
+    follows_requests: int
+    lookup_requests: int
+    rate_limited: int
+    accounts: int
+    profiled: int
+    expanded: int
+    coverage: float
+    bots_in_world: int
+    bots_found: int
+    campaign_recall: dict[str, float]
+    likely_bots: int
+    likely_precision: float | None
+    skipped: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        recall = ", ".join(f"{k} {v:.0%}" for k, v in sorted(self.campaign_recall.items()))
+        precision = (f", {self.likely_precision:.0%} of them bots in truth"
+                     if self.likely_precision is not None else "")
+        out = [
+            f"requests: {self.follows_requests} follows (followers/following pages), "
+            f"{self.lookup_requests} profile lookups, {self.rate_limited} rate-limited (429)",
+            f"accounts: {self.accounts} discovered, {self.profiled} profiled, "
+            f"{self.expanded} expanded (coverage {self.coverage:.0%})",
+            f"bots found: {self.bots_found} of the world's {self.bots_in_world} planted bots "
+            f"profiled; recall by network: {recall}",
+            f"likely bots (scored at or above the model's threshold): {self.likely_bots}"
+            f"{precision}",
+        ]
+        if self.report is not None:
+            out.append(f"report: {self.report}")
+        out += [f"skipped: {item}" for item in self.skipped]
+        out.append(f"database: {self.database} (try: botsweep --config "
+                   f"{self.out / 'config.yaml'} status)")
+        return out
+
+
+def _write_config(out: Path, db_path: Path, base_url: str) -> Path:
+    path = out / "config.yaml"
+    path.write_text(
+        "# Written by `botsweep demo`: the demo's database. The sim it crawled has stopped;\n"
+        "# restart it with `botsweep sim serve --world world --token demo-token` to crawl on.\n"
+        f"database:\n  url: sqlite:///{db_path}\n"
+        f"api:\n  base_url: {base_url}\n  bearer_token_env: [{DEMO_TOKEN_ENV}]\n"
+        f"report:\n  out: {out / 'report.html'}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def run_demo(
+    out: Path,
+    *,
+    accounts: int = 3000,
+    bot_networks: int = 3,
+    rng_seed: int = 7,
+    time_scale: float = 600.0,
+    max_seconds: float = 90.0,
+    on_engine: Callable[[Any], Any] | None = None,
+    stop: threading.Event | None = None,
+) -> DemoResult:
+    """Run the demo into ``out`` (replacing an earlier demo there) and return its result."""
+    from botsweep.crawler.run import open_crawl
+    from botsweep.crawler.source import XSource
+    from botsweep.seeding import AccountRef, add_seeds
+    from botsweep.sim.generate import generate_world
+    from botsweep.sim.server import SimServer
+    from botsweep.sim.world import save_world
+    from botsweep.status import coverage
+    from botsweep.storage.db import Database
+
+    started = time.monotonic()
+    out = out.resolve()
+    for stale in ("demo.db", "demo.db-wal", "demo.db-shm", "report.html", "world"):
+        target = out / stale
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    world = generate_world(accounts=accounts, bot_networks=bot_networks, rng_seed=rng_seed)
+    world_dir = out / "world"
+    save_world(world, world_dir)
+    db_path = out / "demo.db"
+    token = "demo-token"
+    with SimServer(world, time_scale=time_scale, tokens=(token,), rng_seed=rng_seed) as base_url:
+        config_path = _write_config(out, db_path, base_url)
+        settings: Settings = load_settings(config_path)
+        db = Database(settings.database)
+        campaign = str(world.accounts[world.seeds[0]].get("_campaign") or "")
+        add_seeds(db, [AccountRef(id=i) for i in world.seeds], label="bot",
+                  campaign=campaign, source="demo")
+        source = XSource({DEMO_TOKEN_ENV: token}, base_url=base_url, timeout_s=5.0)
+        with open_crawl(settings, db, source=source, stop=stop) as engine:
+            if on_engine is not None:
+                context = on_engine(engine)
+                with context:
+                    stats = engine.run(max_seconds=max_seconds)
+            else:
+                stats = engine.run(max_seconds=max_seconds)
+        source.close()
+    skipped: list[str] = []
+    if stats.outcome == "time":
+        skipped.append(f"the crawl stopped after {max_seconds:.0f} s with work left; "
+                       "`botsweep --config ... crawl` carries on")
+    report_path = _report(settings, db, out / "report.html", skipped)
+    result = _summarise(db, world, stats, coverage, out, world_dir, db_path, report_path,
+                        skipped, started)
+    db.dispose()
+    return result
+
+
+def _report(settings: Settings, db: Any, path: Path, skipped: list[str]) -> Path | None:
+    from botsweep.models.scorer import load_scorer
+    from botsweep.storage.scores import score_pending
+    from botsweep.viz.graph import load_graph
+    from botsweep.viz.report import build_report
+
+    score_pending(db, load_scorer(settings))
+    graph = load_graph(db)
+    build_report(graph, path, min_score=settings.report.min_score,
+                 max_nodes=settings.report.max_nodes, title="botsweep demo")
+    return path
+
+
+def _summarise(db: Any, world: Any, stats: Any, coverage: Any, out: Path, world_dir: Path,
+               db_path: Path, report: Path | None, skipped: list[str],
+               started: float) -> DemoResult:
+    from sqlalchemy import select
+
+    from botsweep.storage.schema import accounts, scores
+
+    with db.connect() as conn:
+        cov = coverage(conn)
+        profiled = set(conn.execute(
+            select(accounts.c.id).where(accounts.c.fetched_at.is_not(None))).scalars())
+        threshold_rows = conn.execute(
+            select(scores.c.account_id, scores.c.probability).where(scores.c.scorer == "bot")
+        ).all()
+    from botsweep.viz.graph import load_graph
+
+    threshold = load_graph(db).graph["threshold"] if threshold_rows else 0.5
+    truth = world.bots()
+    likely = {aid for aid, p in threshold_rows if p >= threshold}
+    recall = {
+        name: len(profiled & set(members)) / len(members)
+        for name, members in world.campaigns().items() if members
+    }
+    return DemoResult(
+        out=out, world_dir=world_dir, database=db_path, report=report,
+        seconds=time.monotonic() - started,
+        follows_requests=stats.follows_requests, lookup_requests=stats.lookup_requests,
+        rate_limited=stats.rate_limited, accounts=cov["discovered"], profiled=cov["profiled"],
+        expanded=cov["expanded"], coverage=cov["ratio"], bots_in_world=len(truth),
+        bots_found=len(truth & profiled), campaign_recall=recall, likely_bots=len(likely),
+        likely_precision=(len(likely & truth) / len(likely)) if likely else None,
+        skipped=skipped,
+    )
