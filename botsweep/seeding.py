@@ -174,6 +174,18 @@ def enqueue_expansion(
         conn.execute(db.insert_ignore(frontier, ["kind", "account_id"]), rows)
 
 
+def _seeded_keys(conn: Connection) -> set[str]:
+    """Every key a seed is known by: its own, its id once resolved, and its @handle once
+    profiled; so that seeding @jane and then her id (or the reverse) is one seed."""
+    keys = set(conn.execute(select(seeds.c.account_key)).scalars())
+    keys |= {str(i) for i in conn.execute(
+        select(seeds.c.account_id).where(seeds.c.account_id.is_not(None))).scalars()}
+    keys |= {f"@{name.lower()}" for name in conn.execute(
+        select(accounts.c.username).join(seeds, seeds.c.account_id == accounts.c.id)
+        .where(accounts.c.username.is_not(None))).scalars()}
+    return keys
+
+
 def add_seeds(
     db: Database,
     refs: Sequence[AccountRef],
@@ -191,7 +203,7 @@ def add_seeds(
     for ref in refs:
         unique.setdefault(ref.key, ref)  # @Jane and @jane are one account
     with db.begin() as conn:
-        existing = set(conn.execute(select(seeds.c.account_key)).scalars())
+        existing = _seeded_keys(conn)
         fresh = [ref for key, ref in unique.items() if key not in existing]
         if not fresh:
             return 0

@@ -202,3 +202,17 @@ def test_a_locked_sqlite_database_is_reported_and_nothing_is_half_written(
     finally:
         other.close()
         db.dispose()
+
+
+def test_a_handle_and_its_id_are_one_seed_once_known(db: Database) -> None:
+    add_seeds(db, [AccountRef(handle="Jane"), AccountRef(id=12)], now=1.0)
+    # The crawler resolves @jane to 77 and profiles 12 as @bob.
+    with db.begin() as conn:
+        write_profiles(conn, db, [_user(77) | {"username": "Jane"},
+                                  _user(12) | {"username": "bob"}], 2.0)
+        conn.execute(update(seeds_table).where(seeds_table.c.account_key == "@jane")
+                     .values(account_id=77))
+    before = sorted(_rows(db, select(seeds_table)), key=repr)
+    assert add_seeds(db, [AccountRef(id=77), AccountRef(handle="BOB")], now=3.0) == 0
+    assert sorted(_rows(db, select(seeds_table)), key=repr) == before
+    assert add_seeds(db, [AccountRef(handle="carol")], now=3.0) == 1
