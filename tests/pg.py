@@ -33,6 +33,7 @@ __all__ = ["PG_TARGET", "pg_url_or_skip", "pg_url", "new_schema_name"]
 
 PG_TARGET = os.environ.get("BOTSWEEP_TEST_PG", "postgres@127.0.0.1:5432/test")
 _CONNECT_TIMEOUT_S = 3
+_UNREACHABLE: list[str] = []  # the reason, once the server has been found unreachable
 
 
 def new_schema_name() -> str:
@@ -53,11 +54,14 @@ def pg_url_or_skip() -> Iterator[str]:
         from psycopg import sql
     except ImportError:
         pytest.skip("psycopg is not installed (pip install 'botsweep[postgres]')")
+    if _UNREACHABLE:  # asked once per session: a silent host would cost the timeout each time
+        pytest.skip(_UNREACHABLE[0])
     try:
         admin = psycopg.connect(_admin_dsn(), autocommit=True)
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        pytest.skip(f"no PostgreSQL server at {PG_TARGET}: {reason}")
+        _UNREACHABLE.append(f"no PostgreSQL server at {PG_TARGET}: {reason}")
+        pytest.skip(_UNREACHABLE[0])
     schema = new_schema_name()
     try:
         admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
