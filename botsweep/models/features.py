@@ -25,6 +25,7 @@ import numpy as np
 
 from botsweep.models.ngram import UsernameModel, default_username_model
 from botsweep.models.textstats import encode_column, text_counts
+from botsweep.models.words import WordModel, default_word_model
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,6 +61,8 @@ FEATURES: list[str] = [
     "protected",
     "has_url",
     "default_image",
+    "image_png",
+    "name_is_username",
     "username_len",
     "username_digits",
     "username_upper",
@@ -70,6 +73,7 @@ FEATURES: list[str] = [
       for stat in (*_TEXT_STATS, *_TEXT_EXTRA[field])],
     "description_link_domains",
     "description_shortener",
+    "description_words",
 ]
 
 SHORTENERS = frozenset(
@@ -236,6 +240,7 @@ def feature_matrix(
     records: Sequence[Mapping[str, Any]],
     now: datetime | None = None,
     username_model: UsernameModel | None = None,
+    word_model: WordModel | None = None,
 ) -> np.ndarray:
     """The features of ``records`` as a float64 matrix, columns in :data:`FEATURES` order."""
     n = len(records)
@@ -265,6 +270,13 @@ def feature_matrix(
     cols["has_url"] = np.fromiter(map(bool, _as_strings(top["url"])), float, n)
     images = _as_strings(top["profile_image_url"])
     cols["default_image"] = np.fromiter(("default_profile_images" in u for u in images), float, n)
+    # Logos are PNGs far more often than photos: 19% of tweetbotornot's bots, 3% of humans.
+    cols["image_png"] = np.fromiter((u[-4:].lower() == ".png" for u in images), float, n)
+    names = _as_strings(top["name"])
+    handles = _as_strings(top["username"])
+    cols["name_is_username"] = np.fromiter(
+        (a.replace(" ", "").lower() == b.lower() for a, b in zip(names, handles, strict=True)),
+        float, n)
 
     usernames = _segment_counts(_as_strings(top["username"]), ("len", "digits", "upper", "bot"),
                                 "username", cols)
@@ -272,7 +284,11 @@ def feature_matrix(
     model = username_model if username_model is not None else default_username_model()
     cols["username_loglik"] = model.loglik(usernames)
     for field in _TEXT_FIELDS:
-        _segment_counts(_as_strings(top[field]), (*_TEXT_STATS, *_TEXT_EXTRA[field]), field, cols)
+        column = _segment_counts(_as_strings(top[field]), (*_TEXT_STATS, *_TEXT_EXTRA[field]),
+                                 field, cols)
+        if field == "description":
+            words = word_model if word_model is not None else default_word_model()
+            cols["description_words"] = words.score(column)
     cols["description_link_domains"], cols["description_shortener"] = _domain_features(records)
 
     matrix = np.empty((n, len(FEATURES)), dtype=np.float64)
@@ -285,9 +301,11 @@ def extract_features(
     records: Sequence[Mapping[str, Any]],
     now: datetime | None = None,
     username_model: UsernameModel | None = None,
+    word_model: WordModel | None = None,
 ) -> pd.DataFrame:
     """One row per record, columns :data:`FEATURES` (in that order)."""
     import pandas as pd
 
-    matrix = feature_matrix(records, now=now, username_model=username_model)
+    matrix = feature_matrix(records, now=now, username_model=username_model,
+                            word_model=word_model)
     return pd.DataFrame(matrix, columns=list(FEATURES))

@@ -22,6 +22,7 @@ from botsweep.errors import ModelError
 from botsweep.models.calibration import Calibrator
 from botsweep.models.features import FEATURES, feature_matrix
 from botsweep.models.ngram import UsernameModel
+from botsweep.models.words import WordModel
 
 if TYPE_CHECKING:
     import lightgbm
@@ -55,7 +56,8 @@ class BotScorer:
 
     def __init__(self, booster: lightgbm.Booster, features: Sequence[str], threshold: float,
                  calibrator: Calibrator, username_model: UsernameModel,
-                 meta: Mapping[str, Any] | None = None, version: str | None = None) -> None:
+                 meta: Mapping[str, Any] | None = None, version: str | None = None,
+                 *, word_model: WordModel | None = None) -> None:
         unknown = [name for name in features if name not in FEATURES]
         if unknown:
             raise ModelError(
@@ -69,6 +71,7 @@ class BotScorer:
         self.threshold = float(threshold)
         self.calibrator = calibrator
         self.username_model = username_model
+        self.word_model = word_model if word_model is not None else WordModel.empty()
         self.meta: dict[str, Any] = dict(meta or {})
         self._columns = np.array([FEATURES.index(name) for name in self.feature_names])
         self._identity = self.feature_names == list(FEATURES)
@@ -79,7 +82,8 @@ class BotScorer:
     def features(self, records: Sequence[Mapping[str, Any]],
                  now: datetime | None = None) -> np.ndarray:
         """The model's input matrix for ``records`` (its own columns, in its order)."""
-        full = feature_matrix(records, now=now, username_model=self.username_model)
+        full = feature_matrix(records, now=now, username_model=self.username_model,
+                              word_model=self.word_model)
         if self._identity:
             return full
         return full[:, self._columns]
@@ -116,6 +120,7 @@ class BotScorer:
             "threshold": self.threshold,
             "calibration": self.calibrator.to_dict(),
             "username_model": self.username_model.to_dict(),
+            "word_model": self.word_model.to_dict(),
             "lightgbm_model": self.booster.model_to_string(),
         })
         return data
@@ -150,6 +155,8 @@ class BotScorer:
             threshold = float(data["threshold"])
             calibrator = Calibrator.from_dict(data["calibration"])
             username_model = UsernameModel.from_dict(data["username_model"])
+            word_model = (WordModel.from_dict(data["word_model"]) if "word_model" in data
+                          else WordModel.empty())
         except KeyError as exc:
             raise ModelError(f"{source}: model file lacks {exc.args[0]!r}") from None
         except ModelError as exc:
@@ -163,7 +170,7 @@ class BotScorer:
             )
         meta = {k: v for k, v in data.items() if k not in ("lightgbm_model",)}
         return cls(booster, features, threshold, calibrator, username_model, meta,
-                   str(data.get("version") or "") or None)
+                   str(data.get("version") or "") or None, word_model=word_model)
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> BotScorer:

@@ -2,8 +2,10 @@
 
 For each of ``folds`` folds (stratified by dataset and label):
 
-1. the username bigram table is fitted on the training part's humans only;
-2. LightGBM trains on 85% of the training part, with early stopping on the other 15%;
+1. the username bigram table is fitted on the training part's humans only, and the
+   description word table on the training part (cross-fitted within it);
+2. LightGBM trains on 85% of the training part, with early stopping on the other 15%,
+   then (``refit``) again on the whole training part for the round it stopped at;
 3. the held-out fold is predicted, giving out-of-fold (OOF) raw scores for every record.
 
 The reported metrics are cross-fitted: fold k's labels come from a calibrator and
@@ -33,6 +35,7 @@ from botsweep.models.metrics import metrics_by_dataset
 from botsweep.models.ngram import UsernameModel
 from botsweep.models.scorer import MODEL_FORMAT, BotScorer, model_version
 from botsweep.models.textstats import encode_column
+from botsweep.models.words import WordModel
 
 __all__ = ["DEFAULT_PARAMS", "CVResult", "cross_validate", "train_model", "select_features"]
 
@@ -40,10 +43,10 @@ log = logging.getLogger("botsweep.models")
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "learning_rate": 0.05,
-    "num_leaves": 31,
-    "min_data_in_leaf": 20,
-    "feature_fraction": 0.8,
+    "learning_rate": 0.03,
+    "num_leaves": 15,
+    "min_data_in_leaf": 10,
+    "feature_fraction": 0.5,
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "lambda_l2": 1.0,
@@ -55,6 +58,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "num_threads": 1,
 }
 _LOGLIK = FEATURES.index("username_loglik")
+_WORDS = FEATURES.index("description_words")
 
 
 @dataclass
@@ -85,13 +89,16 @@ def select_features(exclude: Sequence[str] = ()) -> list[str]:
 
 
 class _Matrix:
-    """All features computed once; the username likelihood is refitted per training set."""
+    """All features computed once; the username and word tables are refitted per training set."""
 
     def __init__(self, data: LabelledData, features: Sequence[str]) -> None:
-        self.full = feature_matrix(data.records, username_model=UsernameModel.fit([]))
+        self.full = feature_matrix(data.records, username_model=UsernameModel.fit([]),
+                                   word_model=WordModel.empty())
         self.usernames = [r.get("username") if isinstance(r.get("username"), str) else ""
                           for r in data.records]
         self.encoded = encode_column(self.usernames)
+        self.descriptions = [r.get("description") if isinstance(r.get("description"), str)
+                             else "" for r in data.records]
         self.columns = np.array([FEATURES.index(name) for name in features])
         self.labels = data.labels
 
@@ -99,9 +106,29 @@ class _Matrix:
         humans = train_index[self.labels[train_index] == 0]
         return UsernameModel.fit([self.usernames[i] for i in humans])
 
-    def matrix(self, model: UsernameModel) -> np.ndarray:
+    def word_model(self, train_index: np.ndarray) -> tuple[WordModel, np.ndarray]:
+        """The word table fitted on ``train_index``, and description scores for every row.
+
+        Rows in ``train_index`` are scored cross-fitted (by a table fitted on the other
+        inner folds), or the trees would learn to trust a score that saw their labels.
+        """
+        column = encode_column(self.descriptions)
+        words = WordModel.fit(encode_column([self.descriptions[i] for i in train_index]),
+                              self.labels[train_index])
+        scores = words.score(column)
+        inner = np.random.default_rng(len(train_index)).integers(0, 5, len(train_index))
+        for k in range(5):
+            fit_rows, score_rows = train_index[inner != k], train_index[inner == k]
+            part = WordModel.fit(encode_column([self.descriptions[i] for i in fit_rows]),
+                                 self.labels[fit_rows])
+            scores[score_rows] = part.score(
+                encode_column([self.descriptions[i] for i in score_rows]))
+        return words, scores
+
+    def matrix(self, model: UsernameModel, word_scores: np.ndarray) -> np.ndarray:
         full = self.full.copy()
         full[:, _LOGLIK] = model.loglik(self.encoded)
+        full[:, _WORDS] = word_scores
         return full[:, self.columns]
 
 
@@ -147,7 +174,7 @@ def cross_validate(
     data: LabelledData, *, features: Sequence[str] | None = None, folds: int = 5,
     weighting: str = "dataset", seed: int = 0, params: dict[str, Any] | None = None,
     max_rounds: int = 2000, early_stopping: int = 50,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, refit: bool = True,
 ) -> CVResult:
     """Stratified k-fold CV; returns OOF raw scores and cross-fitted metrics per dataset."""
     from sklearn.model_selection import StratifiedKFold
@@ -168,11 +195,14 @@ def cross_validate(
         warnings.filterwarnings("ignore", message="The least populated class")
         splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(raw, strata))
     for k, (train_index, test_index) in enumerate(splits):
-        x = cache.matrix(cache.username_model(train_index))
+        x = cache.matrix(cache.username_model(train_index), cache.word_model(train_index)[1])
         fit_index, valid_index = _split_validation(train_index, strata, seed + k)
         booster, iterations = _fit(
             x[fit_index], y[fit_index], weights[fit_index], merged, max_rounds,
             (x[valid_index], y[valid_index], weights[valid_index]), early_stopping)
+        if refit:  # the stopping round is known: retrain on the whole training part
+            booster, _ = _fit(x[train_index], y[train_index], weights[train_index], merged,
+                              iterations)
         raw[test_index] = booster.predict(x[test_index], num_iteration=iterations)
         fold_of[test_index] = k
         best.append(iterations)
@@ -221,9 +251,11 @@ def train_model(
     merged = {**DEFAULT_PARAMS, "seed": seed, **(params or {})}
     rounds = max(1, int(round(float(np.mean(cv.best_iterations)))))
     cache = _Matrix(data, cv.features)
-    username_model = cache.username_model(np.arange(len(data)))
-    booster, _ = _fit(cache.matrix(username_model), data.labels.astype(np.float64), cv.weights,
-                      merged, rounds)
+    everyone = np.arange(len(data))
+    username_model = cache.username_model(everyone)
+    word_model, word_scores = cache.word_model(everyone)
+    booster, _ = _fit(cache.matrix(username_model, word_scores), data.labels.astype(np.float64),
+                      cv.weights, merged, rounds)
     y = data.labels.astype(np.float64)
     calibrator = Calibrator.fit(cv.raw, y, cv.weights)
     threshold = choose_threshold(calibrator(cv.raw), y, cv.weights)
@@ -248,5 +280,6 @@ def train_model(
                     "best_iterations": cv.best_iterations},
         "feature_importance_gain": importance,
     }
-    scorer = BotScorer(booster, cv.features, threshold, calibrator, username_model, meta, version)
+    scorer = BotScorer(booster, cv.features, threshold, calibrator, username_model, meta, version,
+                       word_model=word_model)
     return scorer, cv

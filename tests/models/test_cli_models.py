@@ -1,0 +1,147 @@
+"""``botsweep train``, ``evaluate`` and ``score`` through the CLI, and the shipped model."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from botsweep.cli import main
+from botsweep.models.scorer import DEFAULT_MODEL_PATH, BotScorer
+from botsweep.storage.db import Database
+from botsweep.storage.pages import write_profiles
+from botsweep.storage.schema import meta, scores
+from tests.models.synth import planted_profiles, profile, write_jsonl
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained through ``botsweep train`` on planted synthetic data."""
+    root = tmp_path_factory.mktemp("cli-model")
+    data = write_jsonl(root / "train.jsonl", planted_profiles(400))
+    out = root / "model.json"
+    assert main(["train", "--data", str(data), "--out", str(out), "--folds", "3"]) == 0
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _no_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml from the checkout
+    monkeypatch.delenv("BOTSWEEP_CONFIG", raising=False)
+
+
+def test_score_round_trip(model_file: Path, tmp_path: Path,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+    records = planted_profiles(60, seed=4)
+    source = tmp_path / "in.jsonl.gz"
+    with gzip.open(source, "wt", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(r) + "\n" for r in records)
+    out = tmp_path / "scores.csv"
+    capsys.readouterr()
+    assert main(["score", "--model", str(model_file), "--input", str(source),
+                 "--output", str(out)]) == 0
+    assert "scored 60 accounts" in capsys.readouterr().out
+    with out.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["id", "bot_probability", "label", "display_score"]
+    assert [row["id"] for row in rows] == [r["id"] for r in records]
+    scorer = BotScorer.load(model_file)
+    for row in rows:
+        p = float(row["bot_probability"])
+        assert 0.0 <= p <= 1.0
+        assert row["label"] == ("bot" if p >= scorer.threshold else "human")
+        assert float(row["display_score"]) == round(5 * p, 1)
+    right = sum(row["label"] == r["_label"] for row, r in zip(rows, records, strict=True))
+    assert right / len(rows) > 0.9  # the planted signal, learnt through `botsweep train`
+
+
+def test_bad_input_line_names_file_and_line(model_file: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "bad.jsonl"
+    good = json.dumps(profile(1))
+    source.write_text(f"{good}\n\n{good}\n{{\"id\": \"2\", oops\n{good}\n", encoding="utf-8")
+    out = tmp_path / "scores.csv"
+    code = main(["score", "--model", str(model_file), "--input", str(source),
+                 "--output", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{source} line 4" in err and "not valid JSON" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()  # no half-written CSV
+    source.write_text(json.dumps({"id": "abc"}) + "\n", encoding="utf-8")
+    assert main(["score", "--model", str(model_file), "--input", str(source),
+                 "--output", str(out)]) == 2
+    assert "line 1" in capsys.readouterr().err
+
+
+def test_score_argument_errors_exit_2(model_file: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", "--input", "x.jsonl"]) == 2
+    assert "--input and --output go together" in capsys.readouterr().err
+    assert main(["score", "--model", str(tmp_path / "nope.json"), "--input", "a.jsonl",
+                 "--output", "b.csv"]) == 2
+    assert main(["train", "--data", str(tmp_path / "missing.jsonl")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_score_without_input_scores_the_database(model_file: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'crawl.db'}"
+    db = Database(url)
+    with db.begin() as conn:
+        write_profiles(conn, db, planted_profiles(30, seed=8), fetched_at=1_700_000_000.0)
+    monkeypatch.setenv("BOTSWEEP_DATABASE__URL", url)
+    monkeypatch.setenv("BOTSWEEP_SCORER__MODEL", str(model_file))
+    assert main(["score"]) == 0
+    assert "scored 30 new or changed accounts" in capsys.readouterr().out
+    assert main(["score"]) == 0  # nothing changed since
+    assert "scored 0 new" in capsys.readouterr().out
+    with db.connect() as conn:
+        stored = conn.execute(select(scores.c.model_version, scores.c.probability)).all()
+        version = conn.execute(select(meta.c.value).where(meta.c.key == "bot_model_version"))
+        assert version.scalar() == BotScorer.load(model_file).version
+    db.dispose()
+    assert len(stored) == 30 and all(0 <= p <= 1 for _, p in stored)
+
+
+def test_evaluate_prints_cv_and_leave_one_dataset_out(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    one = write_jsonl(tmp_path / "one.jsonl", planted_profiles(200, dataset="one"))
+    two_records = planted_profiles(200, seed=2, dataset="two")
+    for r in two_records:
+        r["id"] = "9" + r["id"]
+    two = write_jsonl(tmp_path / "two.jsonl", two_records)
+    assert main(["evaluate", "--data", str(one), "--data", str(two), "--folds", "2",
+                 "--exclude", "like_count"]) == 0
+    out = capsys.readouterr().out
+    assert "2-fold cross-validation" in out and "Leave-one-dataset-out" in out
+    lodo = out[out.index("Leave-one-dataset-out"):]
+    assert "| one |" in lodo and "| two |" in lodo
+    assert main(["evaluate", "--data", str(one), "--exclude", "no_such_feature"]) == 2
+
+
+def test_shipped_default_model_loads_and_scores() -> None:
+    assert DEFAULT_MODEL_PATH.is_file(), "botsweep/models/default/model.json must be shipped"
+    assert DEFAULT_MODEL_PATH.stat().st_size < 5_000_000
+    scorer = BotScorer.load()
+    assert scorer.version.startswith("botsweep-lgbm-") and 0 < scorer.threshold < 1
+    assert scorer.meta["data_summary"]["accounts"] > 20_000
+    spam = profile(1, username="xk7q9zzv0w81", name="", description="",
+                   profile_image_url="https://abs.twimg.com/sticky/default_profile_images/d.png",
+                   created_at="2019-12-20T00:00:00.000Z",
+                   metrics={"followers_count": 0, "following_count": 1900, "tweet_count": 0,
+                            "listed_count": 0, "like_count": 0})
+    person = profile(2, username="jane_doe", name="Jane Doe", verified=True,
+                     description="Historian, writer. Mum of two. Views my own.",
+                     created_at="2010-03-01T00:00:00.000Z",
+                     metrics={"followers_count": 5200, "following_count": 800,
+                              "tweet_count": 14000, "listed_count": 120, "like_count": 9000})
+    probs = scorer.predict_proba([spam, person])
+    assert np.all((probs >= 0) & (probs <= 1))
+    assert probs[0] > scorer.threshold > probs[1]
