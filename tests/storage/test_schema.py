@@ -5,6 +5,7 @@ says, and the follows table keyed for how pages arrive."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 import subprocess
 import sys
 import warnings
@@ -17,6 +18,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from botsweep.config import DatabaseSettings
+from botsweep.errors import StorageError
 from botsweep.seeding import AccountRef, add_seeds
 from botsweep.storage.db import HEAD_REVISION, Database
 from botsweep.storage.schema import metadata, scores, seeds
@@ -174,3 +176,17 @@ def test_processes_opening_a_new_sqlite_database_at_once_all_succeed(tmp_path: P
 def test_processes_opening_a_new_postgres_schema_at_once_all_succeed() -> None:
     with pg_url_or_skip() as url:
         _open_at_once(url)
+
+
+def test_a_failed_migration_leaves_nothing_half_made(tmp_path: Path) -> None:
+    # Pointed at someone else's SQLite file that happens to have a "jobs" table, the
+    # migration fails part-way; it must not leave botsweep's other tables behind.
+    path = tmp_path / "theirs.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE jobs (name TEXT)")
+    with pytest.raises(StorageError, match="jobs") as info:
+        Database(f"sqlite:///{path}")
+    assert "\n" not in str(info.value)
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert tables == {"jobs"}
