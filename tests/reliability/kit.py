@@ -87,14 +87,16 @@ def seeds_with_errors(world: World) -> list[int]:
 
 
 def crawl_in_process(world: World, db_path: Path, url: str, *, timeout_s: float = 2.0,
-                     token: str = "sim-token", max_retries: int = 10) -> dict[str, Any]:
-    """Seed ``db_path`` and crawl the sim at ``url`` until idle, in this process."""
+                     token: str = "sim-token", max_retries: int = 10,
+                     db: Database | None = None) -> dict[str, Any]:
+    """Seed ``db_path`` and crawl the sim at ``url`` until idle, in this process (through
+    ``db`` when given, e.g. one with a storage fault installed)."""
     from botsweep.config import Settings
     from botsweep.crawler.run import open_crawl
     from botsweep.crawler.source import XSource
     from botsweep.seeding import AccountRef, add_seeds
 
-    db = Database(f"sqlite:///{db_path}")
+    db = db or Database(f"sqlite:///{db_path}")
     add_seeds(db, [AccountRef(id=i) for i in seeds_with_errors(world)], label="bot")
     settings = Settings.model_validate({
         "api": {"base_url": url, "bearer_token_env": [TOKEN_ENV], "timeout_s": timeout_s,
