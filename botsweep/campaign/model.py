@@ -1,8 +1,10 @@
 """The campaign model: a logistic model on hashed profile features, stored as compact JSON.
 
-:func:`fit_model` cross-validates (out-of-fold probabilities give the precision and recall
-estimates, and the cut that maximises F1), fits on every row, and moves the intercept so
-that the chosen cut sits at probability 0.5, which is where the crawler's ``smart`` policy
+:func:`fit_model` first sets aside the unlabelled bots that look like the campaign
+(:func:`_reliable_negatives`), then cross-validates (out-of-fold probabilities give the
+precision and recall estimates, and the cut that maximises F1), fits on every row, and
+moves the intercept so that the chosen cut sits at probability 0.5, which is where the
+crawler's ``smart`` policy
 and the report draw the line.  :class:`CampaignModel` satisfies the crawler's
 ``ProbabilityModel`` protocol (``version``, ``threshold``, ``predict_proba(records)``).
 
@@ -41,6 +43,7 @@ __all__ = [
 MODEL_FORMAT = "botsweep-campaign/1"
 MIN_SEEDS = 3
 _PRUNE = 1e-4
+SPY_QUANTILE = 0.3
 _CUTS = np.round(np.arange(0.2, 0.91, 0.05), 2)
 
 
@@ -65,6 +68,12 @@ class TrainingData:
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def subset(self, mask: np.ndarray) -> TrainingData:
+        index = np.flatnonzero(mask)
+        return TrainingData([self.records[i] for i in index], self.y[index], self.weights[index],
+                            self.kinds[index], self.bot_probabilities[index],
+                            [self.ids[i] for i in index] if self.ids else [], dict(self.summary))
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -236,6 +245,31 @@ def _cross_validate(matrix: Any, data: TrainingData, c: float, folds: int,
     return oof
 
 
+def _reliable_negatives(data: TrainingData, matrix: Any, c: float, folds: int,
+                        seed: int) -> tuple[TrainingData, Any, int]:
+    """Two-step PU learning: drop the unlabelled bots that look like the campaign.
+
+    Unlabelled bots (the generic model's bots that no seed or label mentions) teach the
+    model what *other* networks look like, but some of them belong to the campaign.  A
+    first fit scores them; those that score at least as high as the lowest tenth of the
+    campaign's held-out rows (the seeds act as spies) are set aside, and the final model
+    is fitted without them.  Returns the kept rows, their matrix, and how many were set aside.
+    """
+    unlabelled = data.kinds == "unlabelled"
+    if not unlabelled.any():
+        return data, matrix, 0
+    oof = _cross_validate(matrix, data, c, folds, seed)
+    positives = oof[data.y == 1] if oof is not None else np.zeros(0)
+    if positives.size == 0:
+        return data, matrix, 0
+    spy = float(np.quantile(positives, SPY_QUANTILE))
+    first = _logistic(c, seed).fit(matrix, data.y, sample_weight=data.weights)
+    scores = np.zeros(len(data.y))
+    scores[unlabelled] = first.predict_proba(matrix[unlabelled])[:, 1]
+    keep = ~(unlabelled & (scores >= spy))
+    return data.subset(keep), matrix[np.flatnonzero(keep)], int(np.sum(~keep))
+
+
 def _metrics_at(oof: np.ndarray, y: np.ndarray, cut: float) -> dict[str, float]:
     flagged = oof >= cut
     tp = int(np.sum(flagged & (y == 1)))
@@ -287,7 +321,7 @@ def fit_model(name: str, data: TrainingData, *, scheme: HashingScheme | None = N
             f"campaign {name!r}: {n_pos} profiled account(s) labelled bot in it; at least "
             f"{MIN_SEEDS} are needed (10 or more work better)"
         )
-    if n_neg == 0:
+    if n_neg == 0 or not np.any((data.kinds != "unlabelled") & (data.y == 0)):
         raise InputError(
             f"campaign {name!r}: nothing to contrast the seeds with; crawl first "
             "(`botsweep crawl`) so that accounts the bot model scores as human serve as "
@@ -299,8 +333,14 @@ def fit_model(name: str, data: TrainingData, *, scheme: HashingScheme | None = N
     # the width, and a column that never occurs gets weight 0 anyway.
     used = np.unique(wide.indices)
     matrix = wide[:, used]
+    data, matrix, set_aside = _reliable_negatives(data, matrix, c, folds, seed)
+    n_neg = int(np.sum(data.y == 0))
     oof = _cross_validate(matrix, data, c, folds, seed)
-    cut = _choose_cut(oof, data.y) if oof is not None and n_pos >= 5 else 0.5
+    # Unlabelled bots are negatives to learn from, not to judge by: the cut and the metrics
+    # come from seeds, labels and the human background.
+    known = data.kinds != "unlabelled"
+    cut = (_choose_cut(oof[known], data.y[known]) if oof is not None and n_pos >= 5
+           else 0.5)
     model = _logistic(c, seed).fit(matrix, data.y, sample_weight=data.weights)
     coef = np.zeros(featurizer.n_features)
     coef[used] = model.coef_[0]
@@ -309,8 +349,9 @@ def fit_model(name: str, data: TrainingData, *, scheme: HashingScheme | None = N
     metrics: dict[str, Any] = {"cv_folds": 0}
     if oof is not None:
         folds_used = min(folds, n_pos, n_neg)
-        metrics = {"cv_folds": folds_used, "cut": cut, **_metrics_at(oof, data.y, cut)}
-        labelled = data.kinds != "background"
+        metrics = {"cv_folds": folds_used, "cut": cut,
+                   **_metrics_at(oof[known], data.y[known], cut)}
+        labelled = (data.kinds != "background") & known
         if np.any(labelled & (data.y == 0)):
             metrics["labelled_only"] = _metrics_at(oof[labelled], data.y[labelled], cut)
     fitted = datetime.now(UTC)
@@ -319,7 +360,9 @@ def fit_model(name: str, data: TrainingData, *, scheme: HashingScheme | None = N
         "fitted_epoch": fitted.timestamp(),
         "c": c,
         "training": dict(data.summary, positives=n_pos, negatives=n_neg,
-                         background=int(np.sum(data.kinds == "background"))),
+                         background=int(np.sum(data.kinds == "background")),
+                         unlabelled=int(np.sum(data.kinds == "unlabelled")),
+                         unlabelled_set_aside=set_aside),
         "metrics": metrics,
         "fingerprint": _fingerprint(coef, featurizer, data),
     }

@@ -6,7 +6,13 @@ Training rows for campaign ``NAME`` (:func:`training_data`):
 * **explicit negatives**: accounts labelled ``human`` (in ``NAME`` or with no campaign), and
   accounts labelled ``bot`` in *another* campaign (that is how two networks are told apart);
 * **background**: profiled accounts that the generic model scores as human (``scores``
-  rows of scorer ``bot`` below the ``bot_threshold`` in ``meta``), up to ``max_background``.
+  rows of scorer ``bot`` below the ``bot_threshold`` in ``meta``), up to ``max_background``;
+* **unlabelled bots**: profiled accounts that the generic model scores as bots and no seed
+  or label mentions, each weighing ``unlabelled_weight``.  Against humans alone, "is a bot"
+  separates the seeds perfectly and the model would flag every network; these rows teach
+  it what the *other* networks look like.  Some belong to the campaign: the model sets
+  those aside before its final fit (two-step PU learning, see
+  :func:`botsweep.campaign.model.fit_model`).
 
 A label beats a seed, and a label in ``NAME`` beats one without a campaign.  A ``bot``
 label with no campaign says nothing about ``NAME``: such accounts are left out.
@@ -59,6 +65,7 @@ log = logging.getLogger("botsweep.campaign")
 MODEL_KEY_PREFIX = "campaign_model:"
 _MAX_NAME = 64 - len(MODEL_KEY_PREFIX)
 _CHUNK = 2000
+UNLABELLED_WEIGHT = 0.2
 
 
 def model_key(name: str) -> str:
@@ -178,8 +185,25 @@ def _load_records(conn: Any, ids: Sequence[int]) -> dict[int, tuple[dict[str, An
     return out
 
 
+def _other_bots(conn: Any, threshold: float | None, mentioned: set[int], limit: int,
+                seed: int) -> list[int]:
+    """Profiled accounts the generic model scores as bots that no seed or label mentions."""
+    if threshold is None:
+        return []
+    ids = [aid for aid in conn.execute(
+        select(scores.c.account_id)
+        .join(accounts, accounts.c.id == scores.c.account_id)
+        .where(scores.c.scorer == "bot", scores.c.probability >= threshold,
+               accounts.c.raw.is_not(None))
+        .order_by(scores.c.account_id)).scalars() if aid not in mentioned]
+    if len(ids) > limit:
+        ids = sorted(random.Random(seed + 1).sample(ids, limit))
+    return ids
+
+
 def training_data(db: Database, name: str, *, max_background: int = 20_000,
-                  bot_scorer: _Scorer | None = None, seed: int = 0) -> TrainingData:
+                  bot_scorer: _Scorer | None = None, seed: int = 0,
+                  unlabelled_weight: float = UNLABELLED_WEIGHT) -> TrainingData:
     """The rows to fit campaign ``name`` on; InputError when there are too few positives."""
     threshold = bot_threshold(db)
     with db.connect() as conn:
@@ -194,7 +218,8 @@ def training_data(db: Database, name: str, *, max_background: int = 20_000,
                 .order_by(scores.c.account_id)).scalars() if aid not in mentioned]
         if len(background_ids) > max_background:
             background_ids = sorted(random.Random(seed).sample(background_ids, max_background))
-        loaded = _load_records(conn, sorted(judged) + background_ids)
+        other_ids = _other_bots(conn, threshold, mentioned, max_background, seed)
+        loaded = _load_records(conn, sorted(judged) + background_ids + other_ids)
     positives = [aid for aid, (y, _) in judged.items() if y == 1]
     profiled_pos = [aid for aid in positives if aid in loaded]
     if len(profiled_pos) < MIN_SEEDS:
@@ -209,6 +234,7 @@ def training_data(db: Database, name: str, *, max_background: int = 20_000,
         )
     rows = [(aid, judged[aid][0], judged[aid][1]) for aid in sorted(judged) if aid in loaded]
     rows += [(aid, 0, "background") for aid in background_ids if aid in loaded]
+    rows += [(aid, 0, "unlabelled") for aid in other_ids if aid in loaded]
     records = [loaded[aid][0] for aid, _, _ in rows]
     probs = np.array([np.nan if loaded[aid][1] is None else loaded[aid][1] for aid, _, _ in rows])
     missing = np.flatnonzero(np.isnan(probs))
@@ -218,7 +244,8 @@ def training_data(db: Database, name: str, *, max_background: int = 20_000,
     kinds = np.array([kind for _, _, kind in rows])
     n_background = int(np.sum(kinds == "background"))
     unit = max(1.0, n_background / max(1, int(y.sum())))
-    weights = np.where(kinds == "background", 1.0, unit)
+    weights = np.where(kinds == "background", 1.0,
+                       np.where(kinds == "unlabelled", unlabelled_weight, unit))
     summary = {
         "seeds": int(np.sum((kinds == "seed") & (y == 1))),
         "labels_bot": int(np.sum((kinds == "label") & (y == 1))),
@@ -339,10 +366,11 @@ class FitResult:
 
 def fit_campaign(db: Database, name: str, *, bot_scorer: _Scorer | None = None,
                  score: bool = True, max_background: int = 20_000, c: float = 1.0,
-                 seed: int = 0, fit_options: Mapping[str, Any] | None = None) -> FitResult:
+                 seed: int = 0, fit_options: Mapping[str, Any] | None = None,
+                 unlabelled_weight: float = UNLABELLED_WEIGHT) -> FitResult:
     """Fit campaign ``name`` from the DB, save it, and (by default) score every account."""
     data = training_data(db, name, max_background=max_background, bot_scorer=bot_scorer,
-                         seed=seed)
+                         seed=seed, unlabelled_weight=unlabelled_weight)
     model = fit_model(name, data, c=c, seed=seed, bot_scorer=bot_scorer, **(fit_options or {}))
     with db.connect() as conn:
         model.meta["bot_model_version"] = conn.execute(

@@ -4,7 +4,9 @@
   flirty bio, created 2011-2013, following nobody, about 20 followers;
 * humans: ordinary bios, a few links to github.com or medium.com, created 2008-2019,
   following and followed by a few hundred;
-* ``farm`` bots: follower-farm bios with ``cheapfans.example`` links, created 2017-2018.
+* ``farm`` bots: follower-farm bios with ``cheapfans.example`` links, created 2017-2018;
+* ``linker`` humans (none unless asked for): dormant personal accounts, created 2011-2013,
+  following nobody, whose bio links ``lovely42.example``: the campaign's false positives.
 
 ``FakeBotScorer`` plays the generic model: 0.85 for accounts that follow fewer than 5
 (so both networks look like bots to it), 0.1 otherwise.
@@ -43,7 +45,7 @@ def _entity(text: str, expanded: str) -> dict[str, Any]:
 
 
 def profile(aid: int, kind: str, rng: random.Random) -> dict[str, Any]:
-    """One v2 user object of ``kind`` pron, human or farm."""
+    """One v2 user object of ``kind`` pron, human, farm or linker."""
     if kind == "pron":
         year = rng.choice([2011, 2012, 2013])
         bio = rng.choice(PRON_BIOS)
@@ -58,15 +60,21 @@ def profile(aid: int, kind: str, rng: random.Random) -> dict[str, Any]:
         name = rng.choice(["Jo", "Sam", "Alex"]) + str(rng.randint(1, 99))
         handle = f"{name.lower()}{rng.randint(10**6, 10**7)}"
         followers, following, tweets = rng.randint(0, 5), rng.randint(0, 3), rng.randint(0, 5)
-    else:
+    else:  # human, or a human whose bio links the campaign's site (a reporter, say)
         year = rng.randint(2008, 2019)
         bio = rng.choice(HUMAN_BIOS).format(city=rng.choice(CITIES))
         domain = (rng.choice(["https://github.com/x", "https://medium.com/@x"])
                   if rng.random() < 0.15 else None)
+        if kind == "linker":  # a dormant personal account that once linked the site
+            domain = "http://lovely42.example/?u=x"
+            year = rng.choice([2011, 2012, 2013])
         name = rng.choice(["Jane Roe", "John Smith", "Ana Silva", "Wei Chen", "Sara Ali"])
         handle = name.lower().replace(" ", "_") + str(aid)
         followers, following, tweets = (rng.randint(50, 900), rng.randint(40, 700),
                                         rng.randint(100, 5000))
+    if kind == "linker":
+        followers, following, tweets = rng.randint(8, 40), 0, rng.randint(20, 80)
+        name = rng.choice(["Anna", "Kitty", "Lola", "Mia"]) + " " + rng.choice(["Roe", "Silva"])
     record: dict[str, Any] = {
         "id": str(aid), "username": handle[:15], "name": name, "description": bio,
         "created_at": f"{year}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T10:00:00.000Z",
@@ -82,13 +90,14 @@ def profile(aid: int, kind: str, rng: random.Random) -> dict[str, Any]:
     return record
 
 
-def population(n_pron: int = 40, n_human: int = 300, n_farm: int = 30,
+def population(n_pron: int = 40, n_human: int = 300, n_farm: int = 30, n_linker: int = 0,
                seed: int = 1) -> dict[int, tuple[str, dict[str, Any]]]:
-    """id → (kind, record); pron ids start at 1000, humans at 5000, farm at 9000."""
+    """id → (kind, record); pron ids start at 1000, humans at 5000, farm at 9000, linkers
+    (humans whose bio links the campaign's domain) at 9500."""
     rng = random.Random(seed)
     out: dict[int, tuple[str, dict[str, Any]]] = {}
     for start, kind, n in ((1000, "pron", n_pron), (5000, "human", n_human),
-                           (9000, "farm", n_farm)):
+                           (9000, "farm", n_farm), (9500, "linker", n_linker)):
         for aid in range(start, start + n):
             out[aid] = (kind, profile(aid, kind, rng))
     return out
