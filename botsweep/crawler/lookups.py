@@ -78,6 +78,7 @@ class LookupSteps:
                                             engine.crawler.max_attempts)
         if not ids:
             return False
+        ids, attempts = self._narrow(ids)
         token_key = engine.ledger.acquire(endpoint, now)
         if token_key is None:
             engine.frontier.release_lookups(ids)
@@ -91,8 +92,8 @@ class LookupSteps:
             return True
         except SourceError as exc:
             engine.handle_source_error(exc, endpoint, token_key)
-            attempts = 0
-            engine.frontier.lookups_retry_later(ids, engine.backoff(attempts))
+            engine.frontier.lookups_retry_later(ids, engine.backoff(0))
+            self._give_up(ids, attempts, str(exc))
             return True
         engine.ledger.observe(token_key, endpoint, page.rate, engine.clock.now())
         fetched_at = page.fetched_at.timestamp()
@@ -107,9 +108,40 @@ class LookupSteps:
         missing = [i for i in ids if i not in answered]
         if missing:  # neither a user nor an error: ask again later
             engine.frontier.lookups_retry_later(missing, engine.backoff(0))
+            self._give_up(missing, attempts, "the reply had neither the user nor an error")
         engine.stats.profiled += counts["profiled"]
         engine.stats.likely_bots += counts["likely"]
         return True
+
+    def _narrow(self, ids: list[int]) -> tuple[list[int], dict[int, int]]:
+        """Shrink a batch that is being retried, so that one account whose profile always
+        breaks the reply cannot keep the others of its batch from being profiled: after
+        ``a`` failed attempts the batch holds at most ``lookup_batch // 10**a`` accounts
+        (100, 10, then one at a time), the most-tried first.  The rest go back unclaimed."""
+        engine = self.engine
+        with engine.db.connect() as conn:
+            attempts = dict(conn.execute(
+                select(accounts.c.id, accounts.c.lookup_attempts).where(accounts.c.id.in_(ids))
+            ).all())
+        tried = max(attempts.values(), default=0)
+        if tried == 0:
+            return ids, attempts
+        limit = max(1, engine.crawler.lookup_batch // 10 ** min(tried, 6))
+        ordered = sorted(ids, key=lambda i: -attempts.get(i, 0))
+        keep, rest = ordered[:limit], ordered[limit:]
+        if rest:
+            engine.frontier.release_lookups(rest)
+        return keep, attempts
+
+    def _give_up(self, ids: list[int], attempts: dict[int, int], reason: str) -> None:
+        """Count and log the accounts whose failed lookup was their last attempt."""
+        engine = self.engine
+        last = [i for i in ids if attempts.get(i, 0) + 1 >= engine.crawler.max_attempts]
+        if last:
+            engine.stats.failed_tasks += len(last)
+            log.warning("giving up on the profile of %s after %d attempts: %s",
+                        ", ".join(map(str, last[:10])) + (" ..." if len(last) > 10 else ""),
+                        engine.crawler.max_attempts, reason)
 
     # -- handles -----------------------------------------------------------------------
     def resolve(self, now: float) -> bool:
