@@ -14,7 +14,6 @@ Order of checks for ``/2/`` routes, and what each costs:
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import threading
@@ -23,7 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote, unquote_plus
+
+import numpy as np
 
 from botsweep.sim.apispec import (
     ID_PATTERN,
@@ -93,6 +94,19 @@ class Stats:
                 "faults_total": sum(self.faults.values()),
                 "tokens": dict(sorted(self.tokens.items())),
             }
+
+
+def _parse_qs(qs: str) -> dict[str, list[str]]:
+    """``parse_qs(qs, keep_blank_values=True)``, fast when nothing needs unquoting."""
+    out: dict[str, list[str]] = {}
+    for part in qs.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if "%" in part or "+" in part:
+            name, value = unquote_plus(name), unquote_plus(value)
+        out.setdefault(name, []).append(value)
+    return out
 
 
 def _route(path: str) -> tuple[str, str | None] | None:
@@ -182,7 +196,7 @@ class SimApp:
             self.stats.count(endpoint, 401)
             return self._reply(401, dumps(UNAUTHORIZED))
         try:
-            query = check_query(endpoint, parse_qs(qs, keep_blank_values=True))
+            query = check_query(endpoint, _parse_qs(qs))
             build = self._prepare(endpoint, arg, query)
         except ApiError as exc:
             self.stats.count(endpoint, exc.status, token)
@@ -310,8 +324,8 @@ class SimApp:
             return self._envelope(None, None, None, [resource_error("protected", arg, "id")],
                                   None)
         members = self.index.neighbours(index, direction)
-        page = members[offset: offset + size].tolist()
-        meta: dict[str, Any] = {"result_count": len(page)}
+        page = members[offset: offset + size]
+        meta: dict[str, Any] = {"result_count": int(page.shape[0])}
         if offset + size < members.shape[0]:
             meta["next_token"] = self.page_token(direction, int(arg), offset + size)
         if offset > 0:
@@ -320,31 +334,36 @@ class SimApp:
         return self._envelope(items or None, None, self._includes(page, expansions,
                                                                    tweet_fields), None, meta)
 
-    def _includes(self, indices: list[int], expansions: tuple[str, ...],
+    def _includes(self, indices: list[int] | np.ndarray, expansions: tuple[str, ...],
                   tweet_fields: tuple[str, ...]) -> dict[str, Any] | None:
         if not expansions or not self.index.has_tweets:
             return None
-        tweets = self.index.pinned_tweets(indices, expansions, tweet_fields)
+        tweets = self.index.pinned_tweets(np.asarray(indices).tolist(), expansions,
+                                          tweet_fields)
         return {"tweets": tweets} if tweets else None
 
     @staticmethod
     def _envelope(items: tuple[bytes, ...] | list[bytes] | None, single: bytes | None,
                   includes: dict[str, Any] | None, errors: list[dict[str, Any]] | None,
                   meta: dict[str, Any] | None) -> bytes:
-        parts: list[bytes] = []
-        if items:
-            parts += (b'"data":[', b",".join(items), b"]")
-        if single is not None:
-            parts += (b'"data":', single)
+        tail: list[bytes] = []  # the small members after "data", each with its comma
         if includes:
-            parts += (b"," if parts else b"", b'"includes":', dumps(includes))
+            tail.append(b',"includes":' + dumps(includes))
         if errors:
-            parts += (b"," if parts else b"", b'"errors":', dumps(errors))
+            tail.append(b',"errors":' + dumps(errors))
         if meta is not None:
-            parts += (b"," if parts else b"", b'"meta":', dumps(meta))
-        parts.insert(0, b"{")
-        parts.append(b"}")
-        return b"".join(parts)
+            tail.append(b',"meta":' + dumps(meta))
+        end = b"".join(tail) + b"}"
+        if items:
+            # One copy of the big list: the brackets and the tail ride on the end items
+            # (``items`` is the caller's fresh list, so it is changed in place).
+            items = items if isinstance(items, list) else list(items)
+            items[0] = b'{"data":[' + items[0]
+            items[-1] += b"]" + end
+            return b",".join(items)
+        if single is not None:
+            return b'{"data":' + single + end
+        return b"{" + end[1:] if tail else b"{}"
 
     # ------------------------------------------------------------------ pagination
 
@@ -356,14 +375,14 @@ class SimApp:
         """An opaque token for ``offset`` in ``kind`` list of ``account_id``."""
         mac = self._page_mac(kind, account_id, offset)
         hidden = (offset ^ int.from_bytes(mac[:4], "big")).to_bytes(4, "big")
-        return base64.b32encode(mac + hidden).decode().lower().rstrip("=")
+        return (mac + hidden).hex()
 
     def page_offset(self, kind: str, account_id: int, token: str | None) -> int:
         """The offset a token stands for; the real 400 if it is not one of ours."""
         if token is None:
             return 0
         try:
-            raw = base64.b32decode(token.upper() + "=" * (-len(token) % 8))
+            raw = bytes.fromhex(token) if len(token) == 24 else b""
         except ValueError:
             raw = b""
         offset = -1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -58,7 +57,7 @@ class WorldIndex:
         self.followers = _csr(dst[fans], src[fans], n)
         friends = ~hidden[dst]
         self.following = _csr(src[friends], dst[friends], n)
-        self._cache: dict[tuple[str, ...], list[bytes | None]] = {}
+        self._cache: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._lock = threading.Lock()
         self.tweets_by_id: dict[int, dict[str, Any]] = {int(t["id"]): t for t in world.tweets}
         by_author: dict[int, list[dict[str, Any]]] = {}
@@ -106,33 +105,37 @@ class WorldIndex:
                 obj[name] = record[name]
         return obj
 
-    def _cache_for(self, fields: tuple[str, ...]) -> list[bytes | None]:
+    def _cache_for(self, fields: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """(serialised user objects, which of them are filled) for one field set."""
         cache = self._cache.get(fields)
         if cache is None:
             with self._lock:
-                cache = self._cache.setdefault(fields, [None] * self.ids.shape[0])
+                n = self.ids.shape[0]
+                cache = self._cache.setdefault(
+                    fields, (np.full(n, None, dtype=object), np.zeros(n, dtype=bool)))
         return cache
 
     def user_bytes(self, index: int, fields: tuple[str, ...]) -> bytes:
         """``user_object`` serialised, cached per field set."""
-        cache = self._cache_for(fields)
-        data = cache[index]
-        if data is None:
-            data = cache[index] = dumps(self.user_object(index, fields))
-        return data
+        return self.users_bytes(np.array([index], dtype=np.int64), fields)[0]
 
-    def users_bytes(self, indices: list[int], fields: tuple[str, ...]) -> tuple[bytes, ...]:
-        """``user_bytes`` for many accounts at once (the hot path of a list page)."""
-        if not indices:
-            return ()
-        cache = self._cache_for(fields)
-        picked = itemgetter(*indices)(cache) if len(indices) > 1 else (cache[indices[0]],)
-        if None in picked:
-            for index in indices:
-                if cache[index] is None:
-                    cache[index] = dumps(self.user_object(index, fields))
-            picked = itemgetter(*indices)(cache) if len(indices) > 1 else (cache[indices[0]],)
-        return picked  # type: ignore[no-any-return]
+    def users_bytes(self, indices: np.ndarray | list[int],
+                    fields: tuple[str, ...]) -> list[bytes]:
+        """``user_bytes`` for many accounts at once (the hot path of a list page).
+
+        Filling is idempotent (the same bytes whichever thread writes first), so readers
+        need no lock.
+        """
+        picks = np.asarray(indices, dtype=np.int64)
+        if picks.shape[0] == 0:
+            return []
+        cache, filled = self._cache_for(fields)
+        known = filled.take(picks)
+        if not known.all():
+            for index in picks[~known].tolist():
+                cache[index] = dumps(self.user_object(index, fields))
+                filled[index] = True
+        return cache.take(picks).tolist()  # type: ignore[no-any-return]
 
     def tweet_object(self, tweet: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
         obj: dict[str, Any] = {"id": tweet["id"], "text": tweet["text"]}

@@ -3,8 +3,9 @@
 ``with SimServer(world) as base_url:`` serves a world on a free port in a background
 thread (tests, the demo); ``botsweep sim serve`` runs the same thing in the foreground.
 The request logic lives in :mod:`botsweep.sim.api`; this module only moves bytes:
-one ``sendall`` per reply (headers and body together, TCP_NODELAY), so that a keep-alive
-client is never held up by Nagle's algorithm.
+one ``sendall`` per small reply (headers and body together, TCP_NODELAY), so that a
+keep-alive client is never held up by Nagle's algorithm; a big body follows its head
+with ``MSG_MORE`` instead of being copied.
 
 Faults that are not replies are done here: ``timeout`` holds the connection for
 ``timeout_fault_s`` seconds and then closes it without a reply; ``reset`` closes the
@@ -17,6 +18,7 @@ import logging
 import socket
 import socketserver
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +37,8 @@ __all__ = ["SimServer"]
 
 _log = logging.getLogger("botsweep.sim")
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
+_MSG_MORE = getattr(socket, "MSG_MORE", 0)
+_COPY_BELOW = 16384  # bytes: smaller bodies are joined to their head and sent at once
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -76,7 +80,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(b"".join((head, reply.body)))
+        if len(reply.body) < _COPY_BELOW:
+            self.connection.sendall(head + reply.body)
+        else:  # no copy of a big body: MSG_MORE keeps head and body in the same segments
+            self.connection.sendall(head, _MSG_MORE)
+            self.connection.sendall(reply.body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
@@ -103,6 +111,14 @@ class _HTTPServer(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         host, port = self.server_address[:2]
         self.server_name, self.server_port = str(host), int(port)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up is routine (debug); anything else is a bug (error)."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            _log.debug("client %s went away: %s", client_address, error)
+        else:
+            _log.error("sim failed on a request from %s", client_address, exc_info=True)
 
     def track(self, conn: socket.socket, alive: bool) -> None:
         with self._conn_lock:
