@@ -4,9 +4,9 @@
 (:func:`_reliable_negatives`), then cross-validates (out-of-fold probabilities give the
 precision and recall estimates, and the cut that maximises F1), fits on every row, and
 moves the intercept so that the chosen cut sits at probability 0.5, which is where the
-crawler's ``smart`` policy
-and the report draw the line.  :class:`CampaignModel` satisfies the crawler's
-``ProbabilityModel`` protocol (``version``, ``threshold``, ``predict_proba(records)``).
+crawler's ``smart`` policy and the report draw the line.  :class:`CampaignModel`
+satisfies the crawler's ``ProbabilityModel`` protocol (``version``, ``threshold``,
+``predict_proba(records)``).
 
 The generic bot probability is one of the features.  ``predict_proba`` reads it from a
 record's ``_bot_probability`` when the caller put it there (the DB scoring path does),

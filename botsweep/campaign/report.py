@@ -23,13 +23,8 @@ from sqlalchemy import func, select
 
 from botsweep.campaign.features import clean_description
 from botsweep.campaign.model import CampaignModel
-from botsweep.campaign.store import (
-    _judgements,
-    bot_threshold,
-    fitted_campaigns,
-    load_campaign_model,
-    scorer_name,
-)
+from botsweep.campaign.store import fitted_campaigns, load_campaign_model, scorer_name
+from botsweep.campaign.training import bot_threshold, judgements
 from botsweep.models.features import description_domains
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, labels, scores
@@ -143,7 +138,7 @@ def campaign_report_data(db: Database, name: str, *, top: int = 10,
         flagged = _flagged_ids(conn, name, model.threshold)
         group = flagged
         if not group:  # nothing scored yet: show what the seeds and labels share
-            judged, _, _ = _judgements(conn, name)
+            judged, _, _ = judgements(conn, name)
             group = sorted(aid for aid, (y, _) in judged.items() if y == 1)
         background: list[int] = []
         if threshold is not None:

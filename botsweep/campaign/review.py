@@ -19,7 +19,8 @@ from sqlalchemy import func, select, union_all
 
 from botsweep.campaign.features import describe_token
 from botsweep.campaign.model import CampaignModel
-from botsweep.campaign.store import _judgements, load_campaign_model, scorer_name
+from botsweep.campaign.store import load_campaign_model, scorer_name
+from botsweep.campaign.training import judgements
 from botsweep.errors import InputError
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, follows, labels, scores, seeds
@@ -93,7 +94,7 @@ def review_candidates(db: Database, name: str, n: int = 20, *,
     bot = scores.alias("bot")
     camp = scores.alias("camp")
     with db.connect() as conn:
-        _, mentioned, _ = _judgements(conn, name)
+        _, mentioned, _ = judgements(conn, name)
         rows = conn.execute(
             select(camp.c.account_id, camp.c.probability, bot.c.probability.label("bot_p"))
             .join(accounts, accounts.c.id == camp.c.account_id)
