@@ -19,8 +19,8 @@ __all__ = [
 ]
 
 USER_FIELDS = (
-    "affiliation", "connection_status", "created_at", "description", "entities", "id",
-    "is_identity_verified", "location", "most_recent_tweet_id", "name", "parody",
+    "affiliation", "confirmed_email", "connection_status", "created_at", "description",
+    "entities", "id", "is_identity_verified", "location", "most_recent_tweet_id", "name", "parody",
     "pinned_tweet_id", "profile_banner_url", "profile_image_url", "protected",
     "public_metrics", "receives_your_dm", "subscription", "subscription_type", "url",
     "username", "verified", "verified_followers_count", "verified_type", "withheld",
@@ -31,7 +31,7 @@ TWEET_FIELDS = (
     "edit_history_tweet_ids", "entities", "geo", "id", "in_reply_to_user_id", "lang",
     "media_metadata", "non_public_metrics", "note_tweet", "organic_metrics",
     "possibly_sensitive", "promoted_metrics", "public_metrics", "referenced_tweets",
-    "reply_settings", "scopes", "source", "text", "withheld",
+    "reply_settings", "scopes", "source", "suggested_source_links", "text", "withheld",
 )
 USER_EXPANSIONS = ("affiliation.user_id", "most_recent_tweet_id", "pinned_tweet_id")
 TWEET_EXPANSIONS = (
