@@ -104,6 +104,9 @@ def collect_status(db: Database) -> dict[str, Any]:
             for r in conn.execute(select(jobs).order_by(jobs.c.worker_id, jobs.c.job_id))
         ]
         cov = coverage(conn)
+    from botsweep.campaign.report import campaign_status
+
+    campaigns = campaign_status(db)["campaigns"]
     return {
         "seeds": {
             "total": len(seed_rows),
@@ -121,6 +124,7 @@ def collect_status(db: Database) -> dict[str, Any]:
         "scores": {"by_scorer": scored, "likely_bots": likely_bots},
         "coverage": cov,
         "jobs": job_rows,
+        "campaigns": campaigns,
     }
 
 

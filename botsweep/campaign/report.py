@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import re
 from collections import Counter
@@ -25,11 +26,15 @@ from botsweep.campaign.features import clean_description
 from botsweep.campaign.model import CampaignModel
 from botsweep.campaign.store import fitted_campaigns, load_campaign_model, scorer_name
 from botsweep.campaign.training import bot_threshold, judgements
+from botsweep.errors import InputError, ModelError
 from botsweep.models.features import description_domains
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, labels, scores
 
-__all__ = ["campaign_report_data", "campaign_status", "precision_estimate", "MIN_HELD_OUT"]
+__all__ = ["campaign_report_data", "campaign_status", "precision_estimate", "MIN_HELD_OUT",
+           "report_panel"]
+
+log = logging.getLogger("botsweep.campaign")
 
 MIN_HELD_OUT = 5
 _SAMPLE = 20_000
@@ -185,9 +190,14 @@ def _status_line(entry: dict[str, Any]) -> str:
 
 def campaign_status(db: Database) -> dict[str, Any]:
     """One entry per fitted campaign: flags, precision estimate, fit time, and a line."""
-    entries = []
+    entries: list[dict[str, Any]] = []
     for name in fitted_campaigns(db):
-        model = load_campaign_model(db, name)
+        try:
+            model = load_campaign_model(db, name)
+        except ModelError as exc:
+            entries.append({"name": name, "error": str(exc),
+                            "line": f"campaign {name}: {exc}"})
+            continue
         with db.connect() as conn:
             flagged = conn.execute(
                 select(func.count()).select_from(scores)
@@ -203,3 +213,24 @@ def campaign_status(db: Database) -> dict[str, Any]:
         entry["line"] = _status_line(entry)
         entries.append(entry)
     return {"campaigns": entries}
+
+
+def report_panel(db: Database, name: str | None, *, review: int = 20) -> dict[str, Any]:
+    """What the HTML report's campaign panel and review list show, ready for ``graph.graph``:
+    ``{"campaign": campaign_report_data(...), "review": review_candidates(...)}``, or ``{}``
+    when ``name`` is None or has no fitted model (the report then shows no panel)."""
+    from botsweep.campaign.review import review_candidates
+
+    if not name or name not in fitted_campaigns(db):
+        return {}
+    try:
+        model = load_campaign_model(db, name)
+    except ModelError as exc:
+        log.warning("report: campaign %s left out: %s", name, exc)
+        return {}
+    panel: dict[str, Any] = {"campaign": campaign_report_data(db, name, model=model)}
+    try:
+        panel["review"] = review_candidates(db, name, review, model=model)
+    except InputError:  # nothing scored for the campaign yet
+        panel["review"] = []
+    return panel

@@ -34,6 +34,8 @@ def render_status(data: dict[str, Any]) -> None:
         f"[bold]edges[/bold] {data['edges']}; [bold]likely bots[/bold] "
         f"{data['scores']['likely_bots']}; [bold]429s[/bold] {data['rate_limited_429']}"
     )
+    for campaign in data.get("campaigns", []):  # free text: never rich markup
+        console.print(campaign["line"], markup=False, highlight=False)
     console.print(
         "states: " + (", ".join(f"{k} {v}" for k, v in sorted(data["accounts"]["by_state"].items()))
                       or "none")

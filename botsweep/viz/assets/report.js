@@ -552,20 +552,32 @@
     return box;
   }
   function campaignPanel() {
+    // Every string here came from the crawl: it only ever goes through textContent.
     var P = M.campaign, box = section('Campaign' + (P.name ? ': ' + P.name : ''));
-    box.appendChild(facts([['flagged', fmt(P.flagged)],
-      ['precision', P.precision == null ? null : pct(P.precision)],
-      ['top phrases', (P.top_phrases || []).join(' · ') || null]]));
-    if (P.top_domains && P.top_domains.length) {
-      box.appendChild(table([['domain'], ['share', 'num'], ['background', 'num']],
-        P.top_domains.map(function (d) { return [d[0], pct(d[1]), pct(d[2])]; })));
-    }
-    if (P.years) {
-      var pairs = Object.keys(P.years).map(function (y) { return [parseInt(y, 10), P.years[y]]; })
+    var triple = function (row) { return Array.isArray(row) ? row : [row, null, null]; };
+    var precision = P.precision == null ? (P.precision_source || null)
+      : pct(P.precision) + (P.precision_source ? ' (' + P.precision_source + ')' : '');
+    box.appendChild(facts([['flagged', fmt(P.flagged)], ['estimated precision', precision],
+      ['model', P.version || null]]));
+    var lists = [['link domain', P.top_domains], ['phrase in bio', P.top_phrases]];
+    lists.forEach(function (pair) {
+      if (!pair[1] || !pair[1].length) return;
+      box.appendChild(table([[pair[0]], ['flagged', 'num'], ['background', 'num']],
+        pair[1].map(function (row) { var r = triple(row); return [r[0], pct(r[1]), pct(r[2])]; })));
+    });
+    if (P.years && Object.keys(P.years).length) {
+      var rows = Object.keys(P.years).map(function (y) { return [parseInt(y, 10), P.years[y]]; })
         .filter(function (p) { return !isNaN(p[0]); }).sort(function (a, b) { return a[0] - b[0]; });
-      box.appendChild(el('div', 'flagged accounts created per year', 'muted'));
-      box.appendChild(yearBars(pairs, false));
-      box.appendChild(yearAxis(pairs));
+      var flagged = rows.map(function (p) { return [p[0], Array.isArray(p[1]) ? p[1][0] : p[1]]; });
+      box.appendChild(el('div', 'flagged accounts by year created', 'muted'));
+      box.appendChild(yearBars(flagged, false));
+      box.appendChild(yearAxis(flagged));
+      if (rows.some(function (p) { return Array.isArray(p[1]); })) {
+        var back = rows.map(function (p) { return [p[0], Array.isArray(p[1]) ? p[1][1] : 0]; });
+        box.appendChild(el('div', 'background (accounts the bot model scores as human)', 'muted'));
+        box.appendChild(yearBars(back, false));
+        box.appendChild(yearAxis(back));
+      }
     }
     return box;
   }
