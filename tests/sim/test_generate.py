@@ -86,6 +86,16 @@ def test_most_bots_are_three_to_eight_years_old(world: World) -> None:
     assert sum(3 <= y <= 8 for y in years) / len(years) >= 0.7
 
 
+def test_human_degrees_are_heavy_tailed(world: World) -> None:
+    humans = [r["public_metrics"] for r in world.accounts.values() if r["_label"] == "human"]
+    followers = np.array([m["followers_count"] for m in humans])
+    following = np.array([m["following_count"] for m in humans])
+    # a Poisson graph of the same mean has p99 about 2x its median and no giants
+    assert followers.max() >= 40 * np.median(followers)
+    assert np.percentile(followers, 99) >= 5 * np.median(followers)
+    assert np.percentile(following, 99) >= 4 * np.median(following)
+
+
 def test_celebrity_audiences_are_large_and_human(world: World) -> None:
     bots = world.bots()
     celebs = [int(r["id"]) for r in _role(world, "celebrity")]
@@ -158,3 +168,15 @@ def test_bad_sizes_are_refused() -> None:
 def test_no_bot_networks_means_no_seeds() -> None:
     world = generate_world(accounts=300, bot_networks=0, rng_seed=1)
     assert world.seeds == [] and not world.bots()
+
+
+@pytest.mark.slow
+def test_a_hundred_thousand_accounts_are_written_in_under_a_minute(tmp_path: Path) -> None:
+    import time
+
+    started = time.perf_counter()
+    world = generate_world(accounts=100_000, bot_networks=3, rng_seed=0)
+    save_world(world, tmp_path / "big")
+    took = time.perf_counter() - started
+    assert len(world.accounts) == 100_000 and world.n_follows >= 2_000_000
+    assert took < 60, f"generating and writing took {took:.1f} s"
