@@ -152,6 +152,13 @@ class LookupSteps:
         tasks = engine.frontier.claim(("resolve",), now, limit=engine.crawler.lookup_batch)
         if not tasks:
             return False
+        tried = max(t.attempts for t in tasks)
+        if tried:  # a retried batch shrinks as in _narrow: one bad handle cannot sink the rest
+            limit = max(1, engine.crawler.lookup_batch // 10 ** min(tried, 6))
+            tasks = sorted(tasks, key=lambda t: -t.attempts)
+            for task in tasks[limit:]:
+                engine.frontier.release(task)
+            tasks = tasks[:limit]
         token_key = engine.ledger.acquire(endpoint, now)
         if token_key is None:
             for task in tasks:
@@ -169,9 +176,11 @@ class LookupSteps:
         except SourceError as exc:
             outcome = engine.handle_source_error(exc, endpoint, token_key)
             for task in tasks:
-                engine.frontier.retry_later(task, f"{outcome}: {exc}",
-                                            engine.backoff(task.attempts),
-                                            engine.crawler.max_attempts)
+                if not engine.frontier.retry_later(task, f"{outcome}: {exc}",
+                                                   engine.backoff(task.attempts),
+                                                   engine.crawler.max_attempts):
+                    engine.stats.failed_tasks += 1
+                    log.warning("giving up on resolving @%s: %s", task.handle, exc)
             return True
         engine.ledger.observe(token_key, endpoint, page.rate, engine.clock.now())
         fetched_at = page.fetched_at.timestamp()

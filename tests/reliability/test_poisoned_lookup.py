@@ -66,3 +66,33 @@ def test_one_bad_profile_does_not_lose_its_batch(tmp_path: Path,
     assert any(str(POISON) in r.getMessage() for r in caplog.records), caplog.text
     lookups = [c for c in source.calls if c[0] == "users"]
     assert len(lookups) < 40  # a bounded number of extra, smaller lookups
+
+
+@dataclass
+class PoisonedHandleSource(FakeSource):
+    """Any handle lookup that includes @broken gets a malformed reply."""
+
+    def lookup_usernames(self, names: Sequence[str], *, token_key: str) -> Page:
+        if "broken" in names:
+            self._rate(token_key, "/2/users/by")
+            self.calls.append(("users_by", tuple(names), None))
+            raise Transient("/2/users/by: malformed reply", kind="malformed")
+        return super().lookup_usernames(names, token_key=token_key)
+
+
+def test_one_bad_handle_does_not_sink_the_other_seeds(tmp_path: Path) -> None:
+    names = {i: f"human{i}" for i in range(2, 40)} | {1: "broken"}
+    world = FakeWorld.build(names, set())
+    clock = FakeClock()
+    db = Database(f"sqlite:///{tmp_path / 'handles.db'}")
+    add_seeds(db, [AccountRef(handle=n) for n in sorted(names.values())], label="human",
+              now=clock.now())
+    scoring = ScoringContext(policy=make_policy("bfs"), bot=NameScorer(), threshold=0.5)
+    engine = CrawlEngine(db, PoisonedHandleSource(world, clock), Settings(), scoring,
+                         clock=clock, worker_id="w1")
+    stats = engine.run(until_idle=True)
+    with db.connect() as conn:
+        profiled = set(conn.execute(select(accounts.c.username).where(
+            accounts.c.fetched_at.is_not(None))).scalars())
+    assert profiled == set(names.values()) - {"broken"}
+    assert stats.failed_tasks == 1
