@@ -33,7 +33,7 @@ import numpy as np
 from botsweep.errors import InputError
 from botsweep.sim import vocab
 from botsweep.sim.profiles import ProfileMaker, make_ids
-from botsweep.sim.timelines import draw_tweets
+from botsweep.sim.tweets import draw_tweets
 from botsweep.sim.world import World, format_time
 
 __all__ = ["generate_world", "DEFAULT_NOW", "STYLES"]

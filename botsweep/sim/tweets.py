@@ -1,25 +1,79 @@
-"""``GET /2/users/:id/tweets`` for worlds that have a tweets.jsonl.
+"""Tweets of a world: drawn for generated worlds, served by ``GET /2/users/:id/tweets``.
 
-Newest first; ``max_results`` 5..100 (default 10); ``since_id``, ``until_id``,
-``start_time``, ``end_time`` and ``exclude=replies,retweets`` filter; ``meta`` carries
-``result_count``, ``newest_id``, ``oldest_id`` and ``next_token``.  The ``author_id``
-expansion puts the author in ``includes.users``; ``referenced_tweets.id`` puts the
-referenced tweets the world holds in ``includes.tweets``.
+:func:`draw_tweets` writes recent tweets for a generated world (tweets.jsonl): bots post
+the spam of their campaign with t.co links, humans chat about their interests.
+
+:func:`tweets_page` serves a world that has a tweets.jsonl.  Newest first;
+``max_results`` 5..100 (default 10); ``since_id``, ``until_id``, ``start_time``,
+``end_time`` and ``exclude=replies,retweets`` filter; ``meta`` carries ``result_count``,
+``newest_id``, ``oldest_id`` and ``next_token``.  The ``author_id`` expansion puts the
+author in ``includes.users``; ``referenced_tweets.id`` puts the referenced tweets the
+world holds in ``includes.tweets``.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from botsweep.sim import vocab
 from botsweep.sim.apispec import ID_PATTERN, Query, check_int, invalid, resource_error
 from botsweep.sim.index import dumps
-from botsweep.sim.world import parse_time
+from botsweep.sim.profiles import snowflake
+from botsweep.sim.world import format_time, parse_time
 
 if TYPE_CHECKING:
     from botsweep.sim.api import SimApp
 
-__all__ = ["tweets_page"]
+__all__ = ["draw_tweets", "tweets_page"]
+
+_SLUG = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def draw_tweets(accounts: list[dict[str, Any]], per_account: int, now: datetime,
+                prng: random.Random) -> list[dict[str, Any]]:
+    """Up to ``per_account`` tweets of the last 60 days for each visible account.
+
+    Sets ``most_recent_tweet_id`` (and, for one in five, ``pinned_tweet_id``) on the
+    records, so the user expansions have something to expand.
+    """
+    tweets: list[dict[str, Any]] = []
+    end = now.timestamp()
+    for record in accounts:
+        if record.get("_state") in ("suspended", "deleted"):
+            continue
+        count = min(per_account, record["public_metrics"]["tweet_count"])
+        if count <= 0:
+            continue
+        start = max(end - 60 * 86400, _to_epoch(record["created_at"]))
+        bot = record.get("_label") == "bot"
+        own: list[str] = []
+        for _ in range(count):
+            moment = prng.uniform(start, end)
+            tweet_id = snowflake(moment, prng.getrandbits(22))
+            fill = {"city": prng.choice(vocab.CITIES), "interest": prng.choice(vocab.INTERESTS),
+                    "interest2": prng.choice(vocab.INTERESTS), "job": prng.choice(vocab.JOBS),
+                    "link": "https://t.co/" + "".join(prng.choices(_SLUG, k=10))}
+            text = prng.choice(vocab.BOT_TWEETS if bot else vocab.TWEET_TEXTS).format(**fill)
+            tweets.append({
+                "id": str(tweet_id), "text": text, "author_id": record["id"],
+                "created_at": format_time(datetime.fromtimestamp(moment, UTC)),
+                "conversation_id": str(tweet_id), "edit_history_tweet_ids": [str(tweet_id)],
+                "lang": "en", "possibly_sensitive": bot, "reply_settings": "everyone",
+                "public_metrics": {"retweet_count": prng.randint(0, 5), "reply_count": 0,
+                                   "like_count": prng.randint(0, 20), "quote_count": 0},
+            })
+            own.append(str(tweet_id))
+        record["most_recent_tweet_id"] = max(own, key=int)
+        if prng.random() < 0.2:
+            record["pinned_tweet_id"] = prng.choice(own)
+    return tweets
+
+
+def _to_epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def _time(query: Query, name: str) -> float | None:
