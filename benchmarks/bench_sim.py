@@ -198,9 +198,10 @@ def main() -> None:
     for name, took_s, rate, notes in rows:
         print(f"{name.ljust(width)}  {took_s:<22} {rate:<16} {notes}")
     for label, (sim_rate, base_rate, ratio) in results.items():
+        verdict = "met" if ratio >= 0.5 and sim_rate >= 500 else "NOT met"
         print(f"ratio sim/minimal (followers pages of 1,000, {label}): {ratio:.2f}x, the median "
               f"of {args.rounds} back-to-back pairs (best bursts {sim_rate:,.0f} vs "
-              f"{base_rate:,.0f} pages/s; goals >= 0.50x and >= 500 pages/s)")
+              f"{base_rate:,.0f} pages/s; goals >= 0.50x and >= 500 pages/s: {verdict})")
 
 if __name__ == "__main__":
     main()
