@@ -278,7 +278,7 @@ class Daemon:
         self._scheduler.start()
         self._record_schedule()
         sched = self.settings.schedule
-        log.info("daemon %s started: crawl every %.0f s, score every %.0f s, report at '%s'",
+        log.info("daemon %s started: crawl every %g s, score every %g s, report at '%s'",
                  self.worker_id, sched.crawl_every_s, sched.score_every_s, sched.report_cron,
                  extra={"event": "daemon_start", "worker_id": self.worker_id,
                         "database": self.db.dialect})

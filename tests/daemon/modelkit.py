@@ -1,16 +1,15 @@
-"""A model file for crawler subprocesses: the shipped default, else a tiny one trained here.
+"""A small model file for crawler subprocesses, trained once per session.
 
-The subprocess crawlers load their scorer with ``load_scorer``; the shipped default
-(botsweep/models/default/model.json) is used when present.  When it is not (a checkout
-before the model was trained), a small model is trained once per session on a generated
-world's labelled accounts: good enough to tell the planted bots apart, never shipped.
+Daemon processes load their scorer from a file (``scorer.model``).  The tests that compare
+several workers with one use this tiny model, not the shipped default: what they test is
+the crawler's bookkeeping, so the model must not change under them while the default is
+retrained, and the crawl it drives must stay small.  Trained on a generated world's
+labelled accounts: good enough to tell the planted bots apart, never shipped.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-from botsweep.models.scorer import DEFAULT_MODEL_PATH
 
 __all__ = ["model_path"]
 
@@ -18,10 +17,8 @@ _CACHE: dict[str, Path] = {}
 
 
 def model_path(cache_dir: Path) -> Path:
-    """The shipped default model, or a tiny one trained into ``cache_dir``."""
-    if DEFAULT_MODEL_PATH.is_file():
-        return DEFAULT_MODEL_PATH
-    if "tiny" in _CACHE:
+    """A tiny model trained into ``cache_dir`` (once per session)."""
+    if "tiny" in _CACHE and _CACHE["tiny"].is_file():
         return _CACHE["tiny"]
     import numpy as np
 

@@ -43,7 +43,7 @@ FINISH_TIMEOUT_S = 150
 
 @pytest.fixture(scope="module")
 def world() -> World:
-    return generate_world(accounts=1200, bot_networks=3, rng_seed=11)
+    return generate_world(accounts=600, bot_networks=3, rng_seed=11)
 
 
 @pytest.fixture(scope="module")
@@ -66,17 +66,23 @@ def one_worker(world: World, model: Path, tmp_path_factory: pytest.TempPathFacto
     assert stats.outcome == "idle" and stats.failed_tasks == 0
     graph = crawl_graph(db)
     db.dispose()
-    assert len(graph.edges) > 1000 and len(graph.lists) > 100  # a crawl worth sharing
+    assert len(graph.edges) > 500 and len(graph.lists) > 100  # a crawl worth sharing
     return graph
 
 
 @pytest.fixture
 def pg_db(pg_url: str, world: World) -> Iterator[Database]:
     """A fresh schema with the world's seeds added."""
-    db = Database(pg_url)
+    db = Database(_fast(pg_url))
     add_seeds(db, [AccountRef(id=i) for i in world.seeds], label="bot")
     yield db
     db.dispose()
+
+
+def _fast(pg_url: str) -> str:
+    """The test schema's URL without waiting for each commit to reach the disk (the
+    test database needs no durability; transactions stay atomic)."""
+    return pg_url.replace("options=", "options=-csynchronous_commit%3Doff%20", 1)
 
 
 def _leased_by(db: Database, worker_id: str) -> tuple[list[int], list[int]]:
@@ -129,8 +135,8 @@ def test_four_workers_expand_every_account_once(
     names = [f"worker-{i}" for i in range(1, 5)]
     sim = RecordingSim(world, latency_s=0.02)
     with sim as url:
-        config = write_config(tmp_path / "config.yaml", database_url=pg_url, base_url=url,
-                              model=model)
+        config = write_config(tmp_path / "config.yaml", database_url=_fast(pg_url),
+                              base_url=url, model=model)
         procs = [start_worker(config, name, tmp_path) for name in names]
         try:
             wait_for(lambda: crawl_finished(pg_db), FINISH_TIMEOUT_S, "four workers to finish",
@@ -156,8 +162,8 @@ def test_a_killed_worker_leaves_its_work_to_the_others(
     names = ["victim", "survivor-1", "survivor-2"]
     sim = RecordingSim(world, latency_s=0.1)  # slow pages: the victim dies holding one
     with sim as url:
-        config = write_config(tmp_path / "config.yaml", database_url=pg_url, base_url=url,
-                              model=model, lease_s=3)
+        config = write_config(tmp_path / "config.yaml", database_url=_fast(pg_url),
+                              base_url=url, model=model, lease_s=3)
         procs = [start_worker(config, name, tmp_path) for name in names]
         try:
             wait_for(lambda: _leased_by(pg_db, "victim")[0] != [], 60,
@@ -186,8 +192,8 @@ def test_sigterm_stops_mid_crawl_cleanly_and_a_restart_resumes(
 ) -> None:
     sim = RecordingSim(world, latency_s=0.05)
     with sim as url:
-        config = write_config(tmp_path / "config.yaml", database_url=pg_url, base_url=url,
-                              model=model)
+        config = write_config(tmp_path / "config.yaml", database_url=_fast(pg_url),
+                              base_url=url, model=model)
         first = start_worker(config, "solo", tmp_path)
         try:
             wait_for(lambda: len(sim.pages) >= 20, 60, "20 pages", [first])
