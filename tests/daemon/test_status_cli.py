@@ -1,0 +1,73 @@
+"""``botsweep status`` after daemon runs: each job's last run, outcome and next run, and
+``status --check`` (the Dockerfile's HEALTHCHECK) failing once the last crawl tick is stale."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from botsweep.cli import main
+from botsweep.daemon_jobs import JobResult, record_job
+from botsweep.storage.db import Database
+from tests.daemon.test_daemon import make_daemon
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.fixture
+def crawled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
+    """A daemon's crawl tick and a failed score run; the CLI reads the same database."""
+    daemon, _source, _clock, db = make_daemon(tmp_path, crawl_max_requests=3)
+    monkeypatch.setenv("BOTSWEEP_DATABASE__URL", db.url)
+    daemon._job("crawl", daemon.crawl_tick)()
+    daemon._job("score", lambda: JobResult("error", "model file missing"))()
+    record_job(db, "w-test", "report", next_run_at=time.time() + 600)
+    return db
+
+
+def test_status_shows_each_jobs_last_run_outcome_and_next_run(
+    crawled: Database, capsys: pytest.CaptureFixture[str],
+) -> None:
+    rc, out, err = _run(capsys, "status")
+    assert rc == 0, err
+    assert "daemon jobs" in out
+    cells = [[c.strip() for c in line.split("│")] for line in out.splitlines()
+             if line.strip().startswith("w-test")]
+    rows = {c[1]: c for c in cells}  # worker │ job │ last run │ outcome │ next run
+    assert sorted(rows) == ["crawl", "report", "score"]
+    assert rows["crawl"][2].endswith("s ago") and rows["crawl"][3] == "budget"
+    assert rows["score"][3] == "error"
+    assert rows["report"][2:] == ["-", "-", rows["report"][4]]
+    assert 590 <= int(rows["report"][4].removeprefix("in ").removesuffix(" s")) <= 600
+    rc, out, _ = _run(capsys, "status", "--json")
+    jobs = {j["job"]: j for j in json.loads(out)["jobs"]}
+    assert jobs["crawl"]["last_outcome"] == "budget"
+    assert jobs["score"]["last_detail"] == "model file missing"
+    assert jobs["report"]["last_run_at"] is None and jobs["report"]["next_run_at"] > time.time()
+
+
+def test_status_check_is_healthy_after_a_fresh_tick_and_fails_when_stale(
+    crawled: Database, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rc, out, err = _run(capsys, "status", "--check")
+    assert (rc, out.strip()) == (0, "healthy"), err
+    # The last tick ran 1,000 s ago; the default stale_after_s is 900.
+    record_job(crawled, "w-test", "crawl", last_run_at=time.time() - 1000,
+               result=JobResult("idle", "nothing to do"))
+    rc, _, err = _run(capsys, "status", "--check")
+    assert rc == 1
+    assert "unhealthy: the last crawl tick ran 1000 s ago (more than 900 s)" in err
+    monkeypatch.setenv("BOTSWEEP_SCHEDULE__STALE_AFTER_S", "3600")
+    assert _run(capsys, "status", "--check")[0] == 0
+    # A tick that failed is unhealthy however recent.
+    record_job(crawled, "w-test", "crawl", last_run_at=time.time(),
+               result=JobResult("error", "the API refused the crawl: 401"))
+    rc, _, err = _run(capsys, "status", "--check")
+    assert rc == 1 and "the last crawl tick failed: the API refused the crawl" in err
