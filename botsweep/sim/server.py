@@ -63,6 +63,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(min(length, 1 << 20))
+            if length > 1 << 20:  # the rest of the body would be read as the next request
+                self.close_connection = True
         reply = self.server.app.handle(self.command, self.path, self.headers.get("Authorization"))
         if reply.action == "timeout":
             self.server.stopping.wait(self.server.timeout_fault_s)
@@ -80,11 +82,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        if len(reply.body) < _COPY_BELOW:
-            self.connection.sendall(head + reply.body)
+        body = b"" if self.command == "HEAD" else reply.body  # HEAD: the length, no body
+        if len(body) < _COPY_BELOW:
+            self.connection.sendall(head + body)
         else:  # no copy of a big body: MSG_MORE keeps head and body in the same segments
             self.connection.sendall(head, _MSG_MORE)
-            self.connection.sendall(reply.body)
+            self.connection.sendall(body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 

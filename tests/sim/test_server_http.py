@@ -279,6 +279,25 @@ def test_keep_alive_and_unknown_routes(served: tuple) -> None:
     assert json.dumps(stats)  # plain JSON
 
 
+def test_head_and_big_bodies_leave_the_connection_usable(served: tuple) -> None:
+    import http.client
+
+    base, _ = served
+    conn = http.client.HTTPConnection(base.removeprefix("http://"), timeout=5)
+    auth = {"Authorization": "Bearer sim-token"}
+    conn.request("HEAD", "/2/users/1", headers=auth)
+    head = conn.getresponse()
+    assert head.status == 405 and head.read() == b""
+    assert int(head.headers["Content-Length"]) > 0  # the length a GET would have
+    conn.request("GET", "/2/users/1", headers=auth)
+    assert json.loads(conn.getresponse().read())["data"]["username"] == "alice"
+    conn.request("POST", "/2/users/1", body=b"x" * (2 << 20), headers=auth)
+    big = conn.getresponse()
+    assert big.status == 405 and big.headers["Connection"] == "close"
+    big.read()
+    conn.close()
+
+
 def test_server_stops_and_refuses_a_busy_port(tiny: World) -> None:
     server = SimServer(tiny)
     base = server.start()
