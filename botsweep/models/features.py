@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from operator import itemgetter
+from itertools import repeat
+from operator import contains, eq, is_, itemgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -107,12 +108,16 @@ def registered_domain(url: str) -> str | None:
     return ".".join(labels[-keep:])
 
 
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)  # the ABC check is slow
+
+
 def _description_urls(record: Mapping[str, Any]) -> list[Any]:
     entities = record.get("entities")
-    if not isinstance(entities, Mapping):
+    if not _is_mapping(entities):
         return []
     description = entities.get("description")
-    if not isinstance(description, Mapping):
+    if not _is_mapping(description):
         return []
     urls = description.get("urls")
     return urls if isinstance(urls, list) else []
@@ -187,7 +192,9 @@ def _domain_features(records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, 
     n = len(records)
     link_domains = np.zeros(n)
     shortener = np.zeros(n)
-    with_links = [i for i, r in enumerate(records) if "entities" in r and _description_urls(r)]
+    entities = [r.get("entities") for r in records]
+    with_links = [i for i in np.flatnonzero(np.fromiter(map(bool, entities), bool, n))
+                  if _description_urls(records[i])]
     for i in with_links:
         domains = description_domains(records[i])
         link_domains[i] = len(domains)
@@ -210,6 +217,16 @@ def _top_fields(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
     return out
 
 
+def _lowered(strings: list[str], drop: str = "") -> list[str]:
+    """Each string lowercased (without ``drop``), in one pass over one joined string."""
+    joined = "\x00".join(strings)
+    if joined.count("\x00") != max(len(strings) - 1, 0):  # a NUL inside a string
+        return [s.replace(drop, "").lower() if drop else s.lower() for s in strings]
+    if drop:
+        joined = joined.replace(drop, "")
+    return joined.lower().split("\x00") if strings else []
+
+
 def _as_strings(values: list[Any]) -> list[str]:
     if set(map(type, values)) <= {str}:
         return values
@@ -219,9 +236,11 @@ def _as_strings(values: list[Any]) -> list[str]:
 def _count_matrix(metrics: list[Any]) -> np.ndarray:
     """public_metrics counts as an (n, 5) float matrix; NaN where a count is missing."""
     n = len(metrics)
-    try:
-        rows = list(map(itemgetter(*COUNT_FIELDS), metrics))
-        return np.array(rows, dtype=np.float64).reshape(n, len(COUNT_FIELDS))
+    try:  # one C-level pass per count; np.fromiter refuses None and strings
+        out = np.empty((n, len(COUNT_FIELDS)))
+        for j, name in enumerate(COUNT_FIELDS):
+            out[:, j] = np.fromiter(map(itemgetter(name), metrics), np.float64, n)
+        return out
     except (KeyError, TypeError, ValueError):
         safe = [m if isinstance(m, Mapping) else {} for m in metrics]
         return np.column_stack([_numbers([m.get(f) for m in safe]) for f in COUNT_FIELDS]) \
@@ -265,18 +284,17 @@ def feature_matrix(
     cols["following_per_day"] = following / days
     cols["listed_per_day"] = listed / days
 
-    cols["verified"] = np.fromiter((v is True for v in top["verified"]), float, n)
-    cols["protected"] = np.fromiter((v is True for v in top["protected"]), float, n)
+    cols["verified"] = np.fromiter(map(is_, top["verified"], repeat(True)), float, n)
+    cols["protected"] = np.fromiter(map(is_, top["protected"], repeat(True)), float, n)
     cols["has_url"] = np.fromiter(map(bool, _as_strings(top["url"])), float, n)
-    images = _as_strings(top["profile_image_url"])
-    cols["default_image"] = np.fromiter(("default_profile_images" in u for u in images), float, n)
+    images = _lowered(_as_strings(top["profile_image_url"]))
+    cols["default_image"] = np.fromiter(
+        map(contains, images, repeat("default_profile_images")), float, n)
     # Logos are PNGs far more often than photos: 19% of tweetbotornot's bots, 3% of humans.
-    cols["image_png"] = np.fromiter((u[-4:].lower() == ".png" for u in images), float, n)
-    names = _as_strings(top["name"])
-    handles = _as_strings(top["username"])
-    cols["name_is_username"] = np.fromiter(
-        (a.replace(" ", "").lower() == b.lower() for a, b in zip(names, handles, strict=True)),
-        float, n)
+    cols["image_png"] = np.fromiter(map(str.endswith, images, repeat(".png")), float, n)
+    names = _lowered(_as_strings(top["name"]), drop=" ")
+    handles = _lowered(_as_strings(top["username"]))
+    cols["name_is_username"] = np.fromiter(map(eq, names, handles), float, n)
 
     usernames = _segment_counts(_as_strings(top["username"]), ("len", "digits", "upper", "bot"),
                                 "username", cols)

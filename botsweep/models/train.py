@@ -43,7 +43,7 @@ log = logging.getLogger("botsweep.models")
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "learning_rate": 0.03,
+    "learning_rate": 0.1,
     "num_leaves": 15,
     "min_data_in_leaf": 10,
     "feature_fraction": 0.5,

@@ -49,24 +49,22 @@ def _decode(code: int) -> str:
 
 def word_codes(column: EncodedColumn) -> tuple[np.ndarray, np.ndarray]:
     """Packed codes of every word in ``column``, and the index of the string it is in."""
-    codes = column.codes
-    low = np.where((codes >= 65) & (codes <= 90), codes | 32, codes)
-    letter = (low >= 97) & (low <= 122)
-    prev = np.zeros_like(letter)
-    prev[1:] = letter[:-1]
-    nxt = np.zeros_like(letter)
-    nxt[:-1] = letter[1:]
-    begins = np.flatnonzero(letter & ~prev)
-    ends = np.flatnonzero(letter & ~nxt)
-    lengths = ends - begins + 1
+    folded = column.codes | 32  # A-Z onto a-z; nothing else lands in a-z
+    letter_index = folded - 96  # 1..26 for letters (uint32 wraps below 0)
+    letter = (letter_index >= 1) & (letter_index <= 26)
+    edges = np.diff(letter.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    begins = np.flatnonzero(edges == 1)
+    lengths = np.flatnonzero(edges == -1) - begins
     keep = (lengths >= _MIN_WORD) & (lengths <= MAX_WORD)
     begins, lengths = begins[keep], lengths[keep]
-    values = np.concatenate([np.where(letter, low - 96, 0).astype(np.uint64),
-                             np.zeros(MAX_WORD, dtype=np.uint64)])
+    small = np.zeros(len(letter) + MAX_WORD, dtype=np.uint8)
+    small[: len(letter)] = np.where(letter, letter_index, 0)
     packed = np.zeros(len(begins), dtype=np.uint64)
     for k in range(MAX_WORD):
-        part = values[begins + k]
-        part[lengths <= k] = 0
+        inside = lengths > k
+        if not inside.any():
+            break
+        part = np.where(inside, small[begins + k], 0).astype(np.uint64)
         packed |= part << np.uint64(5 * k)
     owner = np.searchsorted(column.starts, begins, side="right") - 1
     return packed, owner
