@@ -39,6 +39,7 @@ class EndpointUse:
     calls: int
     span_s: float
     per_window: list[int]
+    gaps_s: list[float]  # from each reset to the first call of the next window
 
 
 @dataclass
@@ -65,12 +66,12 @@ class RateResult:
 
     def table_lines(self) -> list[str]:
         lines = [f"{'endpoint':<10} {'windows':>7} {'span s':>7} {'calls':>6} {'allowed':>8} "
-                 f"{'share':>7} {'429s':>5}  calls per window"]
+                 f"{'share':>7} {'429s':>5}  calls per window, late after each reset"]
         for name in FOLLOW_ENDPOINTS:
             u = self.use[name]
             lines.append(f"{name:<10} {u.windows:>7} {u.span_s:>7.1f} {u.calls:>6} "
                          f"{self.allowed(name):>8.1f} {self.share(name):>7.1%} "
-                         f"{self.rejected[name]:>5}  {u.per_window}")
+                         f"{self.rejected[name]:>5}  {u.per_window}, late by {u.gaps_s} s")
         calls = sum(u.calls for u in self.use.values())
         allowed = sum(self.allowed(n) for n in FOLLOW_ENDPOINTS)
         lines.append(f"{'both':<10} {'':>7} {'':>7} {calls:>6} {allowed:>8.1f} "
@@ -86,6 +87,7 @@ class RateResult:
 def endpoint_use(sent: list[float], window_s: float, windows: int) -> EndpointUse:
     """Rebuild the sim's windows from call times; measure the first ``windows`` of them."""
     per_window: list[int] = []
+    gaps: list[float] = []
     first: float | None = None
     reset = -math.inf
     last_reset = 0.0
@@ -93,14 +95,16 @@ def endpoint_use(sent: list[float], window_s: float, windows: int) -> EndpointUs
         if at >= reset:
             if len(per_window) == windows:
                 break
+            if first is not None:
+                gaps.append(round(at - reset, 2))
             reset = math.ceil(at + window_s)
             first = at if first is None else first
             per_window.append(0)
             last_reset = reset
         per_window[-1] += 1
     if first is None:
-        return EndpointUse(0, 0, 0.0, [])
-    return EndpointUse(len(per_window), sum(per_window), last_reset - first, per_window)
+        return EndpointUse(0, 0, 0.0, [], [])
+    return EndpointUse(len(per_window), sum(per_window), last_reset - first, per_window, gaps)
 
 
 def _by_status(stats: dict[str, Any], endpoint: str) -> tuple[int, int]:

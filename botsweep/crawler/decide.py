@@ -3,6 +3,12 @@
 :func:`apply_profiles` runs inside the lookup's transaction: it writes the profiles and the
 per-account states, stores the bot (and campaign) probabilities, counts each account's
 links to known bots, and turns the policy's decisions into frontier rows.
+
+:func:`update_novelty` keeps the smart policy's diminishing-returns estimate: for each list
+direction and page size class, the recent share of ids on such pages that were new,
+weighted so that each page read counts ``NOVELTY_WEIGHT`` against the past; it is stored in
+``meta`` so that every worker sees the same value.  When a class's value moves by more than
+10% from the one its queued lists were ranked with, their priorities are scaled to match.
 """
 
 from __future__ import annotations
@@ -12,17 +18,22 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, case, or_, select, update
 
-from botsweep.crawler.policy import Candidate, Policy
+from botsweep.crawler.policy import Candidate, Policy, SmartPolicy
 from botsweep.storage.db import Database
-from botsweep.storage.pages import mark_accounts, write_profiles
-from botsweep.storage.schema import accounts, frontier, scores, seeds
+from botsweep.storage.pages import mark_accounts, read_novelty, write_profiles
+from botsweep.storage.schema import accounts, frontier, meta, scores, seeds
 from botsweep.storage.scores import iso_time, record_model, store_scores
 
 __all__ = [
     "ProbabilityModel", "ScoringContext", "apply_profiles", "reconsider", "skip_unreadable",
+    "update_novelty", "NOVELTY_WEIGHT",
 ]
+
+NOVELTY_WEIGHT = 0.4  # weight of each newly read page in the running share of new ids
+_NOVELTY_FLOOR = 0.02  # a class never drops to 0, so that it can come back
+_RERANK_BY = 0.10  # rescale queued lists when their class moves by more than this
 
 
 class ProbabilityModel(Protocol):
@@ -83,6 +94,75 @@ def _candidates(
     ]
 
 
+def _class_bounds(size_class: int, page_size: int) -> tuple[int, int]:
+    low = 0 if size_class == 0 else 4 ** size_class
+    high = page_size if size_class >= 5 else 4 ** (size_class + 1) - 1
+    return low, high
+
+
+def _rerank(conn: Connection, key: str, factor: float, page_size: int) -> None:
+    """Scale the priorities of queued lists of ``key``'s direction and size class."""
+    _, direction, size_class = key.split(":")
+    if direction not in ("followers", "following"):
+        return
+    count = accounts.c.followers_count if direction == "followers" else accounts.c.following_count
+    per_request = case((count.is_(None), page_size), (count > page_size, page_size),
+                       (count < 1, 1), else_=count)
+    low, high = _class_bounds(int(size_class), page_size)
+    conn.execute(
+        update(frontier)
+        .where(frontier.c.kind == direction, frontier.c.state == "pending",
+               frontier.c.account_id.in_(
+                   select(accounts.c.id).where(per_request >= low, per_request <= high)))
+        .values(priority=frontier.c.priority * factor)
+    )
+
+
+def _novelty_state(conn: Connection, db: Database) -> dict[str, list[float]]:
+    query = select(meta.c.key, meta.c.value).where(meta.c.key.like("novelty-ema:%"))
+    if not db.is_sqlite:
+        query = query.with_for_update()
+    state = {}
+    for key, value in conn.execute(query):
+        parts = str(value).split()
+        if len(parts) == 6:
+            state["novelty:" + str(key).split(":", 1)[1]] = [float(x) for x in parts]
+    return state
+
+
+def update_novelty(conn: Connection, db: Database, ctx: ScoringContext) -> None:
+    """Fold newly read pages into the smart policy's novelty; rescale queued lists.
+
+    Novelty of a (direction, size class) is the recent share of new ids on such pages:
+    sums of new ids and of ids that decay by ``1 - NOVELTY_WEIGHT`` per page read.  Queued
+    lists are rescaled when their class moves by more than ``_RERANK_BY``.
+    """
+    policy = ctx.policy
+    if not isinstance(policy, SmartPolicy):
+        return
+    state = _novelty_state(conn, db)
+    rows = []
+    for key, (new, total, pages) in read_novelty(conn).items():
+        fresh, ids, seen_new, seen_total, seen_pages, applied = state.get(
+            key, [0.0, 0.0, 0, 0, 0, 1.0])
+        d_pages = pages - int(seen_pages)
+        if d_pages > 0:
+            keep = (1.0 - NOVELTY_WEIGHT) ** d_pages
+            fresh = fresh * keep + (new - int(seen_new))
+            ids = ids * keep + (total - int(seen_total))
+        value = 1.0 if ids <= 0 else max(_NOVELTY_FLOOR, min(1.0, fresh / ids))
+        policy.novelty[key] = value
+        if d_pages <= 0:
+            continue
+        if abs(value / applied - 1.0) > _RERANK_BY:
+            _rerank(conn, key, value / applied, policy.page_size)
+            applied = value
+        rows.append({"key": "novelty-ema:" + key.split(":", 1)[1],
+                     "value": f"{fresh:.4f} {ids:.4f} {new} {total} {pages} {applied:.6f}"})
+    if rows:
+        conn.execute(db.upsert(meta, ["key"], ["value"]), rows)
+
+
 def _queue(conn: Connection, db: Database, decisions: Sequence[Any], smart: bool,
            now: float) -> None:
     rows = [
@@ -137,6 +217,7 @@ def apply_profiles(
         if ctx.target == "campaign":
             target_p = camp_p
     record_model(conn, db, ctx.bot.version, ctx.threshold)
+    update_novelty(conn, db, ctx)
     target_threshold = ctx.target_threshold()
     decisions = [
         d for c in _candidates(conn, ids, target_p)
@@ -156,6 +237,7 @@ def reconsider(
     """
     if not ids:
         return 0
+    update_novelty(conn, db, ctx)
     queued = select(frontier.c.account_id).where(
         frontier.c.kind.in_(("followers", "following")),
         frontier.c.account_id.in_(list(ids)))

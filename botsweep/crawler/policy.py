@@ -8,17 +8,25 @@ an empty list).
 
 * ``bfs`` is the pronbot_search baseline: every account marked as a bot (a seed, or a score
   at or above the threshold) is expanded, in discovery order (FIFO).
-* ``smart`` orders by evidence and yield: the hunted probability (bot, or campaign) plus
-  links to known bots, times the ids one request brings back, so that a hub bot's 900-id
-  following list comes before a leaf's list of 3.  It also expands accounts that are not
-  scored as bots but are tied to several known bots (mimics), and never reads the huge lists
-  of likely humans such as celebrities.
+* ``smart`` orders by evidence and expected yield: the hunted probability (bot, or campaign)
+  plus links to known bots, times the *new* ids one request is expected to bring back.  That
+  is the ids on a page (a hub bot's 900-id following list before a leaf's list of 3) times
+  the share of ids that were new on the pages read lately of the same direction and size
+  class (``novelty``, kept by :mod:`botsweep.crawler.decide` from the counts that
+  ``absorb_discovered`` records).  Bot networks are dense: once one list has brought in a
+  farm, the next customer's followers list brings the same farm again, so that class of
+  list falls behind and lists that still reach unseen accounts go first.  Seeds' lists come
+  first.  It also expands accounts that are not scored as bots but are tied to several
+  known bots (mimics), after the likely bots, and never reads the huge lists of likely
+  humans such as celebrities.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
+
+from botsweep.storage.pages import novelty_key
 
 __all__ = ["Candidate", "Decision", "Policy", "BfsPolicy", "SmartPolicy", "make_policy"]
 
@@ -80,19 +88,43 @@ class BfsPolicy:
         ]
 
 
-@dataclass(frozen=True)
+@dataclass
 class SmartPolicy:
-    """Evidence × yield first; skips huge lists of likely humans."""
+    """Evidence × expected new ids first; skips huge lists of likely humans.
+
+    ``novelty`` maps :func:`~botsweep.storage.pages.novelty_key` to the recent share of new
+    ids on such pages (1.0, the optimistic prior, for a class not read yet).
+    """
 
     page_size: int = 1000
     skip_human_lists_over: int = 5000
     link_weight: float = 0.1
     min_links: int = 3
+    seed_weight: float = 5.0
+    tied_weight: float = 0.2
     name: str = "smart"
+    novelty: dict[str, float] = field(default_factory=dict)
+
+    def per_request(self, candidate: Candidate, direction: str) -> int:
+        """Ids one request of this list brings back: a full page, unless it is shorter."""
+        count = candidate.count(direction)
+        return self.page_size if count is None else max(1, min(count, self.page_size))
+
+    def expected_new(self, candidate: Candidate, direction: str) -> float:
+        size = self.per_request(candidate, direction)
+        return size * self.novelty.get(novelty_key(direction, size), 1.0)
 
     def evidence(self, candidate: Candidate) -> float:
         base = 1.0 if candidate.is_seed else candidate.target_probability
         return base + self.link_weight * min(candidate.bot_links, 10)
+
+    def weight(self, candidate: Candidate, likely: bool) -> float:
+        """Seeds first: they are known bots, and each may open a part of the network not
+        reached yet.  Accounts only tied to bots come last: their lists mostly bring back
+        the very bots that tied them (a farm's customers are followed by the whole farm)."""
+        if candidate.is_seed:
+            return self.seed_weight
+        return 1.0 if likely else self.tied_weight
 
     def decide(self, candidate: Candidate, threshold: float) -> list[Decision]:
         evidence = self.evidence(candidate)
@@ -100,6 +132,7 @@ class SmartPolicy:
         tied = candidate.bot_links >= self.min_links and evidence >= threshold
         if not (candidate.is_seed or likely or tied):
             return []
+        evidence *= self.weight(candidate, likely)
         decisions = []
         for direction in DIRECTIONS:
             count = candidate.count(direction)
@@ -107,9 +140,7 @@ class SmartPolicy:
             if (skip is None and not likely and not candidate.is_seed and count is not None
                     and count > self.skip_human_lists_over):
                 skip = f"likely human with {count} {direction}: too costly to read"
-            # Expected ids per request: a full page, unless the list is shorter.
-            per_request = self.page_size if count is None else min(count, self.page_size)
-            priority = evidence * (1.0 + per_request) if skip is None else 0.0
+            priority = evidence * self.expected_new(candidate, direction) if skip is None else 0.0
             decisions.append(Decision(candidate.account_id, direction, priority, skip))
         return decisions
 
