@@ -163,17 +163,19 @@ def _read_world_json(path: Path) -> dict[str, Any]:
 
 
 def _iter_jsonl(file: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for each non-blank line; a bad line raises naming it.
+
+    Lines are split as bytes and decoded one by one, so that bytes that are not UTF-8
+    are blamed on their own line (a text-mode reader decodes 8 KB at a time).
+    """
     name = file.name
-    with file.open("r", encoding="utf-8", newline="\n") as handle:
-        lineno = 0
-        while True:
+    with file.open("rb") as handle:
+        for lineno, raw in enumerate(handle, start=1):
             try:
-                line = handle.readline()
-            except UnicodeDecodeError:
-                raise WorldError(f"{name} line {lineno + 1}: not UTF-8 text") from None
-            if not line:
-                return
-            lineno += 1
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise WorldError(
+                    f"{name} line {lineno}: not UTF-8 text (byte {exc.start + 1})") from None
             if not line.strip():
                 continue
             try:

@@ -158,3 +158,13 @@ def test_cli_names_the_bad_line_and_exits_2(tmp_path: Path,
         err = capsys.readouterr().err
         assert err == ("botsweep: error: follows.csv line 3: followee_id 77 is not an account "
                        "in accounts.jsonl\n")
+
+
+def test_bytes_that_are_not_utf8_are_blamed_on_their_line(tmp_path: Path) -> None:
+    long_bio = "x" * 9000  # past the 8 KB a text reader decodes at once
+    accounts = [user(i, f"user{i}", description=long_bio) for i in range(1, 6)]
+    root = write_world(tmp_path / "w", accounts, [])
+    with (root / "accounts.jsonl").open("ab") as handle:
+        handle.write(b'{"id": "9", "username": "bad\xff"}\n' + json.dumps(user(10, "ok")).encode()
+                     + b"\n")
+    assert _error(tmp_path) == "accounts.jsonl line 6: not UTF-8 text (byte 29)"
