@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from botsweep.errors import ModelError
-from botsweep.models.textstats import EncodedColumn
+from botsweep.models.textstats import EncodedColumn, narrow
 
 __all__ = ["WordModel", "word_codes", "default_word_model", "encode_word", "MAX_WORD"]
 
@@ -49,8 +49,8 @@ def _decode(code: int) -> str:
 
 def word_codes(column: EncodedColumn) -> tuple[np.ndarray, np.ndarray]:
     """Packed codes of every word in ``column``, and the index of the string it is in."""
-    folded = column.codes | 32  # A-Z onto a-z; nothing else lands in a-z
-    letter_index = folded - 96  # 1..26 for letters (uint32 wraps below 0)
+    folded = narrow(column.codes) | 32  # A-Z onto a-z; nothing else lands in a-z
+    letter_index = folded - np.uint8(96)  # 1..26 for letters (uint8 wraps below 0)
     letter = (letter_index >= 1) & (letter_index <= 26)
     edges = np.diff(letter.view(np.int8), prepend=np.int8(0), append=np.int8(0))
     begins = np.flatnonzero(edges == 1)
