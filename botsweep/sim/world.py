@@ -146,12 +146,14 @@ def _read_world_json(path: Path) -> dict[str, Any]:
             f"{file}: not found; a world directory needs world.json, accounts.jsonl and "
             "follows.csv (make one with `botsweep sim generate --out DIR`)"
         )
+    raw = file.read_bytes()
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except json.JSONDecodeError as exc:
         raise WorldError(f"world.json line {exc.lineno}: not valid JSON: {exc.msg}") from None
-    except UnicodeDecodeError:
-        raise WorldError("world.json: not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise WorldError(f"world.json line {line}: not UTF-8 text") from None
     if not isinstance(data, dict):
         raise WorldError("world.json line 1: expected an object with name, now, seeds")
     for key in ("name", "now"):

@@ -109,6 +109,8 @@ def test_missing_directory_and_world_json(tmp_path: Path) -> None:
     assert "world.json: not found" in _error(tmp_path)
     (tmp_path / "w" / "world.json").write_text('{"name": "x",\n "now": }')
     assert _error(tmp_path).startswith("world.json line 2: not valid JSON")
+    (tmp_path / "w" / "world.json").write_bytes(b'{"name": "x",\n\n "now": "\xff"}')
+    assert _error(tmp_path) == "world.json line 3: not UTF-8 text"
 
 
 def test_tweet_with_unknown_author(tmp_path: Path) -> None:
