@@ -64,6 +64,7 @@ class HashingScheme:
         "tokens": 1.0, "desc_words": 1.0, "desc_chars": 1.0, "name_chars": 0.5})
     bot_weight: float = 1.0
     domain_weight: float = 3.0
+    shape_weight: float = 0.3
 
     def sizes(self) -> list[int]:
         return [2 ** int(self.bits[name]) for name in BLOCKS]
@@ -94,6 +95,7 @@ class HashingScheme:
                 weights={k: float(data["weights"][k]) for k in BLOCKS},
                 bot_weight=float(data.get("bot_weight", 1.0)),
                 domain_weight=float(data.get("domain_weight", 1.0)),
+                shape_weight=float(data.get("shape_weight", 1.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"campaign model: bad hashing scheme ({exc!r})") from None
@@ -151,12 +153,15 @@ def _site_domains(record: Mapping[str, Any]) -> list[str]:
 
 
 def profile_tokens(record: Mapping[str, Any], bot_probability: float | None = None,
-                   bot_weight: float = 1.0, domain_weight: float = 1.0) -> dict[str, float]:
+                   bot_weight: float = 1.0, domain_weight: float = 1.0,
+                   shape_weight: float = 1.0) -> dict[str, float]:
     """The named profile tokens of one record (block 0), each with its value.
 
-    A link domain that is not a shortener takes ``domain_weight`` as its value: a larger
-    value costs the regulariser less, so the landing domain a network shares is preferred
-    over the many weaker cues (metric shape, name style) that also separate its seeds.
+    A value is a prior on the token's weight: the regulariser charges a token less the
+    larger its value.  A link domain that is not a shortener takes ``domain_weight``: the
+    landing domain a network shares is its fingerprint.  The shape of the metrics and the
+    generic bot score take ``shape_weight``: they say "a bot", which every network shares,
+    so a model that leant on them would flag networks it has not seen yet.
     """
     tokens: dict[str, float] = {}
     domains = description_domains(record)
@@ -180,13 +185,13 @@ def profile_tokens(record: Mapping[str, Any], bot_probability: float | None = No
         value = metrics.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
             counts[short] = value
-            tokens[f"{short}:b{_bucket(value)}"] = 1.0
+            tokens[f"{short}:b{_bucket(value)}"] = shape_weight
     if "followers" in counts and "following" in counts:
         if counts["following"] == 0:
-            tokens["ratio:follows-nobody"] = 1.0
+            tokens["ratio:follows-nobody"] = shape_weight
         else:
             ratio = math.log10(max(counts["followers"], 1) / counts["following"])
-            tokens[f"ratio:{int(round(max(-3.0, min(3.0, ratio))))}"] = 1.0
+            tokens[f"ratio:{int(round(max(-3.0, min(3.0, ratio))))}"] = shape_weight
     image = record.get("profile_image_url")
     if isinstance(image, str) and "default_profile_images" in image:
         tokens["image:default"] = 1.0
@@ -200,11 +205,11 @@ def profile_tokens(record: Mapping[str, Any], bot_probability: float | None = No
         tokens[f"handle:digits{min(digits, 5)}"] = 1.0
         tokens[f"handle:len{min(len(handle), 15) // 3}"] = 1.0
     if bot_probability is None or not math.isfinite(bot_probability):
-        tokens["bot:missing"] = 1.0
+        tokens["bot:missing"] = shape_weight
     else:
         p = min(1.0, max(0.0, float(bot_probability)))
-        tokens["bot"] = bot_weight * p
-        tokens["bot:high" if p >= 0.8 else "bot:mid" if p >= 0.2 else "bot:low"] = 1.0
+        tokens["bot"] = bot_weight * shape_weight * p
+        tokens["bot:high" if p >= 0.8 else "bot:mid" if p >= 0.2 else "bot:low"] = shape_weight
     return tokens
 
 
@@ -285,7 +290,8 @@ class CampaignFeaturizer:
         weights = self.scheme.weights
         scheme = self.scheme
         tokens = self._tokens.transform(
-            profile_tokens(r, float(p), scheme.bot_weight, scheme.domain_weight)
+            profile_tokens(r, float(p), scheme.bot_weight, scheme.domain_weight,
+                           scheme.shape_weight)
             for r, p in zip(records, probs, strict=True))
         descriptions = [clean_description(r.get("description")) for r in records]
         names = [r.get("name") if isinstance(r.get("name"), str) else "" for r in records]
@@ -303,7 +309,8 @@ class CampaignFeaturizer:
         out = {
             k: v * self.scheme.weights["tokens"]
             for k, v in profile_tokens(record, bot_probability, self.scheme.bot_weight,
-                                 self.scheme.domain_weight).items()
+                                       self.scheme.domain_weight,
+                                       self.scheme.shape_weight).items()
         }
         grams = self._word_analyzer(clean_description(record.get("description")))
         if grams:
