@@ -294,16 +294,19 @@ def _choose_cut(oof: np.ndarray, y: np.ndarray) -> float:
 
 def _fingerprint(coef: np.ndarray, featurizer: CampaignFeaturizer, data: TrainingData,
                  top: int = 20) -> list[list[Any]]:
-    """The readable tokens of campaign rows with the largest positive weights."""
+    """The readable tokens of campaign rows that push their score up most (weight times
+    the token's value, which carries the scheme's domain and shape weights)."""
     seen: dict[str, int] = {}
+    values: dict[str, float] = {}
     for record, y, p in zip(data.records, data.y, data.bot_probabilities, strict=True):
         if y == 1:
-            for token in featurizer.named_tokens(record, float(p)):
+            for token, value in featurizer.named_tokens(record, float(p)).items():
                 seen[token] = seen.get(token, 0) + 1
+                values[token] = max(values.get(token, 0.0), value)
     names = [t for t in seen if t != "bot"]
     if not names:
         return []
-    weights = coef[featurizer.columns(names)]
+    weights = coef[featurizer.columns(names)] * np.array([values[t] for t in names])
     order = np.argsort(weights)[::-1][:top]
     n_pos = max(1, int(data.y.sum()))
     return [[names[i], round(float(weights[i]), 4), round(seen[names[i]] / n_pos, 3),
