@@ -71,9 +71,11 @@ def precision_estimate(db: Database, model: CampaignModel) -> tuple[float | None
     metrics = model.meta.get("metrics") or {}
     if metrics.get("cv_folds"):
         training = model.meta.get("training") or {}
+        others = sum(int(training.get(key) or 0) for key in (
+            "background", "labels_not_campaign", "seeds_not_campaign"))
         return float(metrics["precision"]), (
             f"{metrics['cv_folds']}-fold cross-validation on {training.get('positives', 0)} "
-            f"campaign accounts and {training.get('negatives', 0)} others")
+            f"campaign accounts and {others} others")
     return None, "too few labels to estimate"
 
 
