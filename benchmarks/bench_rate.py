@@ -24,7 +24,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=20000)
     parser.add_argument("--bot-networks", type=int, default=6)
     parser.add_argument("--rng-seed", type=int, default=2)
-    parser.add_argument("--policy", default="smart", choices=("smart", "bfs"))
+    parser.add_argument("--policy", default="bfs", choices=("smart", "bfs"),
+                        help="bfs (default) queues both lists of every bot, so neither "
+                        "endpoint runs out of work and the ledger alone is measured")
     args = parser.parse_args()
     if args.time_scale > 15:
         parser.error("--time-scale must be 15 or less (windows of at least 60 s)")
