@@ -44,6 +44,10 @@ from botsweep.storage.schema import rate_limits
 __all__ = ["SharedRateLedger", "make_ledger"]
 
 _NOT_STARTED = 0.0
+# Reservations this process has not reported yet, per (token, endpoint).  A crawl has one
+# call in flight at a time; a reservation never reported (a bug, a crash between acquire
+# and observe) must not pile up over weeks, so only the newest ones are remembered.
+_MAX_PENDING = 64
 
 
 class SharedRateLedger:
@@ -142,7 +146,9 @@ class SharedRateLedger:
                 taken = conn.execute(stmt).scalar()
             if taken is not None:
                 with self._lock:
-                    self._pending.setdefault((key, endpoint), []).append(float(taken))
+                    resets = self._pending.setdefault((key, endpoint), [])
+                    resets.append(float(taken))
+                    del resets[:-_MAX_PENDING]
                 return key
         return None
 

@@ -101,6 +101,17 @@ def test_keys_are_env_names_never_tokens(sqlite_db: Database) -> None:
         ledger.acquire("/2/tweets", T0)
 
 
+def test_unreported_reservations_do_not_pile_up(sqlite_db: Database) -> None:
+    """A long-running daemon remembers only a bounded number of unreported calls."""
+    ledger = SharedRateLedger(sqlite_db, ["TOK"], {FOL: (1000, 900)})
+    for _ in range(200):  # acquired, never observed nor released
+        assert ledger.acquire(FOL, T0) == "TOK"
+    assert ledger.snapshot(T0)["endpoints"][FOL]["TOK"]["pending"] == 64
+    ledger.observe("TOK", FOL, None, T0)
+    assert ledger.snapshot(T0)["endpoints"][FOL]["TOK"]["pending"] == 63
+    assert ledger.snapshot(T0)["endpoints"][FOL]["TOK"]["remaining"] == 800
+
+
 def test_make_ledger_picks_by_dialect(sqlite_db: Database) -> None:
     assert isinstance(make_ledger(sqlite_db, ["TOK"]), RateLedger)
 
