@@ -19,7 +19,8 @@ sim_app = typer.Typer(
     name="sim",
     help="The simulated X API v2: generate a world, check one, serve one on loopback.",
     no_args_is_help=True,
-    epilog=example("botsweep sim generate --out world --accounts 20000\nbotsweep sim serve --world world --port 8765"),
+    epilog=example("botsweep sim generate --out world --accounts 20000\n"
+                   "botsweep sim serve --world world --port 8765"),
     rich_markup_mode=None,
 )
 
