@@ -121,7 +121,7 @@ def run_rate_bench(
     """Crawl ``world`` for ``windows`` rate windows under the sim's real limits."""
     from sqlalchemy import select
 
-    from botsweep.bench.bench_model import bench_model, pick_seeds
+    from botsweep.bench.crawl_bench import bench_model, pick_seeds
     from botsweep.config import Settings
     from botsweep.crawler.replies import ENDPOINTS
     from botsweep.crawler.run import open_crawl

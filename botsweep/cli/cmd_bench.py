@@ -72,5 +72,38 @@ def crawl(
     typer.echo(result.ratio_line())
 
 
+@bench_app.command(epilog=example(
+    "botsweep bench rate --world world\n"
+    "botsweep bench rate --world world --time-scale 15 --windows 6 --policy smart"))
+def rate(
+    world: Annotated[Path, typer.Option("--world", help="World directory (FORMATS.md).",
+                                        file_okay=False)],
+    time_scale: Annotated[float, typer.Option(
+        help="Sim time scale; 15 or less gives windows of 60 s or more.", min=0.001,
+        max=15.0)] = 15.0,
+    windows: Annotated[int, typer.Option(help="Rate windows to measure.", min=1)] = 4,
+    seeds: Annotated[int, typer.Option(help="Planted bots to seed from.", min=1)] = 24,
+    policy: Annotated[str, typer.Option(
+        help="bfs queues both lists of every bot, so neither endpoint runs dry.")] = "bfs",
+    model: Annotated[Path | None, typer.Option(help="Bot model file.", dir_okay=False)] = None,
+) -> None:
+    """Share of the allowed follows calls a rate-limited crawl uses, and its 429s."""
+    from botsweep.bench.rate_bench import run_rate_bench
+    from botsweep.errors import InputError
+    from botsweep.sim.world import load_world
+
+    chosen = _policies(policy)
+    if len(chosen) != 1:
+        raise InputError(f"--policy {policy!r}: give one policy, smart or bfs")
+    loaded = load_world(world)
+    typer.echo(f"world {loaded.name}: {len(loaded.accounts)} accounts; policy {chosen[0]}; "
+               f"{windows} windows of {900 / time_scale:.0f} s under the sim's real limits")
+    result = run_rate_bench(loaded, windows=windows, time_scale=time_scale, seeds=seeds,
+                            policy=chosen[0], model=model)
+    for line in result.table_lines():
+        typer.echo(line)
+    typer.echo(result.ratio_line())
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from botsweep.bench.bench_model import pick_seeds
+from botsweep.bench.crawl_bench import pick_seeds
 from botsweep.cli import main
 from botsweep.errors import InputError
 from botsweep.sim.generate import generate_world
