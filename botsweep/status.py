@@ -14,7 +14,16 @@ from sqlalchemy import Connection, and_, case, func, select
 
 from botsweep.storage.db import Database
 from botsweep.storage.pages import pending_discovered_ids
-from botsweep.storage.schema import accounts, api_calls, follows, frontier, jobs, scores, seeds
+from botsweep.storage.schema import (
+    accounts,
+    api_calls,
+    follows,
+    frontier,
+    jobs,
+    meta,
+    scores,
+    seeds,
+)
 
 __all__ = ["collect_status", "expanded_accounts_query", "coverage", "check_health"]
 
@@ -66,8 +75,9 @@ def _grouped(conn: Connection, *columns: Any) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in conn.execute(select(*columns, func.count()).group_by(*columns))]
 
 
-def collect_status(db: Database) -> dict[str, Any]:
-    """Everything ``botsweep status`` prints, as JSON-ready data."""
+def collect_status(db: Database, *, campaigns: bool = True) -> dict[str, Any]:
+    """Everything ``botsweep status`` prints, as JSON-ready data (``campaigns=False``
+    leaves out the fitted campaign models, which the health check does not need)."""
     with db.connect() as conn:
         seed_rows = conn.execute(
             select(seeds.c.account_key, seeds.c.account_id, seeds.c.label, seeds.c.campaign,
@@ -104,9 +114,14 @@ def collect_status(db: Database) -> dict[str, Any]:
             for r in conn.execute(select(jobs).order_by(jobs.c.worker_id, jobs.c.job_id))
         ]
         cov = coverage(conn)
-    from botsweep.campaign.report import campaign_status
+        fitted = campaigns and conn.execute(
+            select(func.count()).select_from(meta)
+            .where(meta.c.key.like("campaign_model:%"))).scalar_one() > 0
+    campaign_entries: list[dict[str, Any]] = []
+    if fitted:
+        from botsweep.campaign.report import campaign_status
 
-    campaigns = campaign_status(db)["campaigns"]
+        campaign_entries = campaign_status(db)["campaigns"]
     return {
         "seeds": {
             "total": len(seed_rows),
@@ -124,7 +139,7 @@ def collect_status(db: Database) -> dict[str, Any]:
         "scores": {"by_scorer": scored, "likely_bots": likely_bots},
         "coverage": cov,
         "jobs": job_rows,
-        "campaigns": campaigns,
+        "campaigns": campaign_entries,
     }
 
 

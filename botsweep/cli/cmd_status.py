@@ -86,7 +86,7 @@ def status(
     from botsweep.status import check_health, collect_status
 
     app_ctx = get_context(ctx)
-    data = collect_status(app_ctx.db())
+    data = collect_status(app_ctx.db(), campaigns=not check)
     if check:
         problem = check_health(data, app_ctx.settings().schedule.stale_after_s)
         if problem:
