@@ -111,6 +111,7 @@ def test_campaign_panel_renders_as_text_in_chromium(tmp_path: Path) -> None:
         assert "Campaign: pron" in text and "estimated precision" in text
         assert "lovely42.example" in text and HOSTILE_DOMAIN.lower() in text
         assert "botsweep label " in text and "--campaign pron" in text
+        assert "--label human --campaign pron" in text
         assert markup == 0
         assert driver.execute_script("return window.__xss === undefined")
     finally:

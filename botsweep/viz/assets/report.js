@@ -532,19 +532,27 @@
     render();
     return box;
   }
+  function copyable(text) {
+    var line = el('div'), code = el('code', text);
+    line.appendChild(code);
+    line.appendChild(document.createTextNode(' '));
+    line.appendChild(button('copy', function () {
+      var done = function () { setStatus('copied'); };
+      var select = function () { var range = document.createRange(); range.selectNodeContents(code);
+        var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range); setStatus('selected: press Ctrl+C'); };
+      if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(String(text)).then(done, select);
+      else select();
+    }, 'link'));
+    return line;
+  }
   function reviewTable() {
     var box = section('Review these');
+    box.appendChild(el('div', 'label the accounts whose label would teach the campaign model most, ' +
+      'then run botsweep campaign fit again', 'muted'));
     box.appendChild(table([['account'], ['reason'], ['command']], M.review.map(function (r) {
-      var cmd = el('div'), code = el('code', r.command);
-      cmd.appendChild(code);
-      cmd.appendChild(document.createTextNode(' '));
-      cmd.appendChild(button('copy', function () {
-        var done = function () { setStatus('copied'); };
-        var select = function () { var range = document.createRange(); range.selectNodeContents(code);
-          var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range); setStatus('selected: press Ctrl+C'); };
-        if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(String(r.command)).then(done, select);
-        else select();
-      }, 'link'));
+      var cmd = el('div');
+      cmd.appendChild(copyable(r.command));
+      if (r.human_command) cmd.appendChild(copyable(r.human_command));
       var who = r.username ? '@' + r.username : 'id ' + r.id;
       var j = N.id.indexOf(String(r.id));
       return [j >= 0 ? button(who, function () { focusAccount(j); }, 'link') : who, r.reason, cmd];
