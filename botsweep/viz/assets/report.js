@@ -445,7 +445,7 @@
     var states = Object.keys(T.states).sort().map(function (s) { return s + ' ' + fmt(T.states[s]); }).join(', ');
     totals.appendChild(facts([
       ['accounts', fmt(T.accounts)], ['follows', fmt(T.follows)], ['clusters', fmt(T.clusters)],
-      ['scored', fmt(T.scored)], ['likely bots', fmt(T.bots) + ' (score ≥ ' + THRESHOLD + ')'],
+      ['scored', fmt(T.scored)], ['likely bots', fmt(T.bots) + ' (score ≥ ' + THRESHOLD.toFixed(2) + ')'],
       ['seeds', fmt(T.seeds)], ['states', states], ['model', M.model_version || 'unknown'],
       ['crawl clock', M.now], ['generated', M.generated],
       ['left out', (M.left_out.below_min_score || M.left_out.over_max_nodes)
@@ -495,7 +495,7 @@
   }
   function clusterTable() {
     var box = section('Top clusters'), sortBy = el('select');
-    box.appendChild(el('div', 'bots: share of scored accounts at score ≥ ' + THRESHOLD +
+    box.appendChild(el('div', 'bots: share of scored accounts at score ≥ ' + THRESHOLD.toFixed(2) +
       '; age: median account age in years at crawl time; created: accounts per year' +
       (M.years.length ? ', ' + M.years[0][0] + '–' + M.years[M.years.length - 1][0] : ''), 'muted'));
     [['size', 'by size'], ['bots', 'by number of bots'], ['share', 'by share of bots']].forEach(function (o) {
