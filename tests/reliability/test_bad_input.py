@@ -147,9 +147,6 @@ def test_a_world_with_a_bad_row_is_refused_naming_the_line(
         assert re.search(expect, _one_line_error(err)), err
 
 
-@pytest.mark.xfail(strict=True, reason="bug in botsweep/sim/world.py _iter_jsonl: a decode "
-                   "error is raised for the 8 KB chunk being read, so the line number given "
-                   "is that of the chunk's first unread line, not of the bad bytes")
 def test_the_non_utf8_line_number_is_the_bad_line(world_dir: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     lines = (world_dir / "accounts.jsonl").read_bytes().count(b"\n")
