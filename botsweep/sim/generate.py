@@ -1,11 +1,16 @@
 """Generate a world that looks like the real problem: organic communities and planted bots.
 
+Profiles are drawn like the real labelled data (see :func:`profiles.draw_metrics`), so a
+model trained on real accounts separates a world's bots from its humans (not perfectly).
 The graph (``follower -> followee``) is drawn with numpy, vectorised wherever the size
-matters, so 100k accounts and about 2M follows take seconds:
+matters; 100k accounts make about 26M follows:
 
-* **Humans** live in communities of a few hundred; out-degrees are log-normal, and a
-  Pareto "popularity" makes in-degrees heavy-tailed.  Most follows stay in the community.
-* **Celebrities** (a handful) are followed by 10-45% of all humans.  Their audiences are
+* **Humans** live in communities of several hundred; they follow a log-normal number of
+  accounts (median about 180, as real people follow a few hundred; at most 12% of a small
+  world), and a log-normal "popularity" that grows with how many they follow (follow-back)
+  makes in-degrees heavy-tailed.  Most follows stay in the community.  3% are thin: new,
+  quiet, few follows, usually no bio.
+* **Celebrities** (a handful) are followed by 25-50% of all humans.  Their audiences are
   huge and almost all human, so expanding one is expensive and yields few bots.
 * **flower-k** (Patel's pronbots): about 20% hubs, which follow most leaves of their
   cluster and a few leaves of other clusters (shared leaves join the flowers); leaves follow
@@ -32,7 +37,8 @@ import numpy as np
 
 from botsweep.errors import InputError
 from botsweep.sim import vocab
-from botsweep.sim.profiles import ProfileMaker, make_ids
+from botsweep.sim.follows import unique_follows
+from botsweep.sim.profiles import ProfileMaker, draw_metrics, draw_states, make_ids
 from botsweep.sim.tweets import draw_tweets
 from botsweep.sim.world import World, format_time
 
@@ -44,13 +50,9 @@ _YEAR = 365.25 * 86400
 _EARLIEST = datetime(2006, 7, 15, tzinfo=UTC).timestamp()  # the platform opened
 _SIZE_WEIGHT = {"flower": 1.0, "farm": 0.7, "mimic": 0.25}
 _MIN_SIZE = {"flower": 20, "farm": 15, "mimic": 6}
-_STATE_RATES = {  # role -> (suspended, deleted, protected)
-    "human": (0.005, 0.007, 0.04), "celebrity": (0.0, 0.0, 0.0),
-    "hub": (0.04, 0.01, 0.005), "leaf": (0.04, 0.01, 0.005),
-    "farm": (0.06, 0.01, 0.005), "mimic": (0.02, 0.01, 0.005),
-}
-
-
+_FOLLOWING_MEDIAN = 220.0  # real humans follow a few hundred accounts
+_FOLLOWING_SHARE = 0.12  # ... but not more than this share of a small world's humans
+_BOTLIKE_SHARE = 0.03
 @dataclass
 class _Network:
     name: str
@@ -67,8 +69,11 @@ class _Plan:
     organic: np.ndarray  # non-celebrity humans, ordered by community
     community_start: np.ndarray  # offsets into organic, len = communities + 1
     popularity: np.ndarray  # per organic human
+    degree: np.ndarray  # follows each organic human makes in its community and beyond
     networks: list[_Network]
     roles: list[str]
+    botlike: np.ndarray  # thin humans: new, quiet, few follows (bool per account)
+    follow_median: float  # a typical human's following count
     edges: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
     def add(self, src: np.ndarray | int, dst: np.ndarray | int) -> None:
@@ -100,13 +105,25 @@ def _plan(accounts: int, bot_networks: int, rng: np.random.Generator) -> _Plan:
     n_celebs = max(3, int(round(np.sqrt(n_humans) / 8)))
     roles = ["celebrity"] * n_celebs + ["human"] * (n_humans - n_celebs)
     organic = np.arange(n_celebs, n_humans, dtype=np.int64)
+    follow_median = min(_FOLLOWING_MEDIAN, _FOLLOWING_SHARE * organic.shape[0])
     cuts = [0]
     while cuts[-1] < organic.shape[0]:
-        cuts.append(cuts[-1] + max(20, int(rng.lognormal(np.log(150), 0.6))))
+        size = rng.lognormal(np.log(max(150.0, 3.0 * follow_median)), 0.5)
+        cuts.append(cuts[-1] + max(20, int(size)))
     cuts[-1] = organic.shape[0]
     if len(cuts) > 2 and cuts[-1] - cuts[-2] < 20:
         cuts.pop(-2)
-    popularity = rng.pareto(1.6, organic.shape[0]) + 1.0
+    botlike = np.zeros(accounts, dtype=bool)
+    botlike[organic[rng.random(organic.shape[0]) < _BOTLIKE_SHARE]] = True
+    thin = botlike[organic]
+    median = np.where(thin, max(2.0, follow_median / 10), follow_median)
+    degree = np.round(median * rng.lognormal(0.0, 0.95, organic.shape[0]))
+    degree = np.clip(degree, 0, min(organic.shape[0] - 1, 5000)).astype(np.int64)
+    degree[rng.random(organic.shape[0]) < 0.01] = 0
+    # who follows many is followed by many (follow-back), with a wide spread of its own
+    popularity = rng.lognormal(0.0, 0.5, organic.shape[0]) * (
+        (degree + 1.0) / follow_median) ** 0.9
+    popularity[thin] *= 0.05
     networks: list[_Network] = []
     start = n_humans
     for name, style, size in sizes:
@@ -123,7 +140,8 @@ def _plan(accounts: int, bot_networks: int, rng: np.random.Generator) -> _Plan:
                        for w in words]
         networks.append(net)
     return _Plan(accounts, np.arange(n_celebs, dtype=np.int64), organic,
-                 np.array(cuts, dtype=np.int64), popularity, networks, roles)
+                 np.array(cuts, dtype=np.int64), popularity, degree, networks, roles, botlike,
+                 follow_median)
 
 
 # ----------------------------------------------------------------------------- graph
@@ -133,21 +151,25 @@ def _organic_follows(plan: _Plan, rng: np.random.Generator) -> None:
     organic, starts, weights = plan.organic, plan.community_start, plan.popularity
     n = organic.shape[0]
     community = np.repeat(np.arange(starts.shape[0] - 1), np.diff(starts))
-    degree = np.clip(np.round(rng.lognormal(np.log(8), 1.0, n)), 0, 2000).astype(np.int64)
-    degree[rng.random(n) < 0.04] = 0
-    src_pos = np.repeat(np.arange(n), degree)
+    src_pos = np.repeat(np.arange(n), plan.degree)
     cum = np.cumsum(weights)
     before = np.concatenate([[0.0], cum])[starts]
     span = before[1:] - before[:-1]
-    local = rng.random(src_pos.shape[0]) < 0.85
-    c = community[src_pos]
+    # popularity-weighted picks by table: 16 buckets per account on the cumulative scale
+    buckets = 16 * n
+    table = np.searchsorted(cum, (np.arange(buckets) + 0.5) * (cum[-1] / buckets))
+    table = np.minimum(table, n - 1)
     u = rng.random(src_pos.shape[0])
+    local = u < 0.6  # most follows stay in the community
+    u = np.where(local, u / 0.6, (u - 0.6) / 0.4)
+    c = community[src_pos]
     r = np.where(local, before[:-1][c] + u * span[c], u * cum[-1])
-    dst_pos = np.minimum(np.searchsorted(cum, r, side="right"), n - 1)
+    r *= buckets / cum[-1]
+    dst_pos = table[np.minimum(r.astype(np.int64), buckets - 1)]
     plan.add(organic[src_pos], organic[dst_pos])
     # celebrities: huge, almost all-human audiences
     for rank, celeb in enumerate(plan.celebs):
-        share = 0.45 if rank == 0 else rng.uniform(0.15, 0.40)
+        share = 0.5 if rank == 0 else rng.uniform(0.25, 0.45)
         plan.add(organic[rng.random(n) < share], celeb)
         popular = organic[np.argsort(-weights)[: max(50, n // 20)]]
         plan.add(celeb, rng.choice(popular, size=min(popular.shape[0], int(rng.integers(3, 30))),
@@ -200,13 +222,14 @@ def _farm_follows(plan: _Plan, net: _Network, rng: np.random.Generator) -> None:
         rng.choice(mimics.astype(np.int64), size=n_mimic, replace=False),
     ]).astype(np.int64)
     cum = np.cumsum(plan.popularity)
+    farm_reach = min(250.0, 0.1 * organic.shape[0])  # fake followers follow ~300
     for bot in members:
         camouflage = rng.random()
         if camouflage < 0.7:  # a celebrity or two, so that the account looks ordinary
             plan.add(bot, rng.choice(plan.celebs, size=1 if camouflage < 0.6 else 2,
                                      replace=False))
         plan.add(bot, customers[rng.random(customers.shape[0]) < 0.5])
-        k = int(min(organic.shape[0], max(1, rng.lognormal(np.log(12), 0.8))))
+        k = int(min(organic.shape[0], max(1, rng.lognormal(np.log(farm_reach), 0.6))))
         picks = np.searchsorted(cum, rng.random(k) * cum[-1], side="right")
         plan.add(bot, organic[np.minimum(picks, organic.shape[0] - 1)])
         if rng.random() < 0.2:
@@ -221,13 +244,14 @@ def _mimic_follows(plan: _Plan, net: _Network, rng: np.random.Generator) -> None
     weights = plan.popularity[starts[host]: starts[host + 1]]
     p = weights / weights.sum()
     members = net.members
+    reach = max(10.0, min(plan.follow_median, 0.5 * community.shape[0]))
     for bot in members:
-        k = int(np.clip(rng.lognormal(np.log(40), 0.6), 5, community.shape[0]))
+        k = int(np.clip(rng.lognormal(np.log(reach), 0.6), 5, community.shape[0]))
         plan.add(bot, rng.choice(community, size=k, replace=False, p=p))
         plan.add(bot, rng.choice(members, size=int(rng.poisson(2))))
         if rng.random() < 0.3:
             plan.add(bot, rng.choice(plan.celebs))
-        back = int(np.clip(rng.lognormal(np.log(10), 0.6), 1, community.shape[0]))
+        back = int(np.clip(rng.lognormal(np.log(0.4 * k), 0.6), 1, community.shape[0]))
         plan.add(rng.choice(community, size=back, replace=False), bot)
     hubs = [n.hubs for n in plan.networks if n.style == "flower"]
     if hubs:
@@ -248,10 +272,7 @@ def _edges(plan: _Plan, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarra
     src = np.concatenate([s for s, _ in plan.edges])
     dst = np.concatenate([d for _, d in plan.edges])
     keep = src != dst
-    key = np.sort(src[keep] * plan.n + dst[keep])  # np.unique is slow on numpy 2.4
-    key = key[np.concatenate([[True], key[1:] != key[:-1]])]
-    key = key[rng.permutation(key.shape[0])]
-    return key // plan.n, key % plan.n
+    return unique_follows(src[keep], dst[keep], plan.n, int(rng.integers(0, 2**62)))
 
 
 # ----------------------------------------------------------------------------- profiles
@@ -269,22 +290,6 @@ def _created(plan: _Plan, now: float, rng: np.random.Generator,
         old = rng.random(m) < (0.7 if net.style == "mimic" else 0.85)
         age[net.members] = np.where(old, rng.uniform(3.0, 8.0, m), rng.uniform(0.1, 3.0, m))
     return np.maximum(now - np.minimum(age, span) * _YEAR, _EARLIEST)
-
-
-def _states(roles: list[str], rng: np.random.Generator) -> list[str]:
-    out = []
-    draws = rng.random(len(roles))
-    for role, x in zip(roles, draws, strict=True):
-        suspended, deleted, protected = _STATE_RATES[role]
-        if x < suspended:
-            out.append("suspended")
-        elif x < suspended + deleted:
-            out.append("deleted")
-        elif x < suspended + deleted + protected:
-            out.append("protected")
-        else:
-            out.append("active")
-    return out
 
 
 def generate_world(accounts: int = 2000, bot_networks: int = 3, rng_seed: int = 0,
@@ -307,18 +312,18 @@ def generate_world(accounts: int = 2000, bot_networks: int = 3, rng_seed: int = 
             _mimic_follows(plan, net, rng)
     _humans_follow_bots(plan, rng)
     src, dst = _edges(plan, rng)
-
-    botlike = np.zeros(plan.n, dtype=bool)
-    botlike[plan.organic[rng.random(plan.organic.shape[0]) < 0.06]] = True
-    created = _created(plan, moment.timestamp(), rng, botlike)
+    created = _created(plan, moment.timestamp(), rng, plan.botlike)
     ids = make_ids(created, rng)
-    states = _states(plan.roles, rng)
+    states = draw_states(plan.roles, rng)
     followers = np.bincount(dst, minlength=plan.n)
     following = np.bincount(src, minlength=plan.n)
-    records = _profiles(plan, ids, created, botlike, prng, moment)
+    records = _profiles(plan, ids, created, followers, prng, moment)
+    age_days = (moment.timestamp() - created) / 86400.0
+    metrics = draw_metrics(plan.roles, followers, age_days, plan.botlike, rng)
+    columns = {"followers_count": followers.tolist(), "following_count": following.tolist(),
+               **{key: values.tolist() for key, values in metrics.items()}}
     for i, record in enumerate(records):
-        record["public_metrics"]["followers_count"] = int(followers[i])
-        record["public_metrics"]["following_count"] = int(following[i])
+        record["public_metrics"] = {key: column[i] for key, column in columns.items()}
         if states[i] != "active":
             record["_state"] = states[i]
         if states[i] == "protected":
@@ -341,7 +346,7 @@ def generate_world(accounts: int = 2000, bot_networks: int = 3, rng_seed: int = 
     )
 
 
-def _profiles(plan: _Plan, ids: np.ndarray, created: np.ndarray, botlike: np.ndarray,
+def _profiles(plan: _Plan, ids: np.ndarray, created: np.ndarray, followers: np.ndarray,
               prng: random.Random, now: datetime) -> list[dict[str, Any]]:
     maker = ProfileMaker(prng, now)
     campaign: dict[int, _Network] = {}
@@ -361,7 +366,8 @@ def _profiles(plan: _Plan, ids: np.ndarray, created: np.ndarray, botlike: np.nda
         if role == "celebrity":
             record = maker.celebrity(aid, when)
         elif role == "human":
-            record = maker.human(aid, when, botlike=bool(botlike[i]))
+            record = maker.human(aid, when, botlike=bool(plan.botlike[i]),
+                                 followers=int(followers[i]))
         elif role in ("hub", "leaf"):
             record = maker.flower(aid, when, net.domains)  # type: ignore[union-attr]
         elif role == "farm":

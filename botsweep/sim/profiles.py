@@ -21,7 +21,10 @@ import numpy as np
 from botsweep.sim import vocab
 from botsweep.sim.world import format_time
 
-__all__ = ["ProfileMaker", "make_ids", "snowflake", "DEFAULT_IMAGE", "TWITTER_EPOCH_MS"]
+__all__ = [
+    "ProfileMaker", "draw_metrics", "draw_states", "make_ids", "snowflake", "DEFAULT_IMAGE",
+    "TWITTER_EPOCH_MS",
+]
 
 TWITTER_EPOCH_MS = 1288834974657
 DEFAULT_IMAGE = "https://abs.twimg.com/sticky/default_profile_images/default_profile_normal.png"
@@ -29,6 +32,11 @@ _LEGACY_START = datetime(2006, 3, 21, tzinfo=UTC).timestamp()
 _LEGACY_END = datetime(2013, 12, 1, tzinfo=UTC).timestamp()
 _ALNUM = string.ascii_lowercase + string.digits
 _TCO = string.ascii_letters + string.digits
+_STATE_RATES = {  # role -> (suspended, deleted, protected)
+    "human": (0.005, 0.007, 0.04), "celebrity": (0.0, 0.0, 0.0),
+    "hub": (0.04, 0.01, 0.005), "leaf": (0.04, 0.01, 0.005),
+    "farm": (0.06, 0.01, 0.005), "mimic": (0.02, 0.01, 0.005),
+}
 
 
 def snowflake(epoch_s: float, low_bits: int) -> int:
@@ -54,10 +62,6 @@ def make_ids(created: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             return ids
         ids[dup] += rng.integers(1, 1000, size=dup.shape[0])
     raise RuntimeError("could not draw unique ids")  # pragma: no cover
-
-
-def _lognormal(rng: random.Random, median: float, sigma: float, cap: int = 10**7) -> int:
-    return int(min(cap, max(0, round(rng.lognormvariate(0.0, sigma) * median))))
 
 
 class ProfileMaker:
@@ -129,8 +133,7 @@ class ProfileMaker:
 
     def _record(self, account_id: int, username: str, name: str, description: str,
                 urls: list, created: float, *, location: str, image: str,
-                tweets: int, listed: int, likes: int, verified: bool = False,
-                site: str | None = None) -> dict[str, Any]:
+                verified: bool = False, site: str | None = None) -> dict[str, Any]:
         record: dict[str, Any] = {
             "id": str(account_id), "username": username, "name": name,
             "description": description, "location": location, "url": "",
@@ -139,8 +142,7 @@ class ProfileMaker:
             "verified_type": "blue" if verified else "none",
             "profile_image_url": image,
             "public_metrics": {"followers_count": 0, "following_count": 0,
-                               "tweet_count": tweets, "listed_count": listed,
-                               "like_count": likes},
+                               "tweet_count": 0, "listed_count": 0, "like_count": 0},
         }
         entities: dict[str, Any] = {}
         if urls:
@@ -155,8 +157,11 @@ class ProfileMaker:
 
     # ------------------------------------------------------------------ roles
 
-    def human(self, account_id: int, created: float, *, botlike: bool = False) -> dict[str, Any]:
-        """An organic account; ``botlike`` ones look thin (new, empty, default image)."""
+    def human(self, account_id: int, created: float, *, botlike: bool = False,
+              followers: int = 150) -> dict[str, Any]:
+        """An organic account; ``botlike`` ones look thin (new, empty, default image).
+
+        Fewer followers, fewer bios: as in the real data, the quiet leave it empty."""
         r = self.rng
         f = self._fill()
         style = r.random()
@@ -168,44 +173,44 @@ class ProfileMaker:
             name = f["first"]
         else:
             name = (f["first"] + r.choice(["", "_", "."]) + r.choice(vocab.INTERESTS)).lower()
-        if botlike or r.random() < 0.08:
+        handle = r.random()  # real people's handles mostly carry no digits
+        if botlike or handle < 0.05:
             base = f["first"].lower() + str(r.randint(10**5, 10**8))
-        elif style < 0.5:
+        elif handle < 0.45:
             base = f["first"].lower() + r.choice(["", "_"]) + f["last"].lower()
+        elif handle < 0.6:
+            base = f["first"][0].lower() + f["last"].lower() + r.choice(["", "_", "x"])
+        elif handle < 0.8:
+            base = r.choice(["", "the", "its"]) + f["first"] + f["interest"].replace(" ", "")
         else:
             base = f["first"].lower() + r.choice(["", "_", "x"]) + str(r.randint(1, 999))
         username = self._unique_username(base)
         roll = r.random()
-        if botlike or roll < 0.18:
+        empty = 0.7 if botlike else 0.07 if followers < 60 else 0.04
+        if roll < empty:
             template = ""
-        elif roll < 0.22:
+        elif roll < empty + 0.03:
             template = r.choice(vocab.ODD_BIOS)
         else:
             template = r.choice(vocab.HUMAN_BIOS)
         link = self._human_link(username) if template and r.random() < 0.12 else None
         description, urls = self._with_link(template, link, **f) if template else ("", [])
-        site = self._human_link(username) if r.random() < 0.25 else None
+        site = self._human_link(username) if r.random() < (0.1 if botlike else 0.4) else None
         return self._record(
             account_id, username, name, description, urls, created,
-            location=f["city"] if r.random() < 0.6 else "",
-            image=self._image(0.35 if botlike else 0.05),
-            tweets=_lognormal(r, 12 if botlike else 900, 1.6),
-            listed=_lognormal(r, 0.5 if botlike else 2, 1.2),
-            likes=_lognormal(r, 20 if botlike else 1500, 1.5),
+            location=f["city"] if r.random() < (0.3 if botlike else 0.7) else "",
+            image=self._image(0.35 if botlike else 0.01),
             verified=not botlike and r.random() < 0.01, site=site,
         )
 
     def celebrity(self, account_id: int, created: float) -> dict[str, Any]:
         """A famous account: verified, busy, widely listed."""
-        r = self.rng
         f = self._fill()
         username = self._unique_username(f["first"] + f["last"])
         text = f"{f['job'].capitalize()}. {f['interest'].capitalize()}. Official account."
         return self._record(
             account_id, username, f"{f['first']} {f['last']}", text, [], created,
-            location=f["city"], image=self._image(0.0),
-            tweets=_lognormal(r, 9000, 0.8), listed=_lognormal(r, 2000, 0.8),
-            likes=_lognormal(r, 5000, 1.0), verified=True,
+            location=f["city"], image=self._image(0.0), verified=True,
             site=f"https://www.{f['last'].lower().replace(chr(39), '')}{f['first'].lower()}.com",
         )
 
@@ -228,8 +233,7 @@ class ProfileMaker:
         return self._record(
             account_id, username, name, description, urls, created,
             location=f["city"] if r.random() < 0.5 else "",
-            image=self._image(0.007), tweets=_lognormal(r, 43, 1.0),
-            listed=0 if r.random() < 0.9 else r.randint(1, 2), likes=_lognormal(r, 10, 1.3),
+            image=self._image(0.007),
         )
 
     def farm(self, account_id: int, created: float, domains: list[str]) -> dict[str, Any]:
@@ -246,8 +250,7 @@ class ProfileMaker:
         return self._record(
             account_id, username, name, description, urls, created,
             location=f["city"] if r.random() < 0.1 else "",
-            image=self._image(0.4), tweets=_lognormal(r, 4, 1.5),
-            listed=0, likes=_lognormal(r, 30, 1.5),
+            image=self._image(0.15),
         )
 
     def mimic(self, account_id: int, created: float, domains: list[str],
@@ -262,6 +265,74 @@ class ProfileMaker:
         return self._record(
             account_id, username, f"{f['first']} {f['last']}", description, urls, created,
             location=f["city"] if r.random() < 0.6 else "",
-            image=self._image(0.02), tweets=_lognormal(r, 4000, 0.8),
-            listed=_lognormal(r, 1, 1.0), likes=_lognormal(r, 3000, 1.0),
+            image=self._image(0.02),
         )
+
+
+def _lognormal(rng: np.random.Generator, median: float, sigma: float, n: int) -> np.ndarray:
+    return median * rng.lognormal(0.0, sigma, n)
+
+
+def draw_metrics(roles: list[str], followers: np.ndarray, age_days: np.ndarray,
+                 botlike: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """tweet_count, listed_count and like_count per account, drawn as in the real data.
+
+    Humans tweet a few times a day over their account's life (median about 3 a day, as
+    cresci-2017's and rtbust's genuine accounts do), like about 0.45 times per tweet, and
+    are listed about 0.7% as often as they are followed.  Thin ("botlike") humans are new
+    and quiet.  Pronbots have about 43 tweets and no lists; farm accounts hardly ever
+    tweet or like (cresci's fake followers: 23 tweets, 0 likes); mimic bots tweet a lot
+    but like far less than people do.
+    """
+    n = len(roles)
+    role = np.array(roles)
+    days = np.maximum(age_days, 1.0)
+    fame = np.maximum(np.asarray(followers, dtype=np.float64), 1.0) / 150.0
+    rate = _lognormal(rng, 3.0, 1.0, n) * fame ** 0.5  # tweets a day, more for the followed
+    per_tweet = _lognormal(rng, 0.45, 1.4, n)  # likes per tweet
+    listing = _lognormal(rng, 0.007, 1.1, n)  # lists per follower
+    spread = rng.lognormal(0.0, 1.0, n)
+    human = role == "human"
+    thin = human & botlike
+    rate[thin] = _lognormal(rng, 0.15, 1.5, int(thin.sum()))
+    listing[thin] = 0.003
+    celeb = role == "celebrity"
+    rate[celeb] = _lognormal(rng, 8.0, 0.8, int(celeb.sum()))
+    per_tweet[celeb] *= 0.6
+    listing[celeb] = _lognormal(rng, 0.03, 0.6, int(celeb.sum()))
+    tweets = rate * days
+    flower = (role == "hub") | (role == "leaf")
+    tweets[flower] = 43.0 * spread[flower]
+    per_tweet[flower] = _lognormal(rng, 0.2, 1.3, int(flower.sum()))
+    listing[flower] = 0.0
+    farm = role == "farm"
+    tweets[farm] = 20.0 * spread[farm] ** 1.3
+    per_tweet[farm] = np.where(rng.random(int(farm.sum())) < 0.85, 0.0, 0.1)
+    listing[farm] = 0.0
+    mimic = role == "mimic"
+    tweets[mimic] = 4000.0 * spread[mimic] ** 0.8
+    per_tweet[mimic] = _lognormal(rng, 0.05, 1.2, int(mimic.sum()))
+    listing[mimic] = 0.004
+    tweets = np.minimum(np.round(tweets), 500_000).astype(np.int64)
+    likes = np.minimum(np.round(tweets * per_tweet), 1_000_000).astype(np.int64)
+    listed = rng.poisson(np.asarray(followers, dtype=np.float64) * listing)
+    listed[flower] = np.where(rng.random(int(flower.sum())) < 0.9, 0,
+                              rng.integers(1, 3, int(flower.sum())))
+    return {"tweet_count": tweets, "listed_count": listed.astype(np.int64), "like_count": likes}
+
+
+def draw_states(roles: list[str], rng: np.random.Generator) -> list[str]:
+    """Each account's state by its role's rates: active, suspended, deleted or protected."""
+    out = []
+    draws = rng.random(len(roles))
+    for role, x in zip(roles, draws, strict=True):
+        suspended, deleted, protected = _STATE_RATES[role]
+        if x < suspended:
+            out.append("suspended")
+        elif x < suspended + deleted:
+            out.append("deleted")
+        elif x < suspended + deleted + protected:
+            out.append("protected")
+        else:
+            out.append("active")
+    return out

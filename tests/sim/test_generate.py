@@ -93,24 +93,33 @@ def test_most_bots_are_three_to_eight_years_old(world: World) -> None:
     assert sum(3 <= y <= 8 for y in years) / len(years) >= 0.7
 
 
-def test_human_degrees_are_heavy_tailed(world: World) -> None:
-    humans = [r["public_metrics"] for r in world.accounts.values() if r["_label"] == "human"]
+def test_human_degrees_are_realistic_and_heavy_tailed(world: World) -> None:
+    humans = [r["public_metrics"] for r in world.accounts.values() if r["_role"] == "human"]
     followers = np.array([m["followers_count"] for m in humans])
     following = np.array([m["following_count"] for m in humans])
-    # a Poisson graph of the same mean has p99 about 2x its median and no giants
-    assert followers.max() >= 40 * np.median(followers)
-    assert np.percentile(followers, 99) >= 5 * np.median(followers)
-    assert np.percentile(following, 99) >= 4 * np.median(following)
+    # real people follow, and are followed by, a few hundred accounts (cresci-2017's
+    # genuine accounts: medians 319 and 341); a model trained on them calls tiny counts bots
+    assert 100 <= np.median(following) <= 400
+    assert 100 <= np.median(followers) <= 400
+    # a Poisson graph of the same mean has p90 about 1.2x its p10 and p99 about 1.3x its median
+    for counts in (followers, following):
+        assert np.percentile(counts, 90) >= 5 * np.percentile(counts, 10)
+        assert np.percentile(counts, 99) >= 3.5 * np.median(counts)
+    # who follows many is followed by many: the ratio stays near 1 for most people
+    ratio = followers / np.maximum(following, 1)
+    assert 0.25 <= np.percentile(ratio, 10) and np.percentile(ratio, 90) <= 4
 
 
 def test_celebrity_audiences_are_large_and_human(world: World) -> None:
     bots = world.bots()
     celebs = [int(r["id"]) for r in _role(world, "celebrity")]
-    median_human = statistics.median(
-        r["public_metrics"]["followers_count"] for r in _role(world, "human"))
+    humans = _role(world, "human")
+    followers = [r["public_metrics"]["followers_count"] for r in humans]
     for celeb in celebs:
         audience = world.follower[world.followee == celeb].tolist()
-        assert len(audience) > 20 * median_human
+        assert len(audience) >= 0.2 * len(humans)  # every fifth person or more
+        assert len(audience) > 2 * statistics.median(followers)
+        assert len(audience) > max(followers) / 3
         assert sum(a in bots for a in audience) / len(audience) < 0.05
 
 
