@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from itertools import repeat
+from itertools import chain, repeat
 from operator import contains, eq, is_, itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -135,17 +135,18 @@ def description_domains(record: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _numbers(values: list[Any]) -> np.ndarray:
+def _count(value: Any) -> float:
+    """A count as a float: a number (not a bool), or a string of digits; else NaN."""
+    if isinstance(value, bool):
+        return np.nan
     try:
-        return np.array(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        out = np.full(len(values), np.nan)
-        for i, value in enumerate(values):
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                out[i] = value
-            elif isinstance(value, str) and value.strip().isdigit():
-                out[i] = float(value)
-        return out
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, str) and value.strip().isdigit():
+            return float(value)
+    except OverflowError:
+        pass
+    return np.nan
 
 
 def _time_text(value: Any) -> str | None:
@@ -170,7 +171,8 @@ def _epoch_days(values: Sequence[Any]) -> np.ndarray:
 
 def _observed_days(records: Sequence[Mapping[str, Any]], now: datetime | None) -> np.ndarray:
     default = _time_text(now if now is not None else datetime.now(UTC))
-    return _epoch_days([r.get("_collected_at") or r.get("_fetched_at") or default for r in records])
+    collected, fetched = _field(records, "_collected_at"), _field(records, "_fetched_at")
+    return _epoch_days([c or f or default for c, f in zip(collected, fetched, strict=True)])
 
 
 def _trailing_digits(column: Any) -> np.ndarray:
@@ -192,10 +194,10 @@ def _domain_features(records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, 
     n = len(records)
     link_domains = np.zeros(n)
     shortener = np.zeros(n)
-    entities = [r.get("entities") for r in records]
-    with_links = [i for i in np.flatnonzero(np.fromiter(map(bool, entities), bool, n))
-                  if _description_urls(records[i])]
-    for i in with_links:
+    entities = _field(records, "entities")
+    for i in np.flatnonzero(np.fromiter(map(bool, entities), bool, n)).tolist():
+        if not _description_urls(records[i]):
+            continue
         domains = description_domains(records[i])
         link_domains[i] = len(domains)
         shortener[i] = float(any(domain in SHORTENERS for domain in domains))
@@ -206,14 +208,22 @@ _TOP_KEYS = ("username", "name", "description", "location", "url", "profile_imag
              "created_at", "verified", "protected", "public_metrics")
 
 
+def _field(records: Sequence[Mapping[str, Any]], key: str) -> list[Any]:
+    """``record.get(key)`` of every record, in one C-level pass when they are all dicts."""
+    try:
+        return list(map(dict.get, records, repeat(key)))  # type: ignore[arg-type]
+    except TypeError:  # a Mapping that is not a dict
+        return [r.get(key) if _is_mapping(r) else None for r in records]
+
+
 def _top_fields(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
     """Each top-level field as a list (a C-level pass per key when every record has it)."""
     out: dict[str, list[Any]] = {}
     for key in _TOP_KEYS:
         try:
             out[key] = list(map(itemgetter(key), records))
-        except KeyError:
-            out[key] = [r.get(key) for r in records]
+        except (KeyError, TypeError):
+            out[key] = _field(records, key)
     return out
 
 
@@ -228,23 +238,32 @@ def _lowered(strings: list[str], drop: str = "") -> list[str]:
 
 
 def _as_strings(values: list[Any]) -> list[str]:
-    if set(map(type, values)) <= {str}:
+    try:
+        "".join(values)  # a TypeError unless every value is a str; cheaper than a type pass
         return values
-    return [v if isinstance(v, str) else "" for v in values]
+    except TypeError:
+        return [v if isinstance(v, str) else "" for v in values]
+
+
+_TYPES_OK = frozenset({int, float})
 
 
 def _count_matrix(metrics: list[Any]) -> np.ndarray:
     """public_metrics counts as an (n, 5) float matrix; NaN where a count is missing."""
     n = len(metrics)
-    try:  # one C-level pass per count; np.fromiter refuses None and strings
-        out = np.empty((n, len(COUNT_FIELDS)))
-        for j, name in enumerate(COUNT_FIELDS):
-            out[:, j] = np.fromiter(map(itemgetter(name), metrics), np.float64, n)
-        return out
-    except (KeyError, TypeError, ValueError):
-        safe = [m if isinstance(m, Mapping) else {} for m in metrics]
-        return np.column_stack([_numbers([m.get(f) for m in safe]) for f in COUNT_FIELDS]) \
-            if n else np.zeros((0, len(COUNT_FIELDS)))
+    if n == 0:
+        return np.zeros((0, len(COUNT_FIELDS)))
+    try:  # one C-level pass over the dicts, then one conversion of plain numbers
+        rows = list(map(itemgetter(*COUNT_FIELDS), metrics))
+        if set(map(type, chain.from_iterable(rows))) <= _TYPES_OK:
+            return np.array(rows, dtype=np.float64)
+    except (KeyError, TypeError, OverflowError):
+        pass
+    out = np.full((n, len(COUNT_FIELDS)), np.nan)
+    for i, m in enumerate(metrics):
+        if _is_mapping(m):
+            out[i] = [_count(m.get(name)) for name in COUNT_FIELDS]
+    return out
 
 
 def _segment_counts(strings: list[str], stats: Sequence[str], prefix: str,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -42,6 +43,19 @@ class EncodedColumn:
     codes: np.ndarray  # uint32, length sum(lengths) + n + 1
     starts: np.ndarray  # int64, index of each segment's leading NUL
     lengths: np.ndarray  # int64, code points per string
+
+    @cached_property
+    def small(self) -> np.ndarray:
+        """The codes as :func:`narrow` bytes, computed once per column."""
+        return narrow(self.codes)
+
+    def owners(self, positions: np.ndarray) -> np.ndarray:
+        """The string each of the sorted code ``positions`` belongs to."""
+        return np.searchsorted(self.starts, positions, side="right") - 1
+
+    def count_at(self, positions: np.ndarray) -> np.ndarray:
+        """How many of ``positions`` fall in each string (for sparse hits)."""
+        return np.bincount(self.owners(positions), minlength=len(self.starts))
 
 
 def encode_column(strings: Sequence[str]) -> EncodedColumn:
@@ -67,82 +81,87 @@ def _segment_sum(flags: np.ndarray, column: EncodedColumn) -> np.ndarray:
     return np.add.reduceat(flags, column.starts, dtype=np.int32)
 
 
-def _is_word(codes: np.ndarray) -> np.ndarray:
-    lower = codes | 32
-    return (
-        ((codes >= 48) & (codes <= 57))
-        | ((lower >= 97) & (lower <= 122))
-        | (codes == 95)
-        | (codes > 127)
-    )
+def _word_table() -> np.ndarray:
+    """Per narrowed byte: is it a word character (ASCII letter, digit, ``_``, above 127)."""
+    table = np.zeros(256, dtype=bool)
+    for low, high in ((48, 57), (65, 90), (97, 122), (95, 95), (128, 255)):
+        table[low : high + 1] = True
+    return table
 
 
-def _is_emoji(codes: np.ndarray) -> np.ndarray:
-    return (
-        ((codes >= 0x1F000) & (codes <= 0x1FAFF))
-        | ((codes >= 0x2600) & (codes <= 0x27BF))
-        | ((codes >= 0x2B00) & (codes <= 0x2BFF))
-    )
+_WORD = _word_table()
+_COLON, _SLASH, _H, _T, _P, _S = 58, 47, 104, 116, 112, 115
 
 
-class _Lower:
-    """ASCII-lowercased codes, padded so that ``at(offset, char)`` never runs off the end."""
-
-    def __init__(self, codes: np.ndarray) -> None:
-        self.size = len(codes)
-        low = np.where((codes >= 65) & (codes <= 90), codes | 32, codes)
-        self.pad = np.concatenate([low, np.zeros(8, dtype=low.dtype)])
-
-    def at(self, offset: int, char: str) -> np.ndarray:
-        return self.pad[offset : offset + self.size] == ord(char)
-
-    def word(self, text: str) -> np.ndarray:
-        out = self.at(0, text[0])
-        for offset, char in enumerate(text[1:], start=1):
-            out &= self.at(offset, char)
-        return out
+def _at(codes: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``codes`` at ``positions``, ASCII-lowercased; 0 (a separator) outside the array."""
+    inside = (positions >= 0) & (positions < len(codes))
+    values = codes[np.where(inside, positions, 0)] * inside
+    return values | ((values >= 65) & (values <= 90)).astype(np.uint8) * np.uint8(32)
 
 
-def _url_starts(low: _Lower) -> np.ndarray:
-    """Boolean per position: an ``http://`` or ``https://`` begins here."""
-    plain = low.at(4, ":") & low.at(5, "/") & low.at(6, "/")
-    secure = low.at(4, "s") & low.at(5, ":") & low.at(6, "/") & low.at(7, "/")
-    return low.word("http") & (plain | secure)
+def _tags(codes: np.ndarray, sign: int) -> np.ndarray:
+    """Positions of ``sign`` followed by a word character and not preceded by one."""
+    at = np.flatnonzero(codes == sign)  # never the first or last position: both are NUL
+    return at[_WORD[codes[at + 1]] & ~_WORD[codes[at - 1]]]
+
+
+def _urls(codes: np.ndarray) -> np.ndarray:
+    """Positions of the ``:`` of every ``http://`` or ``https://`` (any case)."""
+    at = np.flatnonzero(codes == _COLON)
+    slashes = (_at(codes, at + 1) == _SLASH) & (_at(codes, at + 2) == _SLASH)
+    at = at[slashes]
+    http4 = (_at(codes, at - 4) == _H) & (_at(codes, at - 3) == _T) & \
+        (_at(codes, at - 2) == _T)
+    plain = http4 & (_at(codes, at - 1) == _P)
+    secure = (_at(codes, at - 5) == _H) & (_at(codes, at - 4) == _T) & \
+        (_at(codes, at - 3) == _T) & (_at(codes, at - 2) == _P) & (_at(codes, at - 1) == _S)
+    return at[plain | secure]
+
+
+def _bots(codes: np.ndarray) -> np.ndarray:
+    """Positions of every ``bot`` in any case."""
+    at = np.flatnonzero((codes | np.uint8(32)) == ord("b"))
+    return at[(_at(codes, at + 1) == ord("o")) & (_at(codes, at + 2) == ord("t"))]
+
+
+def _emoji(column: EncodedColumn) -> np.ndarray:
+    at = np.flatnonzero(column.small == 255)  # every emoji is above U+00FF
+    wide = column.codes[at]
+    hit = (((wide >= 0x1F000) & (wide <= 0x1FAFF)) | ((wide >= 0x2600) & (wide <= 0x27BF))
+           | ((wide >= 0x2B00) & (wide <= 0x2BFF)))
+    return at[hit]
 
 
 def text_counts(column: EncodedColumn, stats: Sequence[str] = TEXT_STATS) -> dict[str, np.ndarray]:
-    """Per-string counts for each name in ``stats`` (see the module docstring)."""
+    """Per-string counts for each name in ``stats`` (see the module docstring).
+
+    Dense counts (digits, upper case, non-ASCII) sum a flag per character; the sparse
+    ones find their rare anchor character (``#``, ``@``, ``:``, ``b``, a code above
+    U+00FF) first and test its neighbours only there.
+    """
+    unknown = [stat for stat in stats if stat not in TEXT_STATS]
+    if unknown:
+        raise ValueError(f"unknown text statistic {unknown[0]!r}; known: {', '.join(TEXT_STATS)}")
     # Every test but emoji needs only "which ASCII character, or above 127": one byte
     # per character moves a quarter of the memory of the uint32 code points.
-    codes = narrow(column.codes)
+    codes = column.small
     out: dict[str, np.ndarray] = {}
-    word: np.ndarray | None = None
-    low: _Lower | None = None
     for stat in stats:
         if stat == "len":
             out[stat] = column.lengths.copy()
-            continue
-        if stat == "digits":
-            flags = (codes >= 48) & (codes <= 57)
+        elif stat == "digits":
+            out[stat] = _segment_sum((codes >= 48) & (codes <= 57), column)
         elif stat == "upper":
-            flags = (codes >= 65) & (codes <= 90)
+            out[stat] = _segment_sum((codes >= 65) & (codes <= 90), column)
         elif stat == "nonascii":
-            flags = codes > 127
+            out[stat] = _segment_sum(codes > 127, column)
         elif stat == "emoji":
-            flags = _is_emoji(column.codes)
-        elif stat in ("urls", "bot"):
-            low = low or _Lower(codes)
-            flags = _url_starts(low) if stat == "urls" else low.word("bot")
-        elif stat in ("hashtags", "mentions"):
-            if word is None:
-                word = _is_word(codes)
-            sign = 35 if stat == "hashtags" else 64
-            nxt = np.zeros_like(word)
-            nxt[:-1] = word[1:]
-            prev = np.zeros_like(word)
-            prev[1:] = word[:-1]
-            flags = (codes == sign) & nxt & ~prev
+            out[stat] = column.count_at(_emoji(column))
+        elif stat == "urls":
+            out[stat] = column.count_at(_urls(codes))
+        elif stat == "bot":
+            out[stat] = column.count_at(_bots(codes))
         else:
-            raise ValueError(f"unknown text statistic {stat!r}; known: {', '.join(TEXT_STATS)}")
-        out[stat] = _segment_sum(flags, column)
+            out[stat] = column.count_at(_tags(codes, 35 if stat == "hashtags" else 64))
     return out

@@ -17,12 +17,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from botsweep.errors import ModelError
-from botsweep.models.textstats import EncodedColumn, narrow
+from botsweep.models.textstats import EncodedColumn
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["WordModel", "word_codes", "default_word_model", "encode_word", "MAX_WORD"]
 
@@ -47,9 +50,29 @@ def _decode(code: int) -> str:
     return "".join(chars)
 
 
+_LANE16 = np.uint64(0x001F001F001F001F)
+_LANE32 = np.uint64(0x000003FF000003FF)
+_LOW20 = np.uint64(0xFFFFF)
+
+
+def _pack8(small: np.ndarray, at: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Pack the letter indices ``small[at : at + count]`` (count <= 8), 5 bits each.
+
+    One unaligned 8-byte load per word (a stride-1 uint64 view of the bytes), then three
+    shift-and-mask steps squeeze eight 5-bit values out of eight bytes.
+    """
+    view = np.ndarray((len(small) - 7,), dtype="<u8", buffer=small, strides=(1,))
+    x = view[at]
+    x = (x & _LANE16) | ((x >> np.uint64(3)) & (_LANE16 << np.uint64(5)))
+    x = (x & _LANE32) | ((x >> np.uint64(6)) & (_LANE32 << np.uint64(10)))
+    x = (x & _LOW20) | ((x >> np.uint64(32)) << np.uint64(20))
+    bits = (np.minimum(count, 8) * 5).astype(np.uint64)
+    return x & ((np.uint64(1) << bits) - np.uint64(1))
+
+
 def word_codes(column: EncodedColumn) -> tuple[np.ndarray, np.ndarray]:
     """Packed codes of every word in ``column``, and the index of the string it is in."""
-    folded = narrow(column.codes) | 32  # A-Z onto a-z; nothing else lands in a-z
+    folded = column.small | np.uint8(32)  # A-Z onto a-z; nothing else lands in a-z
     letter_index = folded - np.uint8(96)  # 1..26 for letters (uint8 wraps below 0)
     letter = (letter_index >= 1) & (letter_index <= 26)
     edges = np.diff(letter.view(np.int8), prepend=np.int8(0), append=np.int8(0))
@@ -57,17 +80,13 @@ def word_codes(column: EncodedColumn) -> tuple[np.ndarray, np.ndarray]:
     lengths = np.flatnonzero(edges == -1) - begins
     keep = (lengths >= _MIN_WORD) & (lengths <= MAX_WORD)
     begins, lengths = begins[keep], lengths[keep]
-    small = np.zeros(len(letter) + MAX_WORD, dtype=np.uint8)
-    small[: len(letter)] = np.where(letter, letter_index, 0)
-    packed = np.zeros(len(begins), dtype=np.uint64)
-    for k in range(MAX_WORD):
-        inside = lengths > k
-        if not inside.any():
-            break
-        part = np.where(inside, small[begins + k], 0).astype(np.uint64)
-        packed |= part << np.uint64(5 * k)
-    owner = np.searchsorted(column.starts, begins, side="right") - 1
-    return packed, owner
+    small = np.zeros(len(letter) + 2 * MAX_WORD, dtype=np.uint8)
+    np.multiply(letter_index, letter, out=small[: len(letter)])
+    packed = _pack8(small, begins, lengths)
+    long = np.flatnonzero(lengths > 8)
+    if len(long):
+        packed[long] |= _pack8(small, begins[long] + 8, lengths[long] - 8) << np.uint64(40)
+    return packed, column.owners(begins)
 
 
 class WordModel:
@@ -82,6 +101,7 @@ class WordModel:
             raise ModelError("word model: log-odds must be finite")
         order = np.argsort(vocab)
         self.vocab, self.logodds = vocab[order], logodds[order]
+        self._lookup: pd.Index | None = None
 
     @classmethod
     def empty(cls) -> WordModel:
@@ -115,10 +135,18 @@ class WordModel:
         words = np.bincount(owner, minlength=n).astype(np.float64)
         if len(self.vocab) == 0 or len(packed) == 0:
             return np.zeros(n)
-        at = np.minimum(np.searchsorted(self.vocab, packed), len(self.vocab) - 1)
-        hit = self.vocab[at] == packed
+        at = self._index().get_indexer(packed)
+        hit = at >= 0
         total = np.bincount(owner[hit], weights=self.logodds[at[hit]], minlength=n)
         return total / np.sqrt(np.maximum(words, 1.0))
+
+    def _index(self) -> pd.Index:
+        """A hash index of the vocabulary, built on first use (one lookup per word)."""
+        if self._lookup is None:
+            import pandas as pd
+
+            self._lookup = pd.Index(self.vocab)
+        return self._lookup
 
     def to_dict(self) -> dict[str, Any]:
         table = {_decode(int(c)): float(v)
