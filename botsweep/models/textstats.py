@@ -58,11 +58,15 @@ class EncodedColumn:
         return np.bincount(self.owners(positions), minlength=len(self.starts))
 
 
-def encode_column(strings: Sequence[str]) -> EncodedColumn:
-    """Join ``strings`` (already ``str``) into one :class:`EncodedColumn`."""
+def encode_column(strings: Sequence[str], joined: str | None = None) -> EncodedColumn:
+    """Join ``strings`` (already ``str``) into one :class:`EncodedColumn`.
+
+    ``joined``, when given, must be ``"\\x00".join(strings)`` (a caller that needs it too
+    saves a second pass over the strings).
+    """
     n = len(strings)
     lengths = np.fromiter(map(len, strings), dtype=np.int64, count=n)
-    joined = "\x00" + "\x00".join(strings) + "\x00"
+    joined = "\x00" + ("\x00".join(strings) if joined is None else joined) + "\x00"
     codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     starts = np.zeros(n, dtype=np.int64)
     if n > 1:
