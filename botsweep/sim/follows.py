@@ -165,17 +165,23 @@ def _csv_rows(follower: np.ndarray, followee: np.ndarray) -> np.ndarray:
     return rows[keep]
 
 
-def unique_follows(src: np.ndarray, dst: np.ndarray, n: int,
-                   salt: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each (src, dst) pair of dense indices below ``n`` once, in an order shuffled by ``salt``.
+def unique_follows(keys: np.ndarray, n: int, salt: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each follow ``follower * n + followee`` (dense indices below ``n``) once, as
+    (followers, followees), in an order shuffled by ``salt``.  ``keys`` is reused.
 
-    Sorting the pair keys scrambled by an odd multiplier both finds repeated follows and
+    Sorting the keys scrambled by an odd multiplier both finds repeated follows and
     shuffles the rows, at a fraction of a permutation's cost.
     """
-    mixed = ((src.astype(np.int64) * n + dst).astype(np.uint64) ^ np.uint64(salt)) * _MIX
+    mixed = keys.view(np.uint64)
+    mixed ^= np.uint64(salt)
+    mixed *= _MIX
     mixed.sort()  # np.unique is slow on numpy 2.4
-    mixed = mixed[np.concatenate([[True], mixed[1:] != mixed[:-1]])]
-    key = ((mixed * _UNMIX) ^ np.uint64(salt)).astype(np.int64)
+    if mixed.shape[0]:
+        repeated = np.flatnonzero(mixed[1:] == mixed[:-1]) + 1
+        mixed = np.delete(mixed, repeated) if repeated.shape[0] else mixed
+    mixed *= _UNMIX
+    mixed ^= np.uint64(salt)
+    key = mixed.view(np.int64)
     return key // n, key % n
 
 

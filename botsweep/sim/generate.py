@@ -74,11 +74,11 @@ class _Plan:
     roles: list[str]
     botlike: np.ndarray  # thin humans: new, quiet, few follows (bool per account)
     follow_median: float  # a typical human's following count
-    edges: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    keys: list[np.ndarray] = field(default_factory=list)  # follower * n + followee
 
     def add(self, src: np.ndarray | int, dst: np.ndarray | int) -> None:
         s, d = np.broadcast_arrays(np.asarray(src, np.int64), np.asarray(dst, np.int64))
-        self.edges.append((s.ravel(), d.ravel()))
+        self.keys.append((s * self.n + d).ravel())
 
 
 def _check(accounts: int, bot_networks: int) -> None:
@@ -151,7 +151,6 @@ def _organic_follows(plan: _Plan, rng: np.random.Generator) -> None:
     organic, starts, weights = plan.organic, plan.community_start, plan.popularity
     n = organic.shape[0]
     community = np.repeat(np.arange(starts.shape[0] - 1), np.diff(starts))
-    src_pos = np.repeat(np.arange(n), plan.degree)
     cum = np.cumsum(weights)
     before = np.concatenate([[0.0], cum])[starts]
     span = before[1:] - before[:-1]
@@ -159,14 +158,18 @@ def _organic_follows(plan: _Plan, rng: np.random.Generator) -> None:
     buckets = 16 * n
     table = np.searchsorted(cum, (np.arange(buckets) + 0.5) * (cum[-1] / buckets))
     table = np.minimum(table, n - 1)
-    u = rng.random(src_pos.shape[0])
-    local = u < 0.6  # most follows stay in the community
-    u = np.where(local, u / 0.6, (u - 0.6) / 0.4)
-    c = community[src_pos]
-    r = np.where(local, before[:-1][c] + u * span[c], u * cum[-1])
-    r *= buckets / cum[-1]
-    dst_pos = table[np.minimum(r.astype(np.int64), buckets - 1)]
-    plan.add(organic[src_pos], organic[dst_pos])
+    ends = np.cumsum(plan.degree)  # draw ~2M follows at a time: the temporaries stay small
+    bounds = [0, *np.searchsorted(ends, np.arange(2_000_000, ends[-1], 2_000_000)).tolist(), n]
+    for first, last in zip(bounds[:-1], bounds[1:], strict=True):
+        src_pos = np.repeat(np.arange(first, last), plan.degree[first:last])
+        u = rng.random(src_pos.shape[0])
+        local = u < 0.6  # most follows stay in the community
+        u = np.where(local, u / 0.6, (u - 0.6) / 0.4)
+        c = community[src_pos]
+        r = np.where(local, before[:-1][c] + u * span[c], u * cum[-1])
+        r *= buckets / cum[-1]
+        dst_pos = table[np.minimum(r.astype(np.int64), buckets - 1)]
+        plan.keys.append(organic[src_pos] * plan.n + organic[dst_pos])
     # celebrities: huge, almost all-human audiences
     for rank, celeb in enumerate(plan.celebs):
         share = 0.5 if rank == 0 else rng.uniform(0.25, 0.45)
@@ -269,10 +272,10 @@ def _humans_follow_bots(plan: _Plan, rng: np.random.Generator) -> None:
 
 
 def _edges(plan: _Plan, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    src = np.concatenate([s for s, _ in plan.edges])
-    dst = np.concatenate([d for _, d in plan.edges])
-    keep = src != dst
-    return unique_follows(src[keep], dst[keep], plan.n, int(rng.integers(0, 2**62)))
+    keys = np.concatenate(plan.keys)
+    plan.keys.clear()
+    keys = keys[keys % (plan.n + 1) != 0]  # i * n + i: nobody follows themself
+    return unique_follows(keys, plan.n, int(rng.integers(0, 2**62)))
 
 
 # ----------------------------------------------------------------------------- profiles
