@@ -8,7 +8,7 @@ matters; 100k accounts make about 26M follows:
 * **Humans** live in communities of several hundred; they follow a log-normal number of
   accounts (median about 180, as real people follow a few hundred; at most 12% of a small
   world), and a log-normal "popularity" that grows with how many they follow (follow-back)
-  makes in-degrees heavy-tailed.  Most follows stay in the community.  3% are thin: new,
+  makes in-degrees heavy-tailed.  Most follows stay in the community.  2% are thin: new,
   quiet, few follows, usually no bio.
 * **Celebrities** (a handful) are followed by 25-50% of all humans.  Their audiences are
   huge and almost all human, so expanding one is expensive and yields few bots.
@@ -52,7 +52,7 @@ _SIZE_WEIGHT = {"flower": 1.0, "farm": 0.7, "mimic": 0.25}
 _MIN_SIZE = {"flower": 20, "farm": 15, "mimic": 6}
 _FOLLOWING_MEDIAN = 220.0  # real humans follow a few hundred accounts
 _FOLLOWING_SHARE = 0.12  # ... but not more than this share of a small world's humans
-_BOTLIKE_SHARE = 0.03
+_BOTLIKE_SHARE = 0.02
 @dataclass
 class _Network:
     name: str

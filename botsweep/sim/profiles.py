@@ -5,6 +5,12 @@ generator plants (``human``, ``celebrity``, ``hub``, ``leaf``, ``farm``, ``mimic
 Distributions overlap on purpose: some humans have empty bios, default images, digit-heavy
 handles and shortened links; mimic bots borrow human bios.  A scorer cannot reach 100%.
 
+:func:`draw_metrics` fills tweet, like and list counts once the follow graph is known,
+with rates taken from the real labelled data (summary parameters only: medians and
+log-normal spreads per label), so that a model trained on real accounts reads a generated
+one as it would a real one.  :func:`draw_states` sprinkles suspended, deleted and
+protected accounts.
+
 Ids follow the platform's history: accounts created before the end of 2013 get the old
 sequential ids (up to about 2.2e9), later ones get 19-digit snowflake ids.
 """
