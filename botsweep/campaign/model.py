@@ -44,6 +44,7 @@ MODEL_FORMAT = "botsweep-campaign/1"
 MIN_SEEDS = 3
 _PRUNE = 1e-4
 SPY_QUANTILE = 0.3
+SET_ASIDE_KINDS = ("unlabelled", "background")
 _CUTS = np.round(np.arange(0.2, 0.91, 0.05), 2)
 
 
@@ -247,15 +248,17 @@ def _cross_validate(matrix: Any, data: TrainingData, c: float, folds: int,
 
 def _reliable_negatives(data: TrainingData, matrix: Any, c: float, folds: int,
                         seed: int) -> tuple[TrainingData, Any, int]:
-    """Two-step PU learning: drop the unlabelled bots that look like the campaign.
+    """Two-step PU learning: drop the unlabelled rows that look like the campaign.
 
     Unlabelled bots (the generic model's bots that no seed or label mentions) teach the
-    model what *other* networks look like, but some of them belong to the campaign.  A
-    first fit scores them; those that score at least as high as the lowest tenth of the
-    campaign's held-out rows (the seeds act as spies) are set aside, and the final model
-    is fitted without them.  Returns the kept rows, their matrix, and how many were set aside.
+    model what *other* networks look like, and the background (the generic model's humans)
+    what people look like; but both hold campaign members, the background all those the
+    generic model misses.  A first fit scores them; those that score at least as high as
+    the lowest ``SPY_QUANTILE`` of the campaign's held-out rows (the seeds act as spies)
+    are set aside, and the final model is fitted without them.  Labelled rows are never
+    set aside.  Returns the kept rows, their matrix, and how many were set aside.
     """
-    unlabelled = data.kinds == "unlabelled"
+    unlabelled = np.isin(data.kinds, SET_ASIDE_KINDS)
     if not unlabelled.any():
         return data, matrix, 0
     oof = _cross_validate(matrix, data, c, folds, seed)
