@@ -16,7 +16,9 @@ count is NaN (LightGBM treats it as missing), never a guessed 0.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import chain, repeat
 from operator import contains, eq, is_, itemgetter
@@ -112,8 +114,8 @@ def _is_mapping(value: Any) -> bool:
     return type(value) is dict or isinstance(value, Mapping)  # the ABC check is slow
 
 
-def _description_urls(record: Mapping[str, Any]) -> list[Any]:
-    entities = record.get("entities")
+def _url_items(entities: Any) -> list[Any]:
+    """``entities.description.urls`` when it is a list, else ``[]``."""
     if not _is_mapping(entities):
         return []
     description = entities.get("description")
@@ -123,16 +125,20 @@ def _description_urls(record: Mapping[str, Any]) -> list[Any]:
     return urls if isinstance(urls, list) else []
 
 
-def description_domains(record: Mapping[str, Any]) -> list[str]:
-    """Registered domains of the description's links (``entities.description.urls``)."""
+def _domains(items: list[Any]) -> list[str]:
     out: list[str] = []
-    for item in _description_urls(record):
-        if not isinstance(item, Mapping):
+    for item in items:
+        if type(item) is not dict and not isinstance(item, Mapping):
             continue
         domain = registered_domain(item.get("expanded_url") or item.get("url") or "")
         if domain and domain not in out:
             out.append(domain)
     return out
+
+
+def description_domains(record: Mapping[str, Any]) -> list[str]:
+    """Registered domains of the description's links (``entities.description.urls``)."""
+    return _domains(_url_items(record.get("entities")))
 
 
 def _count(value: Any) -> float:
@@ -190,15 +196,15 @@ def _ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
     return top / np.maximum(bottom, 1.0)
 
 
-def _domain_features(records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    n = len(records)
+def _domain_features(entities: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    n = len(entities)
     link_domains = np.zeros(n)
     shortener = np.zeros(n)
-    entities = _field(records, "entities")
     for i in np.flatnonzero(np.fromiter(map(bool, entities), bool, n)).tolist():
-        if not _description_urls(records[i]):
+        items = _url_items(entities[i])
+        if not items:
             continue
-        domains = description_domains(records[i])
+        domains = _domains(items)
         link_domains[i] = len(domains)
         shortener[i] = float(any(domain in SHORTENERS for domain in domains))
     return link_domains, shortener
@@ -217,14 +223,35 @@ def _field(records: Sequence[Mapping[str, Any]], key: str) -> list[Any]:
 
 
 def _top_fields(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    """Each top-level field as a list (a C-level pass per key when every record has it)."""
-    out: dict[str, list[Any]] = {}
-    for key in _TOP_KEYS:
-        try:
-            out[key] = list(map(itemgetter(key), records))
-        except (KeyError, TypeError):
-            out[key] = _field(records, key)
-    return out
+    """Each top-level field as a list.
+
+    When every record has every key, one C-level pass reads all ten keys of a record
+    while its dict is in the cache, then a transpose makes the columns; ten passes over
+    100k dicts cost more than that on a loaded machine.  Otherwise, one pass per key.
+    """
+    try:
+        rows = list(map(itemgetter(*_TOP_KEYS), records))
+    except (KeyError, TypeError):
+        return {key: _field(records, key) for key in _TOP_KEYS}
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in _TOP_KEYS]
+    del rows
+    return {key: list(column) for key, column in zip(_TOP_KEYS, columns, strict=True)}
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hold the cycle collector while columns are built.
+
+    Building them allocates some 100k short-lived tuples, which would otherwise trigger
+    full collections that walk every record; nothing here makes a reference cycle.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _joined(values: list[Any]) -> tuple[list[str], str]:
@@ -255,12 +282,11 @@ _TYPES_OK = frozenset({int, float})
 def _count_matrix(metrics: list[Any]) -> np.ndarray:
     """public_metrics counts as an (n, 5) float matrix; NaN where a count is missing."""
     n = len(metrics)
-    if n == 0:
-        return np.zeros((0, len(COUNT_FIELDS)))
-    try:  # one C-level pass over the dicts, then one conversion of plain numbers
+    try:  # one C-level pass over the dicts when every value is a plain int or float
         rows = list(map(itemgetter(*COUNT_FIELDS), metrics))
         if set(map(type, chain.from_iterable(rows))) <= _TYPES_OK:
-            return np.array(rows, dtype=np.float64)
+            flat = np.fromiter(chain.from_iterable(rows), np.float64, n * len(COUNT_FIELDS))
+            return flat.reshape(n, len(COUNT_FIELDS))
     except (KeyError, TypeError, OverflowError):
         pass
     out = np.full((n, len(COUNT_FIELDS)), np.nan)
@@ -286,9 +312,10 @@ def feature_matrix(
 ) -> np.ndarray:
     """The features of ``records`` as a float64 matrix, columns in :data:`FEATURES` order."""
     n = len(records)
-    top = _top_fields(records)
+    with _gc_paused():  # both build a tuple per record
+        top = _top_fields(records)
+        counts = _count_matrix(top["public_metrics"])
     cols: dict[str, np.ndarray] = {}
-    counts = _count_matrix(top["public_metrics"])
     for j, field in enumerate(COUNT_FIELDS):
         cols[field] = counts[:, j]
     followers, following = cols["followers_count"], cols["following_count"]
@@ -331,7 +358,8 @@ def feature_matrix(
         if field == "description":
             words = word_model if word_model is not None else default_word_model()
             cols["description_words"] = words.score(column)
-    cols["description_link_domains"], cols["description_shortener"] = _domain_features(records)
+    cols["description_link_domains"], cols["description_shortener"] = _domain_features(
+        _field(records, "entities"))
 
     matrix = np.empty((n, len(FEATURES)), dtype=np.float64)
     for j, name in enumerate(FEATURES):
