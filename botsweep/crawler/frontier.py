@@ -25,6 +25,21 @@ from botsweep.storage.schema import accounts, frontier
 __all__ = ["Task", "Frontier"]
 
 
+# A seed's lists are queued before its profile is known.  Until its first lookup has been
+# tried, they wait: the profile may show a list that cannot be read (count 0, protected,
+# suspended), which the policy then skips.  One worker always looks up before it reads
+# lists; with several, another worker could otherwise read such a list meanwhile, and the
+# crawl would depend on how many workers ran it.
+_awaiting_profile = (
+    select(accounts.c.id)
+    .where(accounts.c.id == frontier.c.account_id,
+           frontier.c.kind.in_(("followers", "following")),
+           accounts.c.fetched_at.is_(None), accounts.c.state.is_(None),
+           accounts.c.lookup_attempts == 0)
+    .exists()
+)
+
+
 @dataclass(frozen=True)
 class Task:
     """A claimed frontier row."""
@@ -53,6 +68,7 @@ class Frontier:
                 and_(frontier.c.state == "leased", frontier.c.lease_until < now),
             ),
             or_(frontier.c.not_before.is_(None), frontier.c.not_before <= now),
+            ~_awaiting_profile,
         )
 
     def reclaim_on_start(self) -> int:
