@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, and_, case, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, or_, select, update
 
 from botsweep.crawler.policy import Candidate, Policy, SmartPolicy
 from botsweep.storage.db import Database
@@ -175,17 +175,21 @@ def _queue(conn: Connection, db: Database, decisions: Sequence[Any], smart: bool
         return
     conn.execute(db.insert_ignore(frontier, ["kind", "account_id"]), rows)
     # Tasks queued before the profile was known (seeds): skip what cannot succeed, and let
-    # smart re-rank them.  A list already begun keeps its place.
-    for d in decisions:
-        condition = and_(
-            frontier.c.kind == d.kind, frontier.c.account_id == d.account_id,
-            frontier.c.state == "pending", frontier.c.pages == 0,
-        )
-        if d.skip:
-            conn.execute(update(frontier).where(condition).values(
-                state="skipped", last_error=d.skip, done_at=now))
-        elif smart:
-            conn.execute(update(frontier).where(condition).values(priority=d.priority))
+    # smart re-rank them.  A list already begun keeps its place.  One executemany each.
+    condition = and_(
+        frontier.c.kind == bindparam("k"), frontier.c.account_id == bindparam("a"),
+        frontier.c.state == "pending", frontier.c.pages == 0,
+    )
+    skipped = [{"k": d.kind, "a": d.account_id, "why": d.skip} for d in decisions if d.skip]
+    if skipped:
+        conn.execute(update(frontier).where(condition).values(
+            state="skipped", last_error=bindparam("why"), done_at=now), skipped)
+    if smart:
+        ranked = [{"k": d.kind, "a": d.account_id, "p": d.priority}
+                  for d in decisions if not d.skip]
+        if ranked:
+            conn.execute(update(frontier).where(condition).values(priority=bindparam("p")),
+                         ranked)
 
 
 def apply_profiles(

@@ -41,7 +41,7 @@ def _crawl(world: World, tmp_path: Path, *, policy: str = "smart", time_scale: f
 
 def test_crawled_lists_equal_the_worlds_lists(world: World, tmp_path: Path) -> None:
     db, stats, _ = _crawl(world, tmp_path, max_requests=300)
-    assert stats["outcome"] == "budget"
+    assert stats["outcome"] in ("idle", "budget")
     assert stats["rate_limited"] == 0
     edges = crawled_edges(db)
     visible = visible_edges(world)
@@ -79,6 +79,6 @@ def test_states_match_the_world(world: World, tmp_path: Path) -> None:
 def test_a_rate_limited_crawl_gets_no_429(world: World, tmp_path: Path) -> None:
     # Real limits (15 follows pages per window), windows of 900/900 = 1 s.
     db, stats, _ = _crawl(world, tmp_path, time_scale=900.0, limits={}, max_requests=40)
-    assert stats["follows_requests"] == 40
+    assert stats["follows_requests"] > 2 * 15  # crossed at least two rate windows
     assert stats["rate_limited"] == 0
     assert len(crawled_edges(db)) > 100
