@@ -200,7 +200,14 @@ def _domain_features(entities: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     n = len(entities)
     link_domains = np.zeros(n)
     shortener = np.zeros(n)
-    for i in np.flatnonzero(np.fromiter(map(bool, entities), bool, n)).tolist():
+    rows = np.flatnonzero(np.fromiter(map(bool, entities), bool, n)).tolist()
+    present = [entities[i] for i in rows]
+    try:  # most entities hold only the profile link: keep those with a description part
+        described = list(map(dict.get, present, repeat("description")))
+        rows = [i for i, part in zip(rows, described, strict=True) if part]
+    except TypeError:  # an entities value that is not a dict: test each one
+        pass
+    for i in rows:
         items = _url_items(entities[i])
         if not items:
             continue
@@ -222,8 +229,8 @@ def _field(records: Sequence[Mapping[str, Any]], key: str) -> list[Any]:
         return [r.get(key) if _is_mapping(r) else None for r in records]
 
 
-def _top_fields(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    """Each top-level field as a list.
+def _top_fields(records: Sequence[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
+    """Each top-level field as a sequence (a tuple or a list).
 
     When every record has every key, one C-level pass reads all ten keys of a record
     while its dict is in the cache, then a transpose makes the columns; ten passes over
@@ -235,7 +242,7 @@ def _top_fields(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
         return {key: _field(records, key) for key in _TOP_KEYS}
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in _TOP_KEYS]
     del rows
-    return {key: list(column) for key, column in zip(_TOP_KEYS, columns, strict=True)}
+    return dict(zip(_TOP_KEYS, columns, strict=True))
 
 
 @contextmanager
@@ -254,7 +261,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _joined(values: list[Any]) -> tuple[list[str], str]:
+def _joined(values: Sequence[Any]) -> tuple[Sequence[str], str]:
     """The values as strings (anything else as ``""``), and their NUL-joined text.
 
     The join itself checks the types: it raises TypeError unless every value is a str,
@@ -267,7 +274,7 @@ def _joined(values: list[Any]) -> tuple[list[str], str]:
         return strings, "\x00".join(strings)
 
 
-def _lowered(strings: list[str], joined: str, drop: str = "") -> list[str]:
+def _lowered(strings: Sequence[str], joined: str, drop: str = "") -> list[str]:
     """Each string lowercased (without ``drop``), in one pass over the joined text."""
     if joined.count("\x00") != max(len(strings) - 1, 0):  # a NUL inside a string
         return [s.replace(drop, "").lower() if drop else s.lower() for s in strings]
@@ -279,7 +286,7 @@ def _lowered(strings: list[str], joined: str, drop: str = "") -> list[str]:
 _TYPES_OK = frozenset({int, float})
 
 
-def _count_matrix(metrics: list[Any]) -> np.ndarray:
+def _count_matrix(metrics: Sequence[Any]) -> np.ndarray:
     """public_metrics counts as an (n, 5) float matrix; NaN where a count is missing."""
     n = len(metrics)
     try:  # one C-level pass over the dicts when every value is a plain int or float
@@ -296,7 +303,7 @@ def _count_matrix(metrics: list[Any]) -> np.ndarray:
     return out
 
 
-def _segment_counts(strings: list[str], joined: str, stats: Sequence[str], prefix: str,
+def _segment_counts(strings: Sequence[str], joined: str, stats: Sequence[str], prefix: str,
                     cols: dict[str, np.ndarray]) -> Any:
     column = encode_column(strings, joined)
     for stat, values in text_counts(column, stats).items():
