@@ -368,10 +368,12 @@ def feature_matrix(
     cols["description_link_domains"], cols["description_shortener"] = _domain_features(
         _field(records, "entities"))
 
-    matrix = np.empty((n, len(FEATURES)), dtype=np.float64)
+    # Filling whole rows of the transpose and copying it once is half the cost of
+    # writing 56 strided columns into the row-major matrix LightGBM wants.
+    by_column = np.empty((len(FEATURES), n), dtype=np.float64)
     for j, name in enumerate(FEATURES):
-        matrix[:, j] = cols[name]
-    return matrix
+        by_column[j] = cols[name]
+    return np.ascontiguousarray(by_column.T)
 
 
 def extract_features(
