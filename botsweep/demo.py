@@ -88,7 +88,7 @@ def run_demo(
     bot_networks: int = 3,
     rng_seed: int = 7,
     time_scale: float = 600.0,
-    max_seconds: float = 90.0,
+    max_seconds: float = 75.0,
     on_engine: Callable[[Any], Any] | None = None,
     stop: threading.Event | None = None,
 ) -> DemoResult:
