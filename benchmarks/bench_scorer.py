@@ -11,8 +11,8 @@ Records come from ``--data`` (labelled .jsonl[.gz] files or directories, repeate
 there are N; default ../shared/data/profiles when it exists) or, without data, from a
 generated sim world.  Each figure is the best of ``--runs`` runs, as wall time and as
 CPU time of this process (the CPU figure stays meaningful on a machine that other jobs
-keep busy).  LightGBM predicts with ``--threads`` threads (default 0: OpenMP's choice,
-all cores).
+keep busy), and the load average is printed at the start and the end.  LightGBM
+predicts with ``--threads`` threads (default 0: OpenMP's choice, all cores).
 
 Usage:  python benchmarks/bench_scorer.py [--n 100000] [--runs 3] [--model FILE]
                                           [--data PATH ...] [--threads 0]
@@ -64,6 +64,11 @@ def _best(runs: int, work: Callable[[], object]) -> tuple[float, float]:
     return wall, cpu
 
 
+def _load() -> str:
+    """The 1-minute load average: other jobs on the machine inflate the wall times."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -78,7 +83,8 @@ def main() -> None:
     records, origin = _records(args.data, args.n)
     n = len(records)
     print(f"model {scorer.version}, {len(scorer.feature_names)} features; {n} records "
-          f"({origin}); {os.cpu_count()} cores, Python {platform.python_version()}")
+          f"({origin}); {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"predict threads {args.threads or 'all'}; load average {_load()}")
 
     matrix = scorer.features(records)
     features_s = _best(args.runs, lambda: scorer.features(records))
@@ -89,6 +95,7 @@ def main() -> None:
                               ("predict alone (ready matrix)", predict_s),
                               ("features + predict", total_s)):
         print(f"{name:30s} {wall:8.3f} {n / wall:12,.0f} {cpu:8.3f} {n / cpu:12,.0f}")
+    print(f"load average at the end: {_load()}")
     print(f"ratio (features + predict) / (predict alone), wall: {total_s[0] / predict_s[0]:.2f}x"
           f"; CPU: {total_s[1] / predict_s[1]:.2f}x")
 
