@@ -61,11 +61,11 @@ def _score(settings: Any, db: Database) -> JobResult:
 
 
 def _report(settings: Any, db: Database) -> JobResult:
-    from botsweep.viz.graph import load_graph
+    from botsweep.viz.graph import load_report_graph
     from botsweep.viz.report import build_report
 
     out = Path(settings.report.out)
-    graph = load_graph(db, campaign=settings.crawler.campaign)
+    graph = load_report_graph(db, campaign=settings.crawler.campaign)
     summary = build_report(graph, out, min_score=settings.report.min_score,
                            max_nodes=settings.report.max_nodes)
     return JobResult("ok", f"wrote {summary.path}: {summary.describe()}")

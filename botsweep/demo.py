@@ -45,6 +45,7 @@ class DemoResult:
     likely_bots: int
     likely_precision: float | None
     skipped: list[str] = field(default_factory=list)
+    campaign: dict[str, Any] | None = None
 
     def lines(self) -> list[str]:
         recall = ", ".join(f"{k} {v:.0%}" for k, v in sorted(self.campaign_recall.items()))
@@ -60,6 +61,12 @@ class DemoResult:
             f"likely bots (scored at or above the model's threshold): {self.likely_bots}"
             f"{precision}",
         ]
+        if self.campaign is not None:
+            c = self.campaign
+            truth = (f", {c['precision']:.0%} of them in it in truth, {c['recall']:.0%} of its "
+                     f"profiled members" if c["flagged"] else "")
+            out.append(f"campaign model {c['name']} (learned from the 12 seeds): "
+                       f"{c['flagged']} accounts flagged{truth}")
         if self.report is not None:
             out.append(f"report: {self.report}")
         out += [f"skipped: {item}" for item in self.skipped]
@@ -136,24 +143,37 @@ def run_demo(
     if stats.outcome == "time":
         skipped.append(f"the crawl stopped after {max_seconds:.0f} s with work left; "
                        "`botsweep --config ... crawl` carries on")
-    report_path = _report(settings, db, out / "report.html", skipped)
+    report_path, fit = _report(settings, db, out / "report.html", campaign, skipped)
     result = _summarise(db, world, stats, coverage, out, world_dir, db_path, report_path,
                         skipped, started)
+    if fit is not None:
+        result.campaign = _campaign_truth(db, world, fit)
     db.dispose()
     return result
 
 
-def _report(settings: Settings, db: Any, path: Path, skipped: list[str]) -> Path | None:
+def _report(settings: Settings, db: Any, path: Path, campaign: str,
+            skipped: list[str]) -> tuple[Path, Any]:
+    """Score what is new, fit the seeds' campaign model, and write the report."""
+    from botsweep.campaign.store import fit_campaign
+    from botsweep.errors import BotsweepError
     from botsweep.models.scorer import load_scorer
     from botsweep.storage.scores import score_pending
-    from botsweep.viz.graph import load_graph
+    from botsweep.viz.graph import load_report_graph
     from botsweep.viz.report import build_report
 
-    score_pending(db, load_scorer(settings))
-    graph = load_graph(db)
+    scorer = load_scorer(settings)
+    score_pending(db, scorer)
+    fit = None
+    if campaign:
+        try:
+            fit = fit_campaign(db, campaign, bot_scorer=scorer)
+        except BotsweepError as exc:
+            skipped.append(f"the campaign model for {campaign}: {exc}")
+    graph = load_report_graph(db, campaign or None)
     build_report(graph, path, min_score=settings.report.min_score,
                  max_nodes=settings.report.max_nodes, title="botsweep demo")
-    return path
+    return path, fit
 
 
 def _summarise(db: Any, world: Any, stats: Any, coverage: Any, out: Path, world_dir: Path,
@@ -161,7 +181,7 @@ def _summarise(db: Any, world: Any, stats: Any, coverage: Any, out: Path, world_
                started: float) -> DemoResult:
     from sqlalchemy import select
 
-    from botsweep.storage.schema import accounts, scores
+    from botsweep.storage.schema import accounts, meta, scores
 
     with db.connect() as conn:
         cov = coverage(conn)
@@ -170,9 +190,9 @@ def _summarise(db: Any, world: Any, stats: Any, coverage: Any, out: Path, world_
         threshold_rows = conn.execute(
             select(scores.c.account_id, scores.c.probability).where(scores.c.scorer == "bot")
         ).all()
-    from botsweep.viz.graph import load_graph
-
-    threshold = load_graph(db).graph["threshold"] if threshold_rows else 0.5
+        stored = conn.execute(
+            select(meta.c.value).where(meta.c.key == "bot_threshold")).scalar()
+    threshold = float(stored) if stored is not None else 0.5
     truth = world.bots()
     likely = {aid for aid, p in threshold_rows if p >= threshold}
     recall = {
@@ -189,3 +209,25 @@ def _summarise(db: Any, world: Any, stats: Any, coverage: Any, out: Path, world_
         likely_precision=(len(likely & truth) / len(likely)) if likely else None,
         skipped=skipped,
     )
+
+
+def _campaign_truth(db: Any, world: Any, fit: Any) -> dict[str, Any]:
+    """How the fitted campaign model's flags compare with the world's ground truth."""
+    from sqlalchemy import select
+
+    from botsweep.campaign.store import scorer_name
+    from botsweep.storage.schema import accounts, scores
+
+    name = fit.model.name
+    with db.connect() as conn:
+        flagged = set(conn.execute(
+            select(scores.c.account_id).where(scores.c.scorer == scorer_name(name),
+                                              scores.c.probability >= fit.model.threshold)
+        ).scalars())
+        profiled = set(conn.execute(
+            select(accounts.c.id).where(accounts.c.fetched_at.is_not(None))).scalars())
+    members = set(world.campaigns().get(name, ())) & profiled
+    hits = len(flagged & members)
+    return {"name": name, "flagged": len(flagged),
+            "precision": hits / len(flagged) if flagged else 0.0,
+            "recall": hits / len(members) if members else 0.0}

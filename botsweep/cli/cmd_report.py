@@ -48,11 +48,11 @@ def report(
     if not out.parent.exists():  # fail before loading a large graph
         raise InputError(f"--out {out}: directory {out.parent} does not exist; create it first")
 
-    from botsweep.viz.graph import load_graph
+    from botsweep.viz.graph import load_report_graph
     from botsweep.viz.report import build_report
 
     # Everything is loaded and build_report filters, so the page can say what it left out.
-    graph = load_graph(app_ctx.db(), campaign=app_ctx.settings().crawler.campaign)
+    graph = load_report_graph(app_ctx.db(), campaign=app_ctx.settings().crawler.campaign)
     summary = build_report(graph, out, min_score=min_score, max_nodes=max_nodes, title=title)
     typer.echo(f"wrote {summary.path}")
     typer.echo(summary.describe())

@@ -133,3 +133,13 @@ def load_graph(
     graph.graph["now"] = _iso(newest) if newest else _iso(datetime.now(UTC).timestamp())
     graph.graph["campaign_name"] = campaign
     return graph
+
+
+def load_report_graph(db: Database, campaign: str | None = None) -> nx.DiGraph:
+    """``load_graph`` plus what the report's campaign panel and review list show, when the
+    campaign has a fitted model (``botsweep campaign fit``)."""
+    from botsweep.campaign.report import report_panel
+
+    graph = load_graph(db, campaign=campaign)
+    graph.graph.update(report_panel(db, graph.graph.get("campaign_name")))
+    return graph

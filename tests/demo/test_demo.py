@@ -31,6 +31,9 @@ def test_the_demo_crawls_scores_and_reports(tmp_path: Path) -> None:
     assert result.report is not None
     html = result.report.read_text(encoding="utf-8")
     assert "</html>" in html and "botsweep demo" in html
+    # the campaign model learned from the seeds flags accounts of the seeds' network
+    assert result.campaign is not None and result.campaign["flagged"] > 0
+    assert result.campaign["precision"] >= 0.5
     text = "\n".join(result.lines())
     assert "0 rate-limited" in text and str(result.report) in text
     # the written config opens the demo's database for the other commands
