@@ -31,7 +31,8 @@ DEFAULT_BIGRAMS_PATH = Path(__file__).parent / "default" / "model.json"
 
 
 def _lookup() -> np.ndarray:
-    table = np.full(128, _OTHER, dtype=np.int64)
+    """Symbol per narrowed byte (0-255); every code above 127 is "other"."""
+    table = np.full(256, _OTHER, dtype=np.int64)
     table[0] = 0
     for i, char in enumerate("abcdefghijklmnopqrstuvwxyz", start=1):
         table[ord(char)] = i
@@ -46,8 +47,7 @@ _LUT = _lookup()
 
 
 def _symbols(column: EncodedColumn) -> np.ndarray:
-    codes = column.codes
-    return np.where(codes < 128, _LUT[np.minimum(codes, 127).astype(np.int64)], _OTHER)
+    return _LUT[column.small]
 
 
 class UsernameModel:
