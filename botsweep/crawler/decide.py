@@ -14,12 +14,13 @@ weighted so that each page read counts ``NOVELTY_WEIGHT`` against the past; it i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import Connection, and_, bindparam, case, or_, select, update
 
+from botsweep.crawler.bot_yield import rerank_pending, update_bot_yield
 from botsweep.crawler.policy import Candidate, Policy, SmartPolicy
 from botsweep.storage.db import Database
 from botsweep.storage.pages import mark_accounts, read_novelty, write_profiles
@@ -55,6 +56,7 @@ class ScoringContext:
     campaign: ProbabilityModel | None = None
     campaign_name: str | None = None
     target: str = "bot"
+    ranked_with: dict[str, float] = field(default_factory=dict)  # bot yields the queue used
 
     def hunts_campaign(self) -> bool:
         return self.target == "campaign" and self.campaign is not None
@@ -222,6 +224,8 @@ def apply_profiles(
             target_p = camp_p
     record_model(conn, db, ctx.bot.version, ctx.threshold)
     update_novelty(conn, db, ctx)
+    update_bot_yield(conn, db, ctx, target_p)
+    rerank_pending(conn, ctx, ctx.ranked_with)
     target_threshold = ctx.target_threshold()
     decisions = [
         d for c in _candidates(conn, ids, target_p)

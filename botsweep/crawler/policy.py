@@ -90,10 +90,12 @@ class BfsPolicy:
 
 @dataclass
 class SmartPolicy:
-    """Evidence × expected new ids first; skips huge lists of likely humans.
+    """Expected new bots per request first; skips huge lists of likely humans.
 
     ``novelty`` maps :func:`~botsweep.storage.pages.novelty_key` to the recent share of new
-    ids on such pages (1.0, the optimistic prior, for a class not read yet).
+    ids on such pages (1.0, the optimistic prior, for a class not read yet).  ``bot_yield``
+    maps :meth:`yield_key` to (ids scored as the hunted kind, ids scored) among the new ids
+    that lists of that kind brought in.
     """
 
     page_size: int = 1000
@@ -102,8 +104,12 @@ class SmartPolicy:
     min_links: int = 3
     seed_weight: float = 5.0
     tied_weight: float = 0.2
+    prior_ids: float = 20.0
+    prior_share: float = 0.5
+    size_power: float = 0.5
     name: str = "smart"
     novelty: dict[str, float] = field(default_factory=dict)
+    bot_yield: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def per_request(self, candidate: Candidate, direction: str) -> int:
         """Ids one request of this list brings back: a full page, unless it is shorter."""
@@ -112,11 +118,47 @@ class SmartPolicy:
 
     def expected_new(self, candidate: Candidate, direction: str) -> float:
         size = self.per_request(candidate, direction)
-        return size * self.novelty.get(novelty_key(direction, size), 1.0)
+        return size ** self.size_power * self.novelty.get(novelty_key(direction, size), 1.0)
 
     def evidence(self, candidate: Candidate) -> float:
         base = 1.0 if candidate.is_seed else candidate.target_probability
         return base + self.link_weight * min(candidate.bot_links, 10)
+
+    def band(self, candidate: Candidate, threshold: float) -> str:
+        """The owner's kind: a seed, a sure bot, a likely bot, or an account tied to bots."""
+        if candidate.is_seed:
+            return "seed"
+        p = candidate.target_probability
+        if p >= max(threshold, 0.9):
+            return "sure"
+        return "likely" if p >= threshold else "tied"
+
+    @staticmethod
+    def shape(candidate: Candidate) -> str:
+        """The owner's follow shape: follows far more than it is followed (a hub or a
+        follow-bot), the reverse (an audience), or neither."""
+        followers, following = candidate.followers_count, candidate.following_count
+        if followers is None or following is None:
+            return "unknown"
+        if following >= 10 * (followers + 1):
+            return "follows"
+        return "followed" if followers >= 10 * (following + 1) else "even"
+
+    def yield_key(self, candidate: Candidate, direction: str, threshold: float) -> str:
+        """The kind of list whose bot yield is counted: direction, size class, owner band
+        and follow shape."""
+        size = self.per_request(candidate, direction)
+        return (f"{novelty_key(direction, size)}:{self.band(candidate, threshold)}:"
+                f"{self.shape(candidate)}")
+
+    def bot_share(self, candidate: Candidate, direction: str, threshold: float) -> float:
+        """Expected share of hunted accounts among the new ids of this list: what lists of
+        its kind yielded once their ids were scored, shrunk towards a prior from the owner's
+        own evidence while few ids of that kind have been scored."""
+        prior = self.prior_share * min(1.0, self.evidence(candidate))
+        bots, scored = self.bot_yield.get(self.yield_key(candidate, direction, threshold),
+                                          (0.0, 0.0))
+        return (bots + self.prior_ids * prior) / (scored + self.prior_ids)
 
     def weight(self, candidate: Candidate, likely: bool) -> float:
         """Seeds first: they are known bots, and each may open a part of the network not
@@ -127,12 +169,12 @@ class SmartPolicy:
         return 1.0 if likely else self.tied_weight
 
     def decide(self, candidate: Candidate, threshold: float) -> list[Decision]:
-        evidence = self.evidence(candidate)
         likely = candidate.target_probability >= threshold
-        tied = candidate.bot_links >= self.min_links and evidence >= threshold
+        tied = (candidate.bot_links >= self.min_links
+                and self.evidence(candidate) >= threshold)
         if not (candidate.is_seed or likely or tied):
             return []
-        evidence *= self.weight(candidate, likely)
+        weight = self.weight(candidate, likely)
         decisions = []
         for direction in DIRECTIONS:
             count = candidate.count(direction)
@@ -140,7 +182,10 @@ class SmartPolicy:
             if (skip is None and not likely and not candidate.is_seed and count is not None
                     and count > self.skip_human_lists_over):
                 skip = f"likely human with {count} {direction}: too costly to read"
-            priority = evidence * self.expected_new(candidate, direction) if skip is None else 0.0
+            priority = 0.0
+            if skip is None:
+                priority = (weight * self.expected_new(candidate, direction)
+                            * self.bot_share(candidate, direction, threshold))
             decisions.append(Decision(candidate.account_id, direction, priority, skip))
         return decisions
 

@@ -8,7 +8,9 @@
   transaction, so random-order inserts share their B-tree pages) and counts, for each
   account, how many expanded accounts' lists it was found on (``bot_links``).  It also
   keeps running counts in ``meta`` of how many ids were new, per list direction and page
-  size class (:func:`novelty_key`): the smart policy's measure of diminishing returns.
+  size class (:func:`novelty_key`): the smart policy's measure of diminishing returns, and
+  for each new id the list that brought it (``via:<id>``), from which
+  :mod:`botsweep.crawler.bot_yield` counts the bots each kind of list yields once scored.
 * :func:`write_profiles`: profiles from a lookup (users and per-account errors).
 * :func:`log_call`: one row of the API call log.
 
@@ -33,6 +35,7 @@ __all__ = [
     "write_follow_page",
     "absorb_discovered",
     "novelty_key",
+    "VIA_PREFIX",
     "size_class",
     "read_novelty",
     "pending_discovered_ids",
@@ -206,6 +209,9 @@ def write_follow_page(
     return {"ids": ids, "done": done, "truncated": truncated}
 
 
+VIA_PREFIX = "via:"  # meta key of a new id's source list, until the id is scored
+
+
 def size_class(ids_per_page: int) -> int:
     """The size class of a page of ``ids_per_page`` ids: 0 for 1-3, 1 for 4-15, ... 5 for
     1,024 or more (powers of 4)."""
@@ -258,10 +264,10 @@ def absorb_discovered(
         return 0, []
     links: dict[int, int] = {}
     first: dict[int, float] = {}
-    pages: list[tuple[str, list[int]]] = []
+    pages: list[tuple[int, str, list[int]]] = []
     for row in rows:
         ids = unpack_ids(row.ids)
-        pages.append((row.direction, ids))
+        pages.append((int(row.via_id), row.direction, ids))
         for aid in ids:
             links[aid] = links.get(aid, 0) + 1
             first.setdefault(aid, row.first_seen)
@@ -283,15 +289,23 @@ def absorb_discovered(
             [{"aid": aid, "n": links[aid]} for aid in grown],
         )
     # New ids per page, in discovery order: an id is new on the first page that brings it.
+    # Each new id also remembers the list that brought it (``via:<id>`` in ``meta``), so that
+    # once it is scored the smart policy can count the bots each kind of list yields.
     brought: set[int] = set()
     novelty: dict[str, tuple[int, int, int]] = {}
-    for direction, ids in pages:
-        new = sum(1 for aid in ids if aid not in existing and aid not in brought)
+    sources: list[dict[str, str]] = []
+    for via_id, direction, ids in pages:
+        fresh_ids = [aid for aid in ids if aid not in existing and aid not in brought]
+        new = len(fresh_ids)
+        sources += [{"key": f"{VIA_PREFIX}{aid}", "value": f"{via_id} {direction}"}
+                    for aid in dict.fromkeys(fresh_ids)]
         brought.update(ids)
         key = novelty_key(direction, len(ids))
         was = novelty.get(key, (0, 0, 0))
         novelty[key] = (was[0] + new, was[1] + len(ids), was[2] + 1)
     _count_novelty(conn, db, novelty)
+    if sources:
+        conn.execute(db.insert_ignore(meta, ["key"]), sources)
     conn.execute(delete(discovered).where(discovered.c.seq.in_([r.seq for r in rows])))
     return len(rows), grown
 

@@ -1,0 +1,153 @@
+"""The smart policy's bot yield: how many of the new ids each kind of list brought were bots.
+
+``absorb_discovered`` remembers, for every id it sees for the first time, the list that
+brought it (``via:<id>`` in ``meta``: owner and direction).  When a lookup scores such ids,
+:func:`update_bot_yield` looks up the owners, classes their lists with
+:meth:`SmartPolicy.yield_key` (direction, size class, owner band), and adds the ids scored
+as the hunted kind and the ids scored to that class's running counts (``bot-yield:<class>``
+in ``meta``, shared by every worker).  The source rows are then deleted.
+
+:func:`rerank_pending` recomputes the priorities of the queued, not yet begun lists when
+the estimates they were ranked with have moved.  Only what a real crawl sees is used:
+profiles, scores and the lists read; never the world's labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, and_, bindparam, delete, select, update
+
+from botsweep.crawler.policy import SmartPolicy
+from botsweep.storage.db import Database
+from botsweep.storage.pages import VIA_PREFIX
+from botsweep.storage.schema import frontier, meta, scores
+
+if TYPE_CHECKING:
+    from botsweep.crawler.decide import ScoringContext
+
+__all__ = ["update_bot_yield", "read_bot_yield", "rerank_pending", "YIELD_PREFIX"]
+
+YIELD_PREFIX = "bot-yield:"
+_CHUNK = 500
+_RERANK_BY = 0.10  # rerank queued lists when an estimate moved by more than this
+
+
+def _chunks(items: Sequence[int]) -> list[list[int]]:
+    return [list(items[i:i + _CHUNK]) for i in range(0, len(items), _CHUNK)]
+
+
+def read_bot_yield(conn: Connection) -> dict[str, tuple[float, float]]:
+    """``{yield key: (hunted ids, ids scored)}`` counted since the crawl began."""
+    out: dict[str, tuple[float, float]] = {}
+    for key, value in conn.execute(
+            select(meta.c.key, meta.c.value).where(meta.c.key.like(YIELD_PREFIX + "%"))):
+        parts = str(value).split()
+        if len(parts) == 2:
+            out[str(key)[len(YIELD_PREFIX):]] = (float(parts[0]), float(parts[1]))
+    return out
+
+
+def _target_probabilities(conn: Connection, scorer: str,
+                          ids: Sequence[int]) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for chunk in _chunks(ids):
+        out.update(conn.execute(
+            select(scores.c.account_id, scores.c.probability)
+            .where(scores.c.scorer == scorer, scores.c.account_id.in_(chunk))).all())
+    return out
+
+
+def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
+                     target_p: Mapping[int, float]) -> None:
+    """Count the newly scored ids against the kind of list that brought them."""
+    from botsweep.crawler.decide import _candidates
+
+    policy = ctx.policy
+    if not isinstance(policy, SmartPolicy) or not target_p:
+        return
+    if not policy.bot_yield:  # a resumed crawl, or another worker's counts
+        policy.bot_yield.update(read_bot_yield(conn))
+    keys = [f"{VIA_PREFIX}{aid}" for aid in target_p]
+    sources: dict[int, tuple[int, str]] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start:start + _CHUNK]
+        for key, value in conn.execute(
+                select(meta.c.key, meta.c.value).where(meta.c.key.in_(chunk))):
+            via, direction = str(value).split()
+            sources[int(str(key)[len(VIA_PREFIX):])] = (int(via), direction)
+        conn.execute(delete(meta).where(meta.c.key.in_(chunk)))
+    if not sources:
+        return
+    owners = sorted({via for via, _ in sources.values()})
+    owner_p = _target_probabilities(conn, ctx.target_scorer(), owners)
+    threshold = ctx.target_threshold()
+    by_owner = {c.account_id: c for c in _candidates(conn, owners, owner_p)}
+    counts: dict[str, list[float]] = {}
+    for aid, (via, direction) in sources.items():
+        owner = by_owner.get(via)
+        if owner is None:
+            continue
+        key = policy.yield_key(owner, direction, threshold)
+        tally = counts.setdefault(key, [0.0, 0.0])
+        tally[0] += 1.0 if target_p[aid] >= threshold else 0.0
+        tally[1] += 1.0
+    if not counts:
+        return
+    old = read_bot_yield(conn)
+    rows = []
+    for key, (bots, scored) in counts.items():
+        was = old.get(key, (0.0, 0.0))
+        total = (was[0] + bots, was[1] + scored)
+        policy.bot_yield[key] = total
+        rows.append({"key": YIELD_PREFIX + key, "value": f"{total[0]:.0f} {total[1]:.0f}"})
+    conn.execute(db.upsert(meta, ["key"], ["value"]), rows)
+
+
+def _estimates(policy: SmartPolicy) -> dict[str, float]:
+    return {k: (b + 1.0) / (n + 2.0) for k, (b, n) in policy.bot_yield.items()}
+
+
+def rerank_pending(conn: Connection, ctx: ScoringContext, applied: dict[str, float]) -> bool:
+    """Recompute queued lists' priorities if a bot yield moved since ``applied``.
+
+    (Novelty moves are applied by scaling, in :func:`~botsweep.crawler.decide.update_novelty`.)
+
+    ``applied`` holds the estimates the queue was last ranked with; it is updated in place.
+    Returns whether the queue was reranked.
+    """
+    from botsweep.crawler.decide import _candidates
+
+    policy = ctx.policy
+    if not isinstance(policy, SmartPolicy):
+        return False
+    now = _estimates(policy)
+    moved = any(abs(value / applied.get(key, 1.0) - 1.0) > _RERANK_BY
+                for key, value in now.items())
+    if not moved:
+        return False
+    applied.clear()
+    applied.update(now)
+    ids = list(conn.execute(
+        select(frontier.c.account_id).distinct()
+        .where(frontier.c.kind.in_(("followers", "following")),
+               frontier.c.state == "pending", frontier.c.pages == 0,
+               frontier.c.account_id.is_not(None))).scalars())
+    if not ids:
+        return True
+    target_p = _target_probabilities(conn, ctx.target_scorer(), ids)
+    threshold = ctx.target_threshold()
+    ranked = []
+    for chunk in _chunks(ids):
+        for candidate in _candidates(conn, chunk, target_p):
+            if candidate.account_id not in target_p and not candidate.is_seed:
+                continue  # not profiled yet: keeps the place it was queued with
+            ranked += [{"k": d.kind, "a": d.account_id, "p": d.priority}
+                       for d in policy.decide(candidate, threshold) if d.skip is None]
+    if ranked:
+        conn.execute(update(frontier).where(and_(
+            frontier.c.kind == bindparam("k"), frontier.c.account_id == bindparam("a"),
+            frontier.c.state == "pending", frontier.c.pages == 0,
+        )).values(priority=bindparam("p")), ranked)
+    return True
