@@ -81,8 +81,9 @@ def write_config(path: Path, *, db: Path, base_url: str, model: Path | None = No
 def seeds_with_errors(world: World) -> list[int]:
     """The world's seeds plus a few suspended, deleted and protected accounts, so that
     lookups come back as 200 replies that carry an ``errors`` list."""
-    odd = [i for i in world.accounts if world.state(i) in ("suspended", "deleted")][:4]
-    odd += [i for i in world.accounts if world.state(i) == "protected"][:3]
+    odd: list[int] = []
+    for state, n in (("suspended", 2), ("deleted", 2), ("protected", 3)):
+        odd += [i for i in world.accounts if world.state(i) == state][:n]
     return list(world.seeds) + odd
 
 
