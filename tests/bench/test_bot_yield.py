@@ -1,0 +1,91 @@
+"""The smart policy's bot yield: kinds of list whose new ids scored as bots go first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from botsweep.crawler.bot_yield import read_bot_yield, rerank_pending, update_bot_yield
+from botsweep.crawler.decide import ScoringContext
+from botsweep.crawler.policy import Candidate, SmartPolicy
+from botsweep.storage.db import Database
+from botsweep.storage.pages import VIA_PREFIX, absorb_discovered, pack_ids
+from botsweep.storage.schema import accounts, discovered, frontier, meta, scores
+
+
+class _Model:
+    version = "fixed"
+    threshold = 0.5
+
+
+def _best(policy: SmartPolicy, candidate: Candidate) -> float:
+    return max(d.priority for d in policy.decide(candidate, 0.5) if d.skip is None)
+
+
+def test_a_list_kind_that_yielded_bots_beats_a_bigger_one_that_yielded_humans() -> None:
+    policy = SmartPolicy()
+    audience = Candidate(1, followers_count=900, following_count=800, target_probability=0.95)
+    hub = Candidate(2, followers_count=0, following_count=150, target_probability=0.95)
+    assert _best(policy, audience) > _best(policy, hub)  # no yield known: bigger first
+    policy.bot_yield[policy.yield_key(audience, "followers", 0.5)] = (10.0, 900.0)
+    policy.bot_yield[policy.yield_key(audience, "following", 0.5)] = (5.0, 800.0)
+    policy.bot_yield[policy.yield_key(hub, "following", 0.5)] = (145.0, 150.0)
+    assert _best(policy, hub) > 2 * _best(policy, audience)
+
+
+def test_hub_shaped_and_audience_shaped_owners_are_counted_apart() -> None:
+    policy = SmartPolicy()
+    hub = Candidate(1, followers_count=1, following_count=150, target_probability=0.95)
+    even = Candidate(2, followers_count=140, following_count=150, target_probability=0.95)
+    assert (policy.yield_key(hub, "following", 0.5)
+            != policy.yield_key(even, "following", 0.5))
+
+
+def test_scored_ids_are_counted_against_the_list_that_brought_them(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'y.db'}")
+    policy = SmartPolicy()
+    ctx = ScoringContext(policy=policy, bot=_Model(), threshold=0.5)  # type: ignore[arg-type]
+    hub, celeb, queued = 7, 8, 9
+    leaves, fans = list(range(100, 140)), list(range(200, 240))
+    with db.begin() as conn:
+        conn.execute(insert(accounts), [
+            {"id": hub, "first_seen": 0.0, "followers_count": 0, "following_count": 40,
+             "fetched_at": 0.0},
+            {"id": celeb, "first_seen": 0.0, "followers_count": 40, "following_count": 1,
+             "fetched_at": 0.0},
+            {"id": queued, "first_seen": 0.0, "followers_count": 0, "following_count": 40,
+             "fetched_at": 0.0},
+        ])
+        conn.execute(insert(scores), [
+            {"account_id": aid, "scorer": "bot", "model_version": "fixed", "probability": 0.95,
+             "scored_at": 0.0} for aid in (hub, celeb, queued)])
+        conn.execute(insert(frontier), [
+            {"kind": "following", "account_id": queued, "priority": 1.0, "enqueued_at": 0.0}])
+        conn.execute(insert(discovered), [
+            {"via_id": hub, "direction": "following", "ids": pack_ids(leaves),
+             "first_seen": 1.0},
+            {"via_id": celeb, "direction": "followers", "ids": pack_ids(fans),
+             "first_seen": 1.0},
+        ])
+        absorb_discovered(conn, db)
+        sources = dict(conn.execute(select(meta.c.key, meta.c.value)
+                                    .where(meta.c.key.like(VIA_PREFIX + "%"))).all())
+        assert sources[f"{VIA_PREFIX}100"] == f"{hub} following"
+        assert len(sources) == 80
+        scored = {**dict.fromkeys(leaves, 0.9), **dict.fromkeys(fans, 0.1)}
+        update_bot_yield(conn, db, ctx, scored)
+        counts = read_bot_yield(conn)
+        left = conn.execute(select(meta.c.key).where(
+            meta.c.key.like(VIA_PREFIX + "%"))).all()
+        ranked_with: dict[str, float] = {}
+        assert rerank_pending(conn, ctx, ranked_with)
+        priority = conn.execute(select(frontier.c.priority)).scalar_one()
+    hub_c = Candidate(hub, 0, 40, 0.95)
+    celeb_c = Candidate(celeb, 40, 1, 0.95)
+    assert counts[policy.yield_key(hub_c, "following", 0.5)] == (40.0, 40.0)
+    assert counts[policy.yield_key(celeb_c, "followers", 0.5)] == (0.0, 40.0)
+    assert left == []  # sources are dropped once counted
+    # the queued hub-shaped list now ranks with its kind's yield of ~1, not the prior of 0.5
+    assert priority > 1.5 * 40 ** policy.size_power * 0.5
+    db.dispose()
