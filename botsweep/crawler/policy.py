@@ -8,17 +8,22 @@ an empty list).
 
 * ``bfs`` is the pronbot_search baseline: every account marked as a bot (a seed, or a score
   at or above the threshold) is expanded, in discovery order (FIFO).
-* ``smart`` orders by evidence and expected yield: the hunted probability (bot, or campaign)
-  plus links to known bots, times the *new* ids one request is expected to bring back.  That
-  is the ids on a page (a hub bot's 900-id following list before a leaf's list of 3) times
-  the share of ids that were new on the pages read lately of the same direction and size
-  class (``novelty``, kept by :mod:`botsweep.crawler.decide` from the counts that
-  ``absorb_discovered`` records).  Bot networks are dense: once one list has brought in a
-  farm, the next customer's followers list brings the same farm again, so that class of
-  list falls behind and lists that still reach unseen accounts go first.  Seeds' lists come
-  first.  It also expands accounts that are not scored as bots but are tied to several
-  known bots (mimics), after the likely bots, and never reads the huge lists of likely
-  humans such as celebrities.
+* ``smart`` orders by expected new *bots* per request: the square root of the ids a request
+  brings back (a page, or the whole list if shorter), times the share of ids that were new
+  on the pages read lately of the same direction and size class (``novelty``, kept by
+  :mod:`botsweep.crawler.decide` from the counts that ``absorb_discovered`` records), times
+  the share of hunted accounts among the new ids that lists of the same kind brought in
+  once they were scored (``bot_yield``, kept by :mod:`botsweep.crawler.bot_yield`; the kind
+  is the direction, size class, the owner's band and its follow shape, so that a hub that
+  follows 150 accounts and is followed by none is counted apart from an account following
+  and followed by 150).  Until a kind has been scored, its share leans on the owner's own
+  evidence (hunted probability plus links to known bots).  The square root, rather than the
+  size itself, keeps cheap lists of likely bots in play: on generated worlds ranking by the
+  full size sent the crawl to big audience lists of mostly humans first and reached the
+  bot networks behind small lists late (docs/benchmarks.md, "Crawl efficiency").  Seeds'
+  lists are weighted up.  It also expands accounts that are not scored as bots but are tied
+  to several known bots (mimics), after the likely bots, and never reads the huge lists of
+  likely humans such as celebrities.
 """
 
 from __future__ import annotations
