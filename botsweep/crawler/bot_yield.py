@@ -65,10 +65,8 @@ def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
     from botsweep.crawler.decide import _candidates
 
     policy = ctx.policy
-    if not isinstance(policy, SmartPolicy) or not target_p:
+    if not target_p:
         return
-    if not policy.bot_yield:  # a resumed crawl, or another worker's counts
-        policy.bot_yield.update(read_bot_yield(conn))
     keys = [f"{VIA_PREFIX}{aid}" for aid in target_p]
     sources: dict[int, tuple[int, str]] = {}
     for start in range(0, len(keys), _CHUNK):
@@ -77,9 +75,11 @@ def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
                 select(meta.c.key, meta.c.value).where(meta.c.key.in_(chunk))):
             via, direction = str(value).split()
             sources[int(str(key)[len(VIA_PREFIX):])] = (int(via), direction)
-        conn.execute(delete(meta).where(meta.c.key.in_(chunk)))
-    if not sources:
+        conn.execute(delete(meta).where(meta.c.key.in_(chunk)))  # whatever the policy
+    if not sources or not isinstance(policy, SmartPolicy):
         return
+    if not policy.bot_yield:  # a resumed crawl, or another worker's counts
+        policy.bot_yield.update(read_bot_yield(conn))
     owners = sorted({via for via, _ in sources.values()})
     owner_p = _target_probabilities(conn, ctx.target_scorer(), owners)
     threshold = ctx.target_threshold()

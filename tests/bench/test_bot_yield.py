@@ -89,3 +89,18 @@ def test_scored_ids_are_counted_against_the_list_that_brought_them(tmp_path: Pat
     # the queued hub-shaped list now ranks with its kind's yield of ~1, not the prior of 0.5
     assert priority > 1.5 * 40 ** policy.size_power * 0.5
     db.dispose()
+
+
+def test_bfs_crawls_do_not_pile_up_source_rows(tmp_path: Path) -> None:
+    from botsweep.crawler.policy import BfsPolicy
+
+    db = Database(f"sqlite:///{tmp_path / 'b.db'}")
+    ctx = ScoringContext(policy=BfsPolicy(), bot=_Model(), threshold=0.5)  # type: ignore[arg-type]
+    with db.begin() as conn:
+        conn.execute(insert(discovered).values(
+            via_id=7, direction="followers", ids=pack_ids([100, 101]), first_seen=1.0))
+        absorb_discovered(conn, db)
+        update_bot_yield(conn, db, ctx, {100: 0.9, 101: 0.1})
+        left = conn.execute(select(meta.c.key).where(meta.c.key.like("%:10%"))).all()
+    assert left == []
+    db.dispose()
