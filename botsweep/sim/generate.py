@@ -1,15 +1,13 @@
 """Generate a world that looks like the real problem: organic communities and planted bots.
 
-Profiles are drawn like the real labelled data (see :func:`profiles.draw_metrics`), so a
-model trained on real accounts separates a world's bots from its humans (not perfectly).
-The graph (``follower -> followee``) is drawn with numpy, vectorised wherever the size
-matters; 100k accounts make about 26M follows:
+Profiles are drawn like the real labelled data (:func:`profiles.draw_metrics`), so a model
+trained on real accounts finds a world's bots, not perfectly.  The graph is vectorised
+numpy; 100k accounts make about 26M follows:
 
-* **Humans** live in communities of several hundred; they follow a log-normal number of
-  accounts (median about 180, as real people follow a few hundred; at most 12% of a small
-  world), and a log-normal "popularity" that grows with how many they follow (follow-back)
-  makes in-degrees heavy-tailed.  Most follows stay in the community.  2% are thin: new,
-  quiet, few follows, usually no bio.
+* **Humans** live in communities of several hundred and follow a log-normal number of
+  accounts (median about 180, at most 12% of a small world's humans); a log-normal
+  popularity that grows with that number (follow-back) makes in-degrees heavy-tailed.
+  Most follows stay in the community.  2% are thin: new, quiet, usually no bio.
 * **Celebrities** (a handful) are followed by 25-50% of all humans.  Their audiences are
   huge and almost all human, so expanding one is expensive and yields few bots.
 * **flower-k** (Patel's pronbots): about 20% hubs, which follow most leaves of their
