@@ -6,8 +6,8 @@ numpy; 100k accounts make about 26M follows:
 
 * **Humans** live in communities of several hundred and follow a log-normal number of
   accounts (median about 180, at most 12% of a small world's humans); a log-normal
-  popularity that grows with that number (follow-back) makes in-degrees heavy-tailed.
-  Most follows stay in the community.  2% are thin: new, quiet, usually no bio.
+  popularity growing with it (follow-back) makes in-degrees heavy-tailed; follows stay
+  mostly in the community.  2% are thin: new, quiet, usually no bio.
 * **Celebrities** (a handful) are followed by 25-50% of all humans.  Their audiences are
   huge and almost all human, so expanding one is expensive and yields few bots.
 * **flower-k** (Patel's pronbots): about 20% hubs, which follow most leaves of their
@@ -17,8 +17,8 @@ numpy; 100k accounts make about 26M follows:
   the farm's customers (some humans, some flower hubs, some mimic bots) and random humans.
 * **mimic-k**: bots that imitate people: they follow humans of one community, are
   followed back by some, and share a few bios.
-* Some humans follow bots; a few accounts are suspended, protected or deleted.
-* Most bots were created 3-8 years before ``now``.
+* Some humans follow bots; a few accounts are suspended, protected or deleted.  Most bots
+  were created 3-8 years before ``now``.
 
 ``world.seeds`` is a dozen active members of ``flower-1`` (hubs and leaves), as Patel had.
 The same ``rng_seed`` gives the same world, byte for byte.
@@ -319,8 +319,8 @@ def generate_world(accounts: int = 2000, bot_networks: int = 3, rng_seed: int = 
     followers = np.bincount(dst, minlength=plan.n)
     following = np.bincount(src, minlength=plan.n)
     records = _profiles(plan, ids, created, followers, prng, moment)
-    age_days = (moment.timestamp() - created) / 86400.0
-    metrics = draw_metrics(plan.roles, followers, age_days, plan.botlike, rng)
+    metrics = draw_metrics(plan.roles, followers, (moment.timestamp() - created) / 86400.0,
+                           plan.botlike, rng)
     columns = {"followers_count": followers.tolist(), "following_count": following.tolist(),
                **{key: values.tolist() for key, values in metrics.items()}}
     for i, record in enumerate(records):
