@@ -17,8 +17,7 @@ numpy; 100k accounts make about 26M follows:
   the farm's customers (some humans, some flower hubs, some mimic bots) and random humans.
 * **mimic-k**: bots that imitate people: they follow humans of one community, are
   followed back by some, and share a few bios.
-* Some humans follow bots; a few accounts are suspended, protected or deleted.  Most bots
-  were created 3-8 years before ``now``.
+* Some humans follow bots; some are suspended, protected or deleted; most bots are 3-8 years old.
 
 ``world.seeds`` is a dozen active members of ``flower-1`` (hubs and leaves), as Patel had.
 The same ``rng_seed`` gives the same world, byte for byte.
