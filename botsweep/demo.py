@@ -102,6 +102,7 @@ def run_demo(
     """Run the demo into ``out`` (replacing an earlier demo there) and return its result."""
     from botsweep.crawler.run import open_crawl
     from botsweep.crawler.source import XSource
+    from botsweep.models.scorer import load_scorer
     from botsweep.seeding import AccountRef, add_seeds
     from botsweep.sim.generate import generate_world
     from botsweep.sim.server import SimServer
@@ -131,7 +132,8 @@ def run_demo(
         add_seeds(db, [AccountRef(id=i) for i in world.seeds], label="bot",
                   campaign=campaign, source="demo")
         source = XSource({DEMO_TOKEN_ENV: token}, base_url=base_url, timeout_s=5.0)
-        with open_crawl(settings, db, source=source, stop=stop) as engine:
+        scorer = load_scorer(settings)  # one model for the crawl, the rescore and the fit
+        with open_crawl(settings, db, source=source, bot_model=scorer, stop=stop) as engine:
             if on_engine is not None:
                 context = on_engine(engine)
                 with context:
@@ -143,26 +145,22 @@ def run_demo(
     if stats.outcome == "time":
         skipped.append(f"the crawl stopped after {max_seconds:.0f} s with work left; "
                        "`botsweep --config ... crawl` carries on")
-    report_path, fit = _report(settings, db, out / "report.html", campaign, skipped)
+    report_path, fit = _report(settings, db, scorer, out / "report.html", campaign, skipped)
     result = _summarise(db, world, stats, coverage, out, world_dir, db_path, report_path,
-                        skipped, started)
-    if fit is not None:
-        result.campaign = _campaign_truth(db, world, fit)
+                        skipped, started, fit)
     db.dispose()
     return result
 
 
-def _report(settings: Settings, db: Any, path: Path, campaign: str,
+def _report(settings: Settings, db: Any, scorer: Any, path: Path, campaign: str,
             skipped: list[str]) -> tuple[Path, Any]:
     """Score what is new, fit the seeds' campaign model, and write the report."""
     from botsweep.campaign.store import fit_campaign
     from botsweep.errors import BotsweepError
-    from botsweep.models.scorer import load_scorer
     from botsweep.storage.scores import score_pending
     from botsweep.viz.graph import load_report_graph
     from botsweep.viz.report import build_report
 
-    scorer = load_scorer(settings)
     score_pending(db, scorer)
     fit = None
     if campaign:
@@ -178,9 +176,10 @@ def _report(settings: Settings, db: Any, path: Path, campaign: str,
 
 def _summarise(db: Any, world: Any, stats: Any, coverage: Any, out: Path, world_dir: Path,
                db_path: Path, report: Path | None, skipped: list[str],
-               started: float) -> DemoResult:
+               started: float, fit: Any) -> DemoResult:
     from sqlalchemy import select
 
+    from botsweep.campaign.store import scorer_name
     from botsweep.storage.schema import accounts, meta, scores
 
     with db.connect() as conn:
@@ -192,6 +191,10 @@ def _summarise(db: Any, world: Any, stats: Any, coverage: Any, out: Path, world_
         ).all()
         stored = conn.execute(
             select(meta.c.value).where(meta.c.key == "bot_threshold")).scalar()
+        flagged = set() if fit is None else set(conn.execute(
+            select(scores.c.account_id).where(scores.c.scorer == scorer_name(fit.model.name),
+                                              scores.c.probability >= fit.model.threshold)
+        ).scalars())
     threshold = float(stored) if stored is not None else 0.5
     truth = world.bots()
     likely = {aid for aid, p in threshold_rows if p >= threshold}
@@ -208,24 +211,14 @@ def _summarise(db: Any, world: Any, stats: Any, coverage: Any, out: Path, world_
         bots_found=len(truth & profiled), campaign_recall=recall, likely_bots=len(likely),
         likely_precision=(len(likely & truth) / len(likely)) if likely else None,
         skipped=skipped,
+        campaign=None if fit is None else _campaign_truth(world, fit.model.name, flagged,
+                                                          profiled),
     )
 
 
-def _campaign_truth(db: Any, world: Any, fit: Any) -> dict[str, Any]:
+def _campaign_truth(world: Any, name: str, flagged: set[int],
+                    profiled: set[int]) -> dict[str, Any]:
     """How the fitted campaign model's flags compare with the world's ground truth."""
-    from sqlalchemy import select
-
-    from botsweep.campaign.store import scorer_name
-    from botsweep.storage.schema import accounts, scores
-
-    name = fit.model.name
-    with db.connect() as conn:
-        flagged = set(conn.execute(
-            select(scores.c.account_id).where(scores.c.scorer == scorer_name(name),
-                                              scores.c.probability >= fit.model.threshold)
-        ).scalars())
-        profiled = set(conn.execute(
-            select(accounts.c.id).where(accounts.c.fetched_at.is_not(None))).scalars())
     members = set(world.campaigns().get(name, ())) & profiled
     hits = len(flagged & members)
     return {"name": name, "flagged": len(flagged),
