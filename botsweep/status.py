@@ -143,12 +143,18 @@ def collect_status(db: Database, *, campaigns: bool = True) -> dict[str, Any]:
     }
 
 
-def check_health(status: dict[str, Any], stale_after_s: float, now: float | None = None) -> str:
-    """'' when the last crawl tick is recent, else a one-line reason (for ``status --check``)."""
+def check_health(status: dict[str, Any], stale_after_s: float, now: float | None = None,
+                 worker_id: str | None = None) -> str:
+    """'' when the last crawl tick is recent, else a one-line reason (for ``status --check``).
+
+    With ``worker_id`` only that worker's ticks count, so that one container's health
+    check fails when its own worker stalls while others in the same database go on."""
     now = time.time() if now is None else now
-    ticks = [j for j in status["jobs"] if j["job"] == "crawl" and j["last_run_at"]]
+    ticks = [j for j in status["jobs"] if j["job"] == "crawl" and j["last_run_at"]
+             and (worker_id is None or j["worker_id"] == worker_id)]
     if not ticks:
-        return "no crawl tick has run yet"
+        who = f"worker {worker_id!r}" if worker_id is not None else "any worker"
+        return f"no crawl tick of {who} has run yet"
     newest = max(ticks, key=lambda j: j["last_run_at"])
     age = now - newest["last_run_at"]
     if age > stale_after_s:

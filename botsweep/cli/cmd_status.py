@@ -81,14 +81,22 @@ def status(
         bool,
         typer.Option("--check", help="Exit 1 when the last crawl tick is stale (health check)."),
     ] = False,
+    worker_id: Annotated[
+        str | None,
+        typer.Option("--worker-id", help="Only this worker's jobs: shown, and judged by --check "
+                     "(default: every worker; --check judges the newest crawl tick)."),
+    ] = None,
 ) -> None:
     """Show seeds, accounts by state, edges, frontier, requests by endpoint, 429s and jobs."""
     from botsweep.status import check_health, collect_status
 
     app_ctx = get_context(ctx)
     data = collect_status(app_ctx.db(), campaigns=not check)
+    if worker_id is not None:
+        data["jobs"] = [j for j in data["jobs"] if j["worker_id"] == worker_id]
     if check:
-        problem = check_health(data, app_ctx.settings().schedule.stale_after_s)
+        problem = check_health(data, app_ctx.settings().schedule.stale_after_s,
+                               worker_id=worker_id)
         if problem:
             typer.echo(f"unhealthy: {problem}", err=True)
             raise typer.Exit(1)
@@ -101,4 +109,5 @@ def status(
 
 
 def register(app: typer.Typer) -> None:
-    app.command(epilog=example("botsweep status\nbotsweep status --json | jq .coverage"))(status)
+    app.command(epilog=example("botsweep status\nbotsweep status --json | jq .coverage\n"
+                               "botsweep status --check --worker-id worker-1"))(status)

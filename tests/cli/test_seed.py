@@ -92,7 +92,7 @@ def test_status_of_a_new_database_is_empty_not_an_error(
 
 def test_status_check_fails_until_a_crawl_tick_ran(capsys: pytest.CaptureFixture[str]) -> None:
     rc, _, err = _run(capsys, "status", "--check")
-    assert rc == 1 and "no crawl tick has run yet" in err
+    assert rc == 1 and "no crawl tick of any worker has run yet" in err
 
 
 # --- seeding twice, and the same account spelt twice ----------------------------------------

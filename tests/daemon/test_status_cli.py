@@ -73,3 +73,19 @@ def test_status_check_is_healthy_after_a_fresh_tick_and_fails_when_stale(
                result=JobResult("error", "the API refused the crawl: 401"))
     rc, _, err = _run(capsys, "status", "--check")
     assert rc == 1 and "the last crawl tick failed: the API refused the crawl" in err
+
+
+def test_status_check_with_worker_id_judges_only_that_workers_ticks(
+    crawled: Database, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # w-test ticked just now; w-stalled's last tick is an hour old.
+    record_job(crawled, "w-stalled", "crawl", last_run_at=time.time() - 3600,
+               result=JobResult("budget", "3 follows requests"))
+    assert _run(capsys, "status", "--check")[0] == 0  # the newest tick of any worker
+    assert _run(capsys, "status", "--check", "--worker-id", "w-test")[0] == 0
+    rc, _, err = _run(capsys, "status", "--check", "--worker-id", "w-stalled")
+    assert rc == 1 and re.search(r"the last crawl tick ran 3\d\d\d s ago", err), err
+    rc, _, err = _run(capsys, "status", "--check", "--worker-id", "w-never")
+    assert rc == 1 and "no crawl tick of worker 'w-never' has run yet" in err
+    rc, out, _ = _run(capsys, "status", "--json", "--worker-id", "w-stalled")
+    assert [j["worker_id"] for j in json.loads(out)["jobs"]] == ["w-stalled"]
