@@ -194,12 +194,12 @@ class CrawlEngine:
                     self.stats.waiting_until = None
                     self.emit()
                     continue
-                wake = self._next_wake()
+                wake, why = self._next_wake()
                 if wake is None:
                     self.stats.outcome = "idle"
                     break
                 if not until_idle:
-                    self.stats.outcome = "rate_limited"
+                    self.stats.outcome = why
                     break
                 self.stats.waiting_until = wake
                 self.emit()
@@ -222,26 +222,32 @@ class CrawlEngine:
     def _open(self, endpoint: str, now: float) -> bool:
         return self.ledger.wait_until(endpoint, now) <= now
 
-    def _next_wake(self) -> float | None:
-        """When something could next be done, or None when no work is left at all."""
+    def _next_wake(self) -> tuple[float | None, str]:
+        """When something could next be done (None when no work is left at all), and why
+        not now: ``rate_limited`` when the soonest work waits for a rate-limit window,
+        ``waiting`` when it waits for a retry delay or another worker's lease."""
         now = self.clock.now()
-        waits = []
+        waits: list[tuple[float, str]] = []
         for kinds, endpoint in (
             (("resolve",), ENDPOINTS["users_by"]),
             (("followers",), ENDPOINTS["followers"]),
             (("following",), ENDPOINTS["following"]),
         ):
             if self.frontier.has_work(kinds, now):
-                waits.append(self.ledger.wait_until(endpoint, now))
+                waits.append(self._window(endpoint, now))
         if self.lookups.pending(now):
-            waits.append(self.ledger.wait_until(ENDPOINTS["users"], now))
-        later = self.frontier.next_ready_at(("resolve",) + FOLLOW_KINDS, now)
-        if later is not None:
-            waits.append(later)
-        later_lookup = self.lookups.next_ready_at(now)
-        if later_lookup is not None:
-            waits.append(later_lookup)
-        return min(waits) if waits else None
+            waits.append(self._window(ENDPOINTS["users"], now))
+        for later in (self.frontier.next_ready_at(("resolve",) + FOLLOW_KINDS, now),
+                      self.lookups.next_ready_at(now)):
+            if later is not None:
+                waits.append((later, "waiting"))
+        if not waits:
+            return None, "idle"
+        return min(waits)
+
+    def _window(self, endpoint: str, now: float) -> tuple[float, str]:
+        wait = self.ledger.wait_until(endpoint, now)
+        return wait, "rate_limited" if wait > now else "waiting"
 
     def _follows(self, now: float) -> bool:
         kinds = [k for k in FOLLOW_KINDS if self._open(ENDPOINTS[k], now)]

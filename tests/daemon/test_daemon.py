@@ -16,6 +16,7 @@ from botsweep.errors import ConfigError
 from botsweep.seeding import AccountRef, add_seeds
 from botsweep.status import check_health, collect_status
 from botsweep.storage.db import Database
+from botsweep.storage.pages import absorb_discovered
 from botsweep.storage.schema import accounts, frontier, jobs, runs
 from tests.crawler.fakes import FakeSource, FakeWorld, NameScorer
 
@@ -56,6 +57,24 @@ def test_scheduler_jobs_come_from_the_schedule_config(tmp_path: Path) -> None:
     assert got["score"].trigger.interval.total_seconds() == 900
     assert str(got["report"].trigger.fields[5]) == "3"  # hour field of "15 3 * * *"
     assert type(scheduler._jobstores["default"]).__name__ == "MemoryJobStore"
+
+
+def test_crawl_tick_held_back_by_retry_delays_says_waiting_not_rate_limited(
+    tmp_path: Path,
+) -> None:
+    daemon, _source, clock, db = make_daemon(tmp_path, crawl_max_requests=2)
+    assert daemon.crawl_tick().outcome == "budget"
+    # Every open list and lookup waits 10 minutes to be retried; no rate limit is near.
+    with db.begin() as conn:
+        absorb_discovered(conn, db)  # the ids the last page found become accounts to look up
+        conn.execute(frontier.update().where(frontier.c.state == "pending")
+                     .values(not_before=clock.now() + 600))
+        conn.execute(accounts.update().where(accounts.c.fetched_at.is_(None))
+                     .values(lookup_until=clock.now() + 600))
+    tick = daemon.crawl_tick()
+    assert tick.outcome == "waiting", tick
+    clock.advance(601)
+    assert daemon.crawl_tick().outcome == "budget"
 
 
 def test_bad_report_cron_is_a_config_error(tmp_path: Path) -> None:
