@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -91,8 +92,7 @@ _DISCOVERED = discovered.insert().values(
     via_id=bindparam("via"), direction=bindparam("direction"), ids=bindparam("ids"),
     first_seen=bindparam("first_seen"),
 )
-# The same three statements as driver SQL for SQLite: per page they cost SQLAlchemy more
-# to dispatch than SQLite to run.
+# The same three statements as driver SQL for SQLite (see write_follow_page).
 _SQLITE_DISCOVERED = (
     "INSERT INTO discovered (via_id, direction, ids, first_seen) VALUES (?, ?, ?, ?)"
 )
@@ -141,15 +141,22 @@ def profile_row(user: Mapping[str, Any], fetched_at: float) -> dict[str, Any]:
 
 
 def _page_ids(items: Sequence[Mapping[str, Any]]) -> np.ndarray:
-    """The page's ids, sorted and unique, as little-endian int64 (numpy parses the decimal
-    strings about twice as fast as ``int()`` one by one)."""
+    """The page's ids, sorted and unique, as little-endian int64.
+
+    A reply parsed by :func:`~botsweep.crawler.replies.parse_reply` carries its ids already
+    converted (``items.ids``); other items have their decimal strings parsed here."""
     if not items:
         return np.zeros(0, dtype="<i8")
-    try:
-        parsed = np.array([item["id"] for item in items], dtype="<i8")
-    except (ValueError, OverflowError):
-        parsed = np.array([int(item["id"]) for item in items], dtype="<i8")
-    return np.unique(parsed)
+    ready = getattr(items, "ids", None)
+    if ready is not None and len(ready) == len(items):
+        parsed = np.array(ready, dtype="<i8")
+    else:
+        try:
+            parsed = np.array([item["id"] for item in items], dtype="<i8")
+        except (ValueError, OverflowError):
+            parsed = np.array([int(item["id"]) for item in items], dtype="<i8")
+    parsed.sort()
+    return np.unique(parsed) if (parsed[1:] == parsed[:-1]).any() else parsed
 
 
 def write_follow_page(
@@ -174,23 +181,33 @@ def write_follow_page(
     """
     unique = _page_ids(items)
     ids: list[int] = unique.tolist()
-    fast = db.is_sqlite and lease_owner is None
+    # SQLite with no lease (one crawl process) and no echo: the statements go through the
+    # transaction's own sqlite3 cursor, since per page SQLAlchemy's dispatch of the small
+    # ones costs more than SQLite's work on them.  Database.begin translates its errors.
+    cursor = (conn.connection.cursor()
+              if db.is_sqlite and lease_owner is None and not db.settings.echo else None)
     if ids:
-        if fast:
-            conn.exec_driver_sql(_SQLITE_DISCOVERED,
-                                 (account_id, direction, unique.tobytes(), fetched_at))
+        if cursor is not None:
+            cursor.execute(_SQLITE_DISCOVERED, (account_id, direction, unique.tobytes(),
+                                                fetched_at))
         else:
             conn.execute(_DISCOVERED, {"via": account_id, "direction": direction,
                                        "ids": unique.tobytes(), "first_seen": fetched_at})
-        if direction == "followers":
-            edges = [(account_id, i, fetched_at) for i in ids]
+        fixed, at = repeat(account_id), repeat(fetched_at)
+        edges = (zip(fixed, ids, at, strict=False) if direction == "followers"
+                 else zip(ids, fixed, at, strict=False))
+        # A constant SQL text with driver-level executemany (the Core construct builds a
+        # parameter dict per row, which costs about half the time).
+        if cursor is not None:
+            cursor.executemany(_EDGE_SQL_SQLITE, edges)
         else:
-            edges = [(i, account_id, fetched_at) for i in ids]
-        # The hottest statement: a constant SQL text with driver-level executemany (the
-        # Core construct builds a parameter dict per row, which costs about half the time).
-        conn.exec_driver_sql(_EDGE_SQL_SQLITE if db.is_sqlite else _EDGE_SQL_PG, edges)
-    before = (conn.exec_driver_sql(_SQLITE_TASK_ITEMS, (task_id,)) if fast
-              else conn.execute(_TASK_ITEMS, {"tid": task_id})).scalar()
+            conn.exec_driver_sql(_EDGE_SQL_SQLITE if db.is_sqlite else _EDGE_SQL_PG,
+                                 list(edges))
+    if cursor is not None:
+        row = cursor.execute(_SQLITE_TASK_ITEMS, (task_id,)).fetchone()
+        before = row[0] if row else None
+    else:
+        before = conn.execute(_TASK_ITEMS, {"tid": task_id}).scalar()
     seen = (before or 0) + len(ids)
     truncated = next_cursor is not None and seen >= max_list_size
     done = next_cursor is None or truncated
@@ -199,9 +216,10 @@ def write_follow_page(
         "truncated": truncated, "state": "done" if done else "pending",
         "done_at": fetched_at if done else None,
     }
-    if fast:
-        conn.exec_driver_sql(_SQLITE_ADVANCE, (
+    if cursor is not None:
+        cursor.execute(_SQLITE_ADVANCE, (
             values["cursor"], seen, truncated, values["state"], values["done_at"], task_id))
+        cursor.close()
     elif lease_owner is None:
         conn.execute(_ADVANCE, values)
     else:
