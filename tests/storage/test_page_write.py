@@ -25,8 +25,11 @@ from botsweep.storage.pages import (
 from botsweep.storage.schema import accounts, follows, frontier, meta
 
 BIG = 2**63 - 1
-# Out of order, with a duplicate (the API can repeat an id across a page boundary).
-IDS = [BIG - 1, 5, 2**40 + 3, 5, 17, BIG]
+# A full page of 1,000 users, out of order, with 19-digit ids and duplicates (the API can
+# repeat an id across a page boundary): 611 distinct ids, more than two 250-row inserts.
+IDS = [BIG, 5, *[(i * 7_919_000_003_331) % (2**63 - 3) + 2 for i in range(600)], BIG - 1,
+       *[17 + 3 * i for i in range(8)]]
+IDS = [IDS[(i * 389) % len(IDS)] for i in range(1000)]
 
 
 def _reply(ids: list[int], direction: str, owner: int) -> Any:
