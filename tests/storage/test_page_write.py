@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from botsweep.config import DatabaseSettings
 from botsweep.crawler.replies import ENDPOINTS, parse_reply
 from botsweep.seeding import AccountRef, add_seeds
 from botsweep.storage.db import Database
@@ -114,3 +116,24 @@ def test_a_read_then_write_transaction_loses_no_concurrent_update(sqlite_db: Dat
     _increment(sqlite_db)
     first.join(10)
     assert _counter(sqlite_db) == 2
+
+
+def test_with_echo_on_a_sqlite_page_is_stored_the_same(tmp_path: Path) -> None:
+    # echo logs every statement, so that page write goes through SQLAlchemy, not the cursor.
+    echoing = Database(DatabaseSettings(url=f"sqlite:///{tmp_path / 'echo.db'}", echo=True))
+    plain = Database(f"sqlite:///{tmp_path / 'plain.db'}")
+    try:
+        for db in (echoing, plain):
+            add_seeds(db, [AccountRef(id=900)], now=1.0)
+            for kind in ("followers", "following"):
+                with db.begin() as conn:
+                    write_follow_page(conn, db, task_id=_task(db, 900, kind), account_id=900,
+                                      direction=kind, items=_reply(IDS, kind, 900),
+                                      next_cursor=None, fetched_at=50.0, max_list_size=1000)
+        for kind in ("followers", "following"):
+            stored = _stored(echoing, 900, kind)
+            assert stored == _stored(plain, 900, kind)
+            assert len(stored[0]) == len(set(IDS)) and stored[1] == (None, "done", 611, 1)
+    finally:
+        echoing.dispose()
+        plain.dispose()
