@@ -3,13 +3,13 @@
 ``Database(settings.database)`` opens the configured URL (SQLite by default, PostgreSQL
 with ``postgresql+psycopg://``), brings the schema to the newest Alembic revision on first
 use, and hands out transactions with :meth:`Database.begin`.  SQLite runs in WAL mode with
-foreign keys on, ``synchronous=NORMAL`` and a busy timeout; its transactions are explicit
-(``BEGIN IMMEDIATE`` in :meth:`Database.begin`, not the sqlite3 module's implicit ones), so
-that a transaction's reads and writes see one state and a writer waits for the lock at
-``BEGIN`` rather than failing part-way.  A lock held past the busy
-timeout becomes :class:`~botsweep.errors.DatabaseLocked`; a full disk (or
-``max_page_count``) becomes :class:`~botsweep.errors.StorageFull`; either way the
-transaction has been rolled back.
+foreign keys on, ``synchronous=NORMAL`` and a busy timeout, and its transactions are
+explicit: :meth:`Database.begin` opens one with ``BEGIN IMMEDIATE``, so that its reads and
+writes see one state and a writer waits for the lock at the start rather than failing
+part-way (the sqlite3 module's implicit transactions are off, so write through
+:meth:`Database.begin`, not ``engine.begin()``).  A lock held past the busy timeout becomes
+:class:`~botsweep.errors.DatabaseLocked`; a full disk (or ``max_page_count``) becomes
+:class:`~botsweep.errors.StorageFull`; either way the transaction has been rolled back.
 """
 
 from __future__ import annotations
