@@ -35,6 +35,7 @@ __all__ = [
     "MAX_LOOKUP",
     "AccountError",
     "Page",
+    "Users",
     "classify",
     "parse_reply",
     "parse_rate",
@@ -73,6 +74,20 @@ class AccountError:
     value: str
     state: State
     detail: str
+
+
+class Users(list[dict[str, Any]]):
+    """A reply's user objects, with ``ids``: their ids as ints, in the same order.
+
+    The parser converts every id once when it checks it; the page write takes the ints from
+    here rather than parsing the strings again.  It is a list, so it reads like one.
+    """
+
+    ids: list[int]
+
+    def __init__(self, users: list[dict[str, Any]], ids: list[int]) -> None:
+        super().__init__(users)
+        self.ids = ids
 
 
 @dataclass
@@ -191,11 +206,13 @@ def classify(entry: Mapping[str, Any]) -> State | None:
     return None
 
 
-def _check_user(obj: Any) -> dict[str, Any]:
+def _check_user(obj: Any) -> int:
+    """The user object's id as an int, once its fields have the types botsweep relies on."""
     if not isinstance(obj, dict):
         raise _Malformed("a user entry is not an object")
     uid = obj.get("id")
-    if not isinstance(uid, str) or not _DIGITS.match(uid) or int(uid) >= 2**63:
+    number = int(uid) if isinstance(uid, str) and _DIGITS.match(uid) else 2**63
+    if number >= 2**63:
         raise _Malformed("a user entry has no decimal string id")
     for name in _STR_FIELDS:
         if name in obj and not isinstance(obj[name], str):
@@ -210,7 +227,7 @@ def _check_user(obj: Any) -> dict[str, Any]:
         raise _Malformed(f"user {uid}: public_metrics is not a map of counts")
     if "entities" in obj and not isinstance(obj["entities"], dict):
         raise _Malformed(f"user {uid}: entities is not an object")
-    return obj
+    return number
 
 
 def _raise_for_status(status: int, headers: dict[str, str], body: bytes, rate: RateSnapshot | None,
@@ -310,7 +327,7 @@ def _parse_ok(body: bytes, endpoint: str, max_items: int, account_id: int | None
         raise _Malformed("data is not a list")
     if len(data) > max_items:
         raise _Malformed(f"{len(data)} users in a page that asked for at most {max_items}")
-    items = [_check_user(obj) for obj in data]
+    items = Users(data, [_check_user(obj) for obj in data])
     cursor = meta.get("next_token") if is_list else None
     if cursor is not None and (not isinstance(cursor, str) or not cursor.isprintable()
                                or " " in cursor or len(cursor) > 1024):

@@ -3,15 +3,19 @@
 ``Database(settings.database)`` opens the configured URL (SQLite by default, PostgreSQL
 with ``postgresql+psycopg://``), brings the schema to the newest Alembic revision on first
 use, and hands out transactions with :meth:`Database.begin`.  SQLite runs in WAL mode with
-foreign keys on, ``synchronous=NORMAL`` and a busy timeout.  A lock held past the busy
-timeout becomes :class:`~botsweep.errors.DatabaseLocked`; a full disk (or
-``max_page_count``) becomes :class:`~botsweep.errors.StorageFull`; either way the
-transaction has been rolled back.
+foreign keys on, ``synchronous=NORMAL`` and a busy timeout, and its transactions are
+explicit: :meth:`Database.begin` opens one with ``BEGIN IMMEDIATE``, so that its reads and
+writes see one state and a writer waits for the lock at the start rather than failing
+part-way (the sqlite3 module's implicit transactions are off, so write through
+:meth:`Database.begin`, not ``engine.begin()``).  A lock held past the busy timeout becomes
+:class:`~botsweep.errors.DatabaseLocked`; a full disk (or ``max_page_count``) becomes
+:class:`~botsweep.errors.StorageFull`; either way the transaction has been rolled back.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -114,6 +118,9 @@ class Database:
 
             @event.listens_for(engine, "connect")
             def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                # No implicit transactions from the sqlite3 module: it would open one only
+                # before the first INSERT/UPDATE/DELETE, leaving earlier reads outside it.
+                dbapi_conn.isolation_level = None
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")
@@ -172,8 +179,8 @@ class Database:
 
     def _lock_for_migration(self, conn: Connection) -> None:
         if self.is_sqlite:
-            # pysqlite opens no transaction before DDL; this one makes the upgrade atomic
-            # and makes a second process wait (up to the busy timeout) until it is done.
+            # SQLite transactions are explicit; this one makes the upgrade atomic and makes
+            # a second process wait (up to the busy timeout) until it is done.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.execute(
@@ -200,11 +207,18 @@ class Database:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A transaction: committed on success, rolled back (and translated) on error."""
+        """A transaction: committed on success, rolled back (and translated) on error.
+
+        On SQLite it starts with ``BEGIN IMMEDIATE``: the write lock is taken (or waited
+        for, up to the busy timeout) before anything is read, so what the transaction reads
+        is still true when it writes.  The driver's own errors (a page write uses its cursor
+        directly) are translated like SQLAlchemy's."""
         try:
             with self.engine.begin() as conn:
+                if self.is_sqlite:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
                 yield conn
-        except OperationalError as exc:
+        except (OperationalError, sqlite3.OperationalError) as exc:
             raise translate_db_error(exc) from None
 
     @contextmanager

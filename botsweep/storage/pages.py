@@ -2,8 +2,8 @@
 
 * :func:`write_follow_page`: a followers or following page — its edges, the record of the
   accounts it discovered (one ``discovered`` row with the ids packed) and the frontier
-  cursor — in one transaction.  Edges are sorted so that a followers page lands as one run
-  of adjacent keys in ``follows``.
+  cursor — in one transaction (it lives in :mod:`botsweep.storage.follow_page`, the crawl's
+  hottest write).
 * :func:`absorb_discovered`: turns ``discovered`` rows into stub accounts (many pages in one
   transaction, so random-order inserts share their B-tree pages) and counts, for each
   account, how many expanded accounts' lists it was found on (``bot_links``).  It also
@@ -14,8 +14,8 @@
 * :func:`write_profiles`: profiles from a lookup (users and per-account errors).
 * :func:`log_call`: one row of the API call log.
 
-Everything goes through ``INSERT ... ON CONFLICT`` with executemany; there are no ORM
-objects on these paths.
+Everything goes through ``INSERT ... ON CONFLICT`` with executemany (or, for a page's
+edges on SQLite, multi-row inserts); there are no ORM objects on these paths.
 """
 
 from __future__ import annotations
@@ -29,23 +29,13 @@ import numpy as np
 from sqlalchemy import Connection, and_, bindparam, case, delete, or_, select, update
 
 from botsweep.storage.db import Database
-from botsweep.storage.schema import accounts, api_calls, discovered, frontier, meta
+from botsweep.storage.follow_page import write_follow_page
+from botsweep.storage.schema import accounts, api_calls, discovered, meta
 
 __all__ = [
-    "write_follow_page",
-    "absorb_discovered",
-    "novelty_key",
-    "VIA_PREFIX",
-    "size_class",
-    "read_novelty",
-    "pending_discovered_ids",
-    "pack_ids",
-    "unpack_ids",
-    "write_profiles",
-    "mark_accounts",
-    "log_call",
-    "profile_row",
-    "PROFILE_COLUMNS",
+    "write_follow_page", "absorb_discovered", "novelty_key", "VIA_PREFIX", "size_class",
+    "read_novelty", "pending_discovered_ids", "pack_ids", "unpack_ids", "write_profiles",
+    "mark_accounts", "log_call", "profile_row", "PROFILE_COLUMNS",
 ]
 
 PROFILE_COLUMNS = (
@@ -62,46 +52,6 @@ def _text(value: Any) -> str | None:
 
 def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-_EDGE_SQL_SQLITE = (
-    "INSERT OR IGNORE INTO follows (followee_id, follower_id, first_seen) VALUES (?, ?, ?)"
-)
-_EDGE_SQL_PG = (
-    "INSERT INTO follows (followee_id, follower_id, first_seen) VALUES (%s, %s, %s) "
-    "ON CONFLICT DO NOTHING"
-)
-
-
-# Built once: constructing a statement costs more than running it on this path.
-_TASK_ITEMS = select(frontier.c["items"]).where(frontier.c.id == bindparam("tid"))
-_ADVANCE_VALUES = {
-    "cursor": bindparam("cursor"), "pages": frontier.c.pages + 1,
-    "items": bindparam("items"), "truncated": bindparam("truncated"),
-    "state": bindparam("state"), "lease_owner": None, "lease_until": None,
-    "done_at": bindparam("done_at"), "attempts": 0, "last_error": None, "not_before": None,
-}
-_ADVANCE = update(frontier).where(frontier.c.id == bindparam("tid")).values(_ADVANCE_VALUES)
-_ADVANCE_LEASED = (
-    update(frontier)
-    .where(frontier.c.id == bindparam("tid"), frontier.c.lease_owner == bindparam("owner"))
-    .values(_ADVANCE_VALUES)
-)
-_DISCOVERED = discovered.insert().values(
-    via_id=bindparam("via"), direction=bindparam("direction"), ids=bindparam("ids"),
-    first_seen=bindparam("first_seen"),
-)
-# The same three statements as driver SQL for SQLite: per page they cost SQLAlchemy more
-# to dispatch than SQLite to run.
-_SQLITE_DISCOVERED = (
-    "INSERT INTO discovered (via_id, direction, ids, first_seen) VALUES (?, ?, ?, ?)"
-)
-_SQLITE_TASK_ITEMS = "SELECT items FROM frontier WHERE id = ?"
-_SQLITE_ADVANCE = (
-    "UPDATE frontier SET cursor = ?, pages = pages + 1, items = ?, truncated = ?, state = ?, "
-    "lease_owner = NULL, lease_until = NULL, done_at = ?, attempts = 0, last_error = NULL, "
-    "not_before = NULL WHERE id = ?"
-)
 
 
 def pack_ids(ids: Sequence[int]) -> bytes:
@@ -138,75 +88,6 @@ def profile_row(user: Mapping[str, Any], fetched_at: float) -> dict[str, Any]:
     for name in _METRICS:
         row[name] = _count(metrics.get(name))
     return row
-
-
-def _page_ids(items: Sequence[Mapping[str, Any]]) -> np.ndarray:
-    """The page's ids, sorted and unique, as little-endian int64 (numpy parses the decimal
-    strings about twice as fast as ``int()`` one by one)."""
-    if not items:
-        return np.zeros(0, dtype="<i8")
-    try:
-        parsed = np.array([item["id"] for item in items], dtype="<i8")
-    except (ValueError, OverflowError):
-        parsed = np.array([int(item["id"]) for item in items], dtype="<i8")
-    return np.unique(parsed)
-
-
-def write_follow_page(
-    conn: Connection,
-    db: Database,
-    *,
-    task_id: int,
-    account_id: int,
-    direction: str,
-    items: Sequence[Mapping[str, Any]],
-    next_cursor: str | None,
-    fetched_at: float,
-    max_list_size: int,
-    lease_owner: str | None = None,
-) -> dict[str, Any]:
-    """Store one page of ``account_id``'s followers/following and advance its cursor.
-
-    Returns ``{"ids": [...], "done": bool, "truncated": bool}``.  The task goes back to
-    ``pending`` (or ``done``) and its lease is released.  When ``lease_owner`` is given,
-    the cursor only moves if this worker still holds the lease; the edges and stubs are
-    kept either way (they are facts, and idempotent).
-    """
-    unique = _page_ids(items)
-    ids: list[int] = unique.tolist()
-    fast = db.is_sqlite and lease_owner is None
-    if ids:
-        if fast:
-            conn.exec_driver_sql(_SQLITE_DISCOVERED,
-                                 (account_id, direction, unique.tobytes(), fetched_at))
-        else:
-            conn.execute(_DISCOVERED, {"via": account_id, "direction": direction,
-                                       "ids": unique.tobytes(), "first_seen": fetched_at})
-        if direction == "followers":
-            edges = [(account_id, i, fetched_at) for i in ids]
-        else:
-            edges = [(i, account_id, fetched_at) for i in ids]
-        # The hottest statement: a constant SQL text with driver-level executemany (the
-        # Core construct builds a parameter dict per row, which costs about half the time).
-        conn.exec_driver_sql(_EDGE_SQL_SQLITE if db.is_sqlite else _EDGE_SQL_PG, edges)
-    before = (conn.exec_driver_sql(_SQLITE_TASK_ITEMS, (task_id,)) if fast
-              else conn.execute(_TASK_ITEMS, {"tid": task_id})).scalar()
-    seen = (before or 0) + len(ids)
-    truncated = next_cursor is not None and seen >= max_list_size
-    done = next_cursor is None or truncated
-    values = {
-        "tid": task_id, "cursor": None if done else next_cursor, "items": seen,
-        "truncated": truncated, "state": "done" if done else "pending",
-        "done_at": fetched_at if done else None,
-    }
-    if fast:
-        conn.exec_driver_sql(_SQLITE_ADVANCE, (
-            values["cursor"], seen, truncated, values["state"], values["done_at"], task_id))
-    elif lease_owner is None:
-        conn.execute(_ADVANCE, values)
-    else:
-        conn.execute(_ADVANCE_LEASED, {**values, "owner": lease_owner})
-    return {"ids": ids, "done": done, "truncated": truncated}
 
 
 VIA_PREFIX = "via:"  # meta key of a new id's source list, until the id is scored
