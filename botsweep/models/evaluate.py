@@ -76,7 +76,7 @@ def leave_one_dataset_out(
         weights = np.zeros(len(data))
         weights[train_index] = sample_weights(data.labels[train_index],
                                               data.datasets[train_index], weighting)
-        x = cache.matrix(cache.username_model(train_index), cache.word_model(train_index)[1])
+        x = cache.tables(train_index)[2]
         fit_index, valid_index = _split_validation(train_index, strata, seed)
         booster, iterations = _fit(
             x[fit_index], y[fit_index], weights[fit_index], merged, max_rounds,

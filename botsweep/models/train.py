@@ -3,7 +3,8 @@
 For each of ``folds`` folds (stratified by dataset and label):
 
 1. the username bigram table is fitted on the training part's humans only, and the
-   description word table on the training part (cross-fitted within it);
+   description word table on the training part; the training part's own rows are
+   scored by tables cross-fitted within it (5 inner folds);
 2. LightGBM trains on 85% of the training part, with early stopping on the other 15%,
    then (``refit``) again on the whole training part for the round it stopped at;
 3. the held-out fold is predicted, giving out-of-fold (OOF) raw scores for every record.
@@ -46,7 +47,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "learning_rate": 0.1,
     "num_leaves": 15,
     "min_data_in_leaf": 10,
-    "feature_fraction": 0.5,
+    "feature_fraction": 0.7,
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "lambda_l2": 1.0,
@@ -59,6 +60,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 _LOGLIK = FEATURES.index("username_loglik")
 _WORDS = FEATURES.index("description_words")
+_INNER_FOLDS = 5  # cross-fitting of the username and word tables inside a training part
 
 
 @dataclass
@@ -106,28 +108,34 @@ class _Matrix:
         humans = train_index[self.labels[train_index] == 0]
         return UsernameModel.fit([self.usernames[i] for i in humans])
 
-    def word_model(self, train_index: np.ndarray) -> tuple[WordModel, np.ndarray]:
-        """The word table fitted on ``train_index``, and description scores for every row.
+    def tables(self, train_index: np.ndarray) -> tuple[UsernameModel, WordModel, np.ndarray]:
+        """The username and word tables fitted on ``train_index``, and the matrix for every row.
 
-        Rows in ``train_index`` are scored cross-fitted (by a table fitted on the other
-        inner folds), or the trees would learn to trust a score that saw their labels.
+        Rows outside ``train_index`` are scored by the tables; rows inside it are scored
+        cross-fitted (by tables fitted on the other inner folds of ``train_index``), or the
+        trees would learn to trust scores made with their own labels: a training human's
+        own bigrams raise its username likelihood, and its own words move its word score.
         """
-        column = encode_column(self.descriptions)
+        usernames = self.username_model(train_index)
+        user_scores = usernames.loglik(self.encoded)
         words = WordModel.fit(encode_column([self.descriptions[i] for i in train_index]),
                               self.labels[train_index])
-        scores = words.score(column)
-        inner = np.random.default_rng(len(train_index)).integers(0, 5, len(train_index))
-        for k in range(5):
+        word_scores = words.score(encode_column(self.descriptions))
+        inner = np.random.default_rng(len(train_index)).integers(0, _INNER_FOLDS,
+                                                                  len(train_index))
+        for k in range(_INNER_FOLDS):
             fit_rows, score_rows = train_index[inner != k], train_index[inner == k]
+            user_scores[score_rows] = self.username_model(fit_rows).loglik(
+                [self.usernames[i] for i in score_rows])
             part = WordModel.fit(encode_column([self.descriptions[i] for i in fit_rows]),
                                  self.labels[fit_rows])
-            scores[score_rows] = part.score(
+            word_scores[score_rows] = part.score(
                 encode_column([self.descriptions[i] for i in score_rows]))
-        return words, scores
+        return usernames, words, self.matrix(user_scores, word_scores)
 
-    def matrix(self, model: UsernameModel, word_scores: np.ndarray) -> np.ndarray:
+    def matrix(self, user_scores: np.ndarray, word_scores: np.ndarray) -> np.ndarray:
         full = self.full.copy()
-        full[:, _LOGLIK] = model.loglik(self.encoded)
+        full[:, _LOGLIK] = user_scores
         full[:, _WORDS] = word_scores
         return full[:, self.columns]
 
@@ -195,7 +203,7 @@ def cross_validate(
         warnings.filterwarnings("ignore", message="The least populated class")
         splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(raw, strata))
     for k, (train_index, test_index) in enumerate(splits):
-        x = cache.matrix(cache.username_model(train_index), cache.word_model(train_index)[1])
+        x = cache.tables(train_index)[2]
         fit_index, valid_index = _split_validation(train_index, strata, seed + k)
         booster, iterations = _fit(
             x[fit_index], y[fit_index], weights[fit_index], merged, max_rounds,
@@ -252,10 +260,8 @@ def train_model(
     rounds = max(1, int(round(float(np.mean(cv.best_iterations)))))
     cache = _Matrix(data, cv.features)
     everyone = np.arange(len(data))
-    username_model = cache.username_model(everyone)
-    word_model, word_scores = cache.word_model(everyone)
-    booster, _ = _fit(cache.matrix(username_model, word_scores), data.labels.astype(np.float64),
-                      cv.weights, merged, rounds)
+    username_model, word_model, x = cache.tables(everyone)
+    booster, _ = _fit(x, data.labels.astype(np.float64), cv.weights, merged, rounds)
     y = data.labels.astype(np.float64)
     calibrator = Calibrator.fit(cv.raw, y, cv.weights)
     threshold = choose_threshold(calibrator(cv.raw), y, cv.weights)

@@ -11,6 +11,7 @@ from botsweep.errors import InputError, ModelError
 from botsweep.models.calibration import Calibrator, choose_threshold
 from botsweep.models.dataset import LabelledData, load_labelled, sample_weights
 from botsweep.models.evaluate import leave_one_dataset_out
+from botsweep.models.ngram import UsernameModel
 from botsweep.models.scorer import BotScorer
 from botsweep.models.textstats import encode_column
 from botsweep.models.train import cross_validate, train_model
@@ -141,3 +142,26 @@ def test_word_model_learns_bot_words() -> None:
     assert bot > 0 > human and unknown == 0
     again = WordModel.from_dict(model.to_dict())
     np.testing.assert_allclose(again.score(encode_column(texts)), model.score(encode_column(texts)))
+
+
+def test_training_rows_are_scored_by_tables_that_never_saw_them() -> None:
+    from botsweep.models.features import FEATURES
+    from botsweep.models.train import _Matrix
+
+    records = planted_profiles(200)
+    human = next(i for i, r in enumerate(records) if r["_label"] == "human")
+    records[human]["username"] = "qzxjqzxjqzxj"  # bigrams no other account has
+    data = _data(records)
+    cache = _Matrix(data, FEATURES)
+    everyone = np.arange(len(records))
+    usernames, _, x = cache.tables(everyone)
+    loglik = x[:, FEATURES.index("username_loglik")]
+    in_sample = usernames.loglik(["qzxjqzxjqzxj"])[0]
+    unseen = UsernameModel.fit([]).loglik(["qzxjqzxjqzxj"])[0]
+    # The final table counts the account's own bigrams; its training row does not.
+    assert in_sample > loglik[human] + 1.0
+    assert loglik[human] < unseen + 1.0
+    others = np.delete(everyone, human)
+    held_out = cache.tables(others)[2]  # a row outside the training part gets the full tables
+    fitted = cache.username_model(others).loglik(["qzxjqzxjqzxj"])[0]
+    assert held_out[human, FEATURES.index("username_loglik")] == pytest.approx(fitted)
