@@ -100,7 +100,7 @@ def _route(path: str) -> tuple[str, str | None] | None:
     parts = path.split("/")
     if len(parts) < 3 or parts[0] != "" or parts[1] != "2" or parts[2] != "users":
         return None
-    rest = [unquote(p) for p in parts[3:]]
+    rest = [unquote(p) for p in parts[3:]] if "%" in path else parts[3:]
     if not rest:
         return "users", None
     if rest == ["by"]:
@@ -269,13 +269,13 @@ class SimApp:
 
     def _prepare_list(self, endpoint: str, arg: str, qs: str) -> Callable[[], bytes]:
         """``_prepare`` for followers/following, with the checks memoised per query."""
-        params = self.list_queries.get(endpoint, qs)
-        if params is None:
+        known = self.list_queries.get(endpoint, qs)
+        if known is None:
             return self._prepare(endpoint, arg, check_query(endpoint, parse_qs(qs)))
         check_list("id", [arg], ID_PATTERN, 1)
-        offset = self.page_offset(endpoint, int(arg), params.token)
-        return lambda: self._list(endpoint, arg, params.size, offset, params.fields,
-                                  params.expansions, params.tweet_fields)
+        (size, fields, expansions, tweet_fields), token = known
+        offset = self.tokens.offset(endpoint, int(arg), token)
+        return lambda: self._list(endpoint, arg, size, offset, fields, expansions, tweet_fields)
 
     def _resolve(self, value: str, parameter: str) -> tuple[int | None, str]:
         """(dense index or None, error kind or '') for an id or a username."""
@@ -326,16 +326,19 @@ class SimApp:
                                   None)
         members = self.index.neighbours(index, direction)
         page = members[offset: offset + size]
-        meta: dict[str, Any] = {"result_count": int(page.shape[0])}
+        count = page.shape[0]
+        meta = b',"meta":{"result_count":%d' % count  # what dumps gives, made directly
         if offset + size < members.shape[0]:
-            meta["next_token"] = self.page_token(direction, int(arg), offset + size)
+            meta += b',"next_token":"%s"' % self.tokens.token(
+                direction, int(arg), offset + size).encode()
         if offset > 0:
-            meta["previous_token"] = self.page_token(direction, int(arg), max(0, offset - size))
+            meta += b',"previous_token":"%s"' % self.tokens.token(
+                direction, int(arg), max(0, offset - size)).encode()
         includes = self._includes(page, expansions, tweet_fields)
-        if not page.shape[0]:
-            return self._envelope(None, None, includes, None, meta)
-        return self.index.users_joined(page, fields, b'{"data":[',
-                                       b"]" + self._tail(includes, None, meta))
+        tail = (b',"includes":' + dumps(includes) if includes else b"") + meta + b"}}"
+        if not count:
+            return b"{" + tail[1:]
+        return self.index.users_joined(page, fields, b'{"data":[', b"]" + tail)
 
     def _includes(self, indices: list[int] | np.ndarray, expansions: tuple[str, ...],
                   tweet_fields: tuple[str, ...]) -> dict[str, Any] | None:

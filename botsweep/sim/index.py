@@ -141,10 +141,16 @@ class WorldIndex:
                      tail: bytes) -> bytes:
         """``head``, the user objects of ``picks`` (int64, not empty) joined by commas, and
         ``tail``, as one bytes object: the hot path of a list page, made in one copy."""
-        items = self.users_bytes(picks, fields)
-        items[0] = head + items[0]
-        items[-1] += tail
-        return b",".join(items)
+        items = self._cache_for(fields)[0].take(picks).tolist()
+        try:
+            items[0] = head + items[0]
+            items[-1] += tail
+            return b",".join(items)
+        except TypeError:  # a None: some of them are not serialised yet (first reads only)
+            items = self.users_bytes(picks, fields)
+            items[0] = head + items[0]
+            items[-1] += tail
+            return b",".join(items)
 
     def tweet_object(self, tweet: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
         obj: dict[str, Any] = {"id": tweet["id"], "text": tweet["text"]}

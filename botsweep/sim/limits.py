@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from botsweep.errors import InputError
 
@@ -29,8 +29,7 @@ DEFAULT_LIMITS: dict[str, int] = {
 }
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """The outcome of one request against its window, and the header values to send."""
 
     allowed: bool

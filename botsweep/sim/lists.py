@@ -36,13 +36,12 @@ def parse_qs(qs: str) -> dict[str, list[str]]:
 
 
 class ListParams(NamedTuple):
-    """The checked parameters of one followers/following request."""
+    """The checked parameters of a followers/following query, but for its token."""
 
     size: int
     fields: tuple[str, ...]
     expansions: tuple[str, ...]
     tweet_fields: tuple[str, ...]
-    token: str | None
 
 
 class ListQueries:
@@ -52,8 +51,9 @@ class ListQueries:
         self.most = most  # distinct queries kept; past that the memo starts again
         self._known: dict[tuple[str, str], ListParams | None] = {}
 
-    def get(self, endpoint: str, qs: str) -> ListParams | None:
-        """The parameters, or None when the caller must check ``qs`` the long way."""
+    def get(self, endpoint: str, qs: str) -> tuple[ListParams, str | None] | None:
+        """(the parameters, the pagination token or None), or None when the caller must
+        check ``qs`` the long way."""
         rest, tokens = qs, []
         if _TOKEN in qs:
             parts = []
@@ -70,11 +70,11 @@ class ListQueries:
         if params is None or len(tokens) > 1:
             return None
         if not tokens:
-            return params
+            return params, None
         token = tokens[0][len(_TOKEN):]
         if not token or "%" in token or "+" in token:
             return None
-        return params._replace(token=token)
+        return params, token
 
     @staticmethod
     def _check(endpoint: str, rest: str) -> ListParams | None:
@@ -86,7 +86,7 @@ class ListQueries:
         if "pagination_token" in query:  # spelled with escapes
             return None
         return ListParams(size, query.fields("user.fields"), query.fields("expansions"),
-                          query.fields("tweet.fields"), None)
+                          query.fields("tweet.fields"))
 
 
 class PageTokens:
