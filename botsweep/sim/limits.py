@@ -98,7 +98,10 @@ class RateLimiter:
         """Spend one request if the window has room; say so, with the header values."""
         limit = self.limits[endpoint]
         with self._lock:
-            state = self._current((token, endpoint), self.clock())
+            now = self.clock()
+            state = self._windows.get((token, endpoint))
+            if state is None or now >= state[0]:
+                state = self._current((token, endpoint), now)
             if state[1] >= limit:
                 return Verdict(False, limit, 0, state[0])
             state[1] += 1
