@@ -14,7 +14,6 @@ Order of checks for ``/2/`` routes, and what each costs:
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import threading
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import Any
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote
 
 import numpy as np
 
@@ -36,19 +35,20 @@ from botsweep.sim.apispec import (
     check_int,
     check_list,
     check_query,
-    invalid,
     resource_error,
     server_error,
 )
 from botsweep.sim.faults import FaultInjector, FaultSpec
 from botsweep.sim.index import WorldIndex, dumps
 from botsweep.sim.limits import RateLimiter, Verdict, parse_rate_limits
+from botsweep.sim.lists import ListQueries, PageTokens, parse_qs
 from botsweep.sim.tweets import tweets_page
 from botsweep.sim.world import World
 
 __all__ = ["Reply", "SimApp", "Stats"]
 
 _JSON = "application/json; charset=utf-8"
+_LISTS = frozenset({"followers", "following"})
 
 
 @dataclass
@@ -96,24 +96,11 @@ class Stats:
             }
 
 
-def _parse_qs(qs: str) -> dict[str, list[str]]:
-    """``parse_qs(qs, keep_blank_values=True)``, fast when nothing needs unquoting."""
-    out: dict[str, list[str]] = {}
-    for part in qs.split("&"):
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        if "%" in part or "+" in part:
-            name, value = unquote_plus(name), unquote_plus(value)
-        out.setdefault(name, []).append(value)
-    return out
-
-
 def _route(path: str) -> tuple[str, str | None] | None:
     parts = path.split("/")
     if len(parts) < 3 or parts[0] != "" or parts[1] != "2" or parts[2] != "users":
         return None
-    rest = [unquote(p) for p in parts[3:]]
+    rest = [unquote(p) for p in parts[3:]] if "%" in path else parts[3:]
     if not rest:
         return "users", None
     if rest == ["by"]:
@@ -143,16 +130,18 @@ class SimApp:
         spec = faults if isinstance(faults, FaultSpec) else FaultSpec.parse(faults)
         self.faults = FaultInjector(spec, rng_seed)
         self._tokens = [(t.encode(), f"token-{i + 1}") for i, t in enumerate(tokens)]
-        self._secret = hashlib.blake2b(f"botsweep-sim-{rng_seed}".encode()).digest()[:32]
+        self.tokens = PageTokens(rng_seed)
+        self.list_queries = ListQueries()
         self._date_cache: tuple[int, str] = (-1, "")
         self.stats = Stats()
         self.started = clock()
+        self._now = world.now.timestamp()
 
     # ------------------------------------------------------------------ time
 
     def world_epoch(self) -> float:
         """World time now (epoch seconds): world.now + elapsed wall time x time_scale."""
-        return self.world.now.timestamp() + (self.clock() - self.started) * self.time_scale
+        return self._now + (self.clock() - self.started) * self.time_scale
 
     def world_time(self) -> datetime:
         return datetime.fromtimestamp(self.world_epoch(), UTC)
@@ -196,8 +185,10 @@ class SimApp:
             self.stats.count(endpoint, 401)
             return self._reply(401, dumps(UNAUTHORIZED))
         try:
-            query = check_query(endpoint, _parse_qs(qs))
-            build = self._prepare(endpoint, arg, query)
+            if endpoint in _LISTS:
+                build = self._prepare_list(endpoint, arg, qs)  # type: ignore[arg-type]
+            else:
+                build = self._prepare(endpoint, arg, check_query(endpoint, parse_qs(qs)))
         except ApiError as exc:
             self.stats.count(endpoint, exc.status, token)
             return self._reply(exc.status, dumps(exc.body),
@@ -276,6 +267,16 @@ class SimApp:
         offset = self.page_offset(endpoint, int(arg), query.one("pagination_token"))
         return lambda: self._list(endpoint, arg, size, offset, fields, expansions, tweet_fields)
 
+    def _prepare_list(self, endpoint: str, arg: str, qs: str) -> Callable[[], bytes]:
+        """``_prepare`` for followers/following, with the checks memoised per query."""
+        known = self.list_queries.get(endpoint, qs)
+        if known is None:
+            return self._prepare(endpoint, arg, check_query(endpoint, parse_qs(qs)))
+        check_list("id", [arg], ID_PATTERN, 1)
+        (size, fields, expansions, tweet_fields), token = known
+        offset = self.tokens.offset(endpoint, int(arg), token)
+        return lambda: self._list(endpoint, arg, size, offset, fields, expansions, tweet_fields)
+
     def _resolve(self, value: str, parameter: str) -> tuple[int | None, str]:
         """(dense index or None, error kind or '') for an id or a username."""
         if parameter in ("ids", "id"):
@@ -325,14 +326,19 @@ class SimApp:
                                   None)
         members = self.index.neighbours(index, direction)
         page = members[offset: offset + size]
-        meta: dict[str, Any] = {"result_count": int(page.shape[0])}
+        count = page.shape[0]
+        meta = b',"meta":{"result_count":%d' % count  # what dumps gives, made directly
         if offset + size < members.shape[0]:
-            meta["next_token"] = self.page_token(direction, int(arg), offset + size)
+            meta += b',"next_token":"%s"' % self.tokens.token(
+                direction, int(arg), offset + size).encode()
         if offset > 0:
-            meta["previous_token"] = self.page_token(direction, int(arg), max(0, offset - size))
-        items = self.index.users_bytes(page, fields)
-        return self._envelope(items or None, None, self._includes(page, expansions,
-                                                                   tweet_fields), None, meta)
+            meta += b',"previous_token":"%s"' % self.tokens.token(
+                direction, int(arg), max(0, offset - size)).encode()
+        includes = self._includes(page, expansions, tweet_fields)
+        tail = (b',"includes":' + dumps(includes) if includes else b"") + meta + b"}}"
+        if not count:
+            return b"{" + tail[1:]
+        return self.index.users_joined(page, fields, b'{"data":[', b"]" + tail)
 
     def _includes(self, indices: list[int] | np.ndarray, expansions: tuple[str, ...],
                   tweet_fields: tuple[str, ...]) -> dict[str, Any] | None:
@@ -343,17 +349,23 @@ class SimApp:
         return {"tweets": tweets} if tweets else None
 
     @staticmethod
-    def _envelope(items: tuple[bytes, ...] | list[bytes] | None, single: bytes | None,
-                  includes: dict[str, Any] | None, errors: list[dict[str, Any]] | None,
-                  meta: dict[str, Any] | None) -> bytes:
-        tail: list[bytes] = []  # the small members after "data", each with its comma
+    def _tail(includes: dict[str, Any] | None, errors: list[dict[str, Any]] | None,
+              meta: dict[str, Any] | None) -> bytes:
+        """The small members after ``data``, each with its comma, and the closing brace."""
+        tail: list[bytes] = []
         if includes:
             tail.append(b',"includes":' + dumps(includes))
         if errors:
             tail.append(b',"errors":' + dumps(errors))
         if meta is not None:
             tail.append(b',"meta":' + dumps(meta))
-        end = b"".join(tail) + b"}"
+        return b"".join(tail) + b"}"
+
+    @classmethod
+    def _envelope(cls, items: tuple[bytes, ...] | list[bytes] | None, single: bytes | None,
+                  includes: dict[str, Any] | None, errors: list[dict[str, Any]] | None,
+                  meta: dict[str, Any] | None) -> bytes:
+        end = cls._tail(includes, errors, meta)
         if items:
             # One copy of the big list: the brackets and the tail ride on the end items
             # (``items`` is the caller's fresh list, so it is changed in place).
@@ -363,35 +375,14 @@ class SimApp:
             return b",".join(items)
         if single is not None:
             return b'{"data":' + single + end
-        return b"{" + end[1:] if tail else b"{}"
+        return b"{" + end[1:] if len(end) > 1 else b"{}"
 
     # ------------------------------------------------------------------ pagination
 
-    def _page_mac(self, kind: str, account_id: int, offset: int) -> bytes:
-        message = f"{kind}|{account_id}|{offset}".encode()
-        return hashlib.blake2b(message, key=self._secret, digest_size=8).digest()
-
     def page_token(self, kind: str, account_id: int, offset: int) -> str:
         """An opaque token for ``offset`` in ``kind`` list of ``account_id``."""
-        mac = self._page_mac(kind, account_id, offset)
-        hidden = (offset ^ int.from_bytes(mac[:4], "big")).to_bytes(4, "big")
-        return (mac + hidden).hex()
+        return self.tokens.token(kind, account_id, offset)
 
     def page_offset(self, kind: str, account_id: int, token: str | None) -> int:
         """The offset a token stands for; the real 400 if it is not one of ours."""
-        if token is None:
-            return 0
-        try:
-            raw = bytes.fromhex(token) if len(token) == 24 else b""
-        except ValueError:
-            raw = b""
-        offset = -1
-        if len(raw) == 12:
-            offset = int.from_bytes(raw[8:], "big") ^ int.from_bytes(raw[:4], "big")
-            if not hmac.compare_digest(raw[:8], self._page_mac(kind, account_id, offset)):
-                offset = -1
-        if offset < 0:
-            raise invalid([{"parameters": {"pagination_token": [token]},
-                            "message": f"The `pagination_token` query parameter value [{token}] "
-                                       "is not valid"}])
-        return offset
+        return self.tokens.offset(kind, account_id, token)

@@ -67,13 +67,14 @@ class FaultInjector:
 
     def __init__(self, spec: FaultSpec, rng_seed: int = 0) -> None:
         self.spec = spec
+        self._active = bool(spec)
         self._salt = str(rng_seed).encode()
         self._seen: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def draw(self, target: str) -> tuple[str | None, int]:
         """``(kind or None, a deterministic integer for variants)`` for this request."""
-        if not self.spec:
+        if not self._active:
             return None, 0
         with self._lock:
             n = self._seen.get(target, 0)

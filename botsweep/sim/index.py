@@ -121,7 +121,7 @@ class WorldIndex:
 
     def users_bytes(self, indices: np.ndarray | list[int],
                     fields: tuple[str, ...]) -> list[bytes]:
-        """``user_bytes`` for many accounts at once (the hot path of a list page).
+        """``user_bytes`` for many accounts at once.
 
         Filling is idempotent (the same bytes whichever thread writes first), so readers
         need no lock.
@@ -131,11 +131,26 @@ class WorldIndex:
             return []
         cache, filled = self._cache_for(fields)
         known = filled.take(picks)
-        if not known.all():
+        if np.count_nonzero(known) < picks.shape[0]:
             for index in picks[~known].tolist():
                 cache[index] = dumps(self.user_object(index, fields))
                 filled[index] = True
         return cache.take(picks).tolist()  # type: ignore[no-any-return]
+
+    def users_joined(self, picks: np.ndarray, fields: tuple[str, ...], head: bytes,
+                     tail: bytes) -> bytes:
+        """``head``, the user objects of ``picks`` (int64, not empty) joined by commas, and
+        ``tail``, as one bytes object: the hot path of a list page, made in one copy."""
+        items = self._cache_for(fields)[0].take(picks).tolist()
+        try:
+            items[0] = head + items[0]
+            items[-1] += tail
+            return b",".join(items)
+        except TypeError:  # a None: some of them are not serialised yet (first reads only)
+            items = self.users_bytes(picks, fields)
+            items[0] = head + items[0]
+            items[-1] += tail
+            return b",".join(items)
 
     def tweet_object(self, tweet: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
         obj: dict[str, Any] = {"id": tweet["id"], "text": tweet["text"]}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from botsweep.errors import InputError
 
@@ -29,8 +29,7 @@ DEFAULT_LIMITS: dict[str, int] = {
 }
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """The outcome of one request against its window, and the header values to send."""
 
     allowed: bool
@@ -99,7 +98,10 @@ class RateLimiter:
         """Spend one request if the window has room; say so, with the header values."""
         limit = self.limits[endpoint]
         with self._lock:
-            state = self._current((token, endpoint), self.clock())
+            now = self.clock()
+            state = self._windows.get((token, endpoint))
+            if state is None or now >= state[0]:
+                state = self._current((token, endpoint), now)
             if state[1] >= limit:
                 return Verdict(False, limit, 0, state[0])
             state[1] += 1
