@@ -5,7 +5,11 @@ times, in the same run and on the same records:
 
 - features:           ``feature_matrix`` (records -> numeric matrix);
 - predict alone:      LightGBM predict + calibration on the ready matrix (the baseline);
-- features + predict: ``BotScorer.predict_proba(records)``, what ``botsweep score`` does.
+- features + predict: ``BotScorer.predict_proba(records)``, what ``botsweep score`` does
+  (pipelined: chunks of ``--chunk`` records, one predicted on a second thread while the
+  next one's features are computed);
+- features + predict, one pass: the same with ``chunk_size = 0`` (features of all the
+  records, then one predict), the path before pipelining.
 
 Records come from ``--data`` (labelled .jsonl[.gz] files or directories, repeated until
 there are N; default ../shared/data/profiles when it exists) or, without data, from a
@@ -15,7 +19,7 @@ keep busy), and the load average is printed at the start and the end.  LightGBM
 predicts with ``--threads`` threads (default 0: OpenMP's choice, all cores).
 
 Usage:  python benchmarks/bench_scorer.py [--n 100000] [--runs 3] [--model FILE]
-                                          [--data PATH ...] [--threads 0]
+                                          [--data PATH ...] [--threads 0] [--chunk 8192]
 Ends with one line: (features + predict) time / (predict alone) time, same run.
 """
 
@@ -76,25 +80,36 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--data", type=Path, action="append", default=[])
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="pipeline chunk size (default: the scorer's own)")
     args = parser.parse_args()
 
     scorer = BotScorer.load(args.model)
     scorer.predict_threads = args.threads
+    chunk = scorer.chunk_size if args.chunk is None else args.chunk
     records, origin = _records(args.data, args.n)
     n = len(records)
     print(f"model {scorer.version}, {len(scorer.feature_names)} features; {n} records "
           f"({origin}); {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"predict threads {args.threads or 'all'}; load average {_load()}")
+          f"predict threads {args.threads or 'all'}, chunk {chunk}; load average {_load()}")
+
+    def scored(size: int) -> Callable[[], object]:
+        def run() -> object:
+            scorer.chunk_size = size
+            return scorer.predict_proba(records)
+        return run
 
     matrix = scorer.features(records)
     features_s = _best(args.runs, lambda: scorer.features(records))
     predict_s = _best(args.runs, lambda: scorer.predict_matrix(matrix))
-    total_s = _best(args.runs, lambda: scorer.predict_proba(records))
-    print(f"{'':30s} {'wall s':>8s} {'profiles/s':>12s} {'CPU s':>8s} {'per CPU-s':>12s}")
+    one_pass_s = _best(args.runs, scored(0))
+    total_s = _best(args.runs, scored(chunk))
+    print(f"{'':32s} {'wall s':>8s} {'profiles/s':>12s} {'CPU s':>8s} {'per CPU-s':>12s}")
     for name, (wall, cpu) in (("features", features_s),
                               ("predict alone (ready matrix)", predict_s),
+                              ("features + predict, one pass", one_pass_s),
                               ("features + predict", total_s)):
-        print(f"{name:30s} {wall:8.3f} {n / wall:12,.0f} {cpu:8.3f} {n / cpu:12,.0f}")
+        print(f"{name:32s} {wall:8.3f} {n / wall:12,.0f} {cpu:8.3f} {n / cpu:12,.0f}")
     print(f"load average at the end: {_load()}")
     print(f"ratio (features + predict) / (predict alone), wall: {total_s[0] / predict_s[0]:.2f}x"
           f"; CPU: {total_s[1] / predict_s[1]:.2f}x")
