@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from botsweep.models.ngram import UsernameModel, default_username_model
-from botsweep.models.textstats import encode_column, text_counts
+from botsweep.models.textstats import encode_column, epoch_seconds, text_counts
 from botsweep.models.words import WordModel, default_word_model
 
 if TYPE_CHECKING:
@@ -165,14 +165,9 @@ def _time_text(value: Any) -> str | None:
 
 def _epoch_days(values: Sequence[Any]) -> np.ndarray:
     """RFC 3339 strings (or datetimes) to days since the epoch; NaN when missing or bad."""
-    import pandas as pd
-
     if set(map(type, values)) - {str}:
         values = [_time_text(v) for v in values]
-    parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
-    seconds = parsed.as_unit("s").asi8.astype(np.float64)
-    seconds[parsed.isna()] = np.nan
-    return seconds / _DAY_S
+    return epoch_seconds(values) / _DAY_S
 
 
 def _observed_days(records: Sequence[Mapping[str, Any]], now: datetime | None) -> np.ndarray:

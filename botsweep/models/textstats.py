@@ -30,7 +30,8 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["EncodedColumn", "encode_column", "text_counts", "TEXT_STATS", "narrow"]
+__all__ = ["EncodedColumn", "encode_column", "text_counts", "TEXT_STATS", "narrow",
+           "epoch_seconds"]
 
 TEXT_STATS = ("len", "digits", "urls", "hashtags", "mentions", "upper", "nonascii", "emoji",
               "bot")
@@ -168,4 +169,78 @@ def text_counts(column: EncodedColumn, stats: Sequence[str] = TEXT_STATS) -> dic
             out[stat] = column.count_at(_bots(codes))
         else:
             out[stat] = column.count_at(_tags(codes, 35 if stat == "hashtags" else 64))
+    return out
+
+
+# -- timestamps ------------------------------------------------------------------------
+# The X API's form, "2013-06-11T11:20:35.000Z": separators at fixed places, digits elsewhere.
+_STAMP = "0000-00-00T00:00:00.000Z"
+_STAMP_FIXED = np.array([i for i, c in enumerate(_STAMP) if c != "0" or i >= 20])
+_STAMP_DIGITS = np.array([i for i, c in enumerate(_STAMP) if c == "0" and i < 20])
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _fixed_stamps(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds since the epoch of the values in exactly the X API's form, and which those are.
+
+    Only whole seconds (``.000``) of valid dates and times in years 1678-2261 count, so
+    each value read here is one that pandas parses to the same second.
+    """
+    n = len(values)
+    fits = np.fromiter(map(len, values), np.int64, n) == len(_STAMP)
+    seconds = np.zeros(n, dtype=np.int64)
+    rows = np.flatnonzero(fits)
+    if len(rows) < n:
+        values = [values[i] for i in rows.tolist()]
+    joined = "".join(values)
+    if not rows.size or not joined.isascii():
+        return seconds, np.zeros(n, dtype=bool)
+    chars = np.frombuffer(joined.encode("ascii"), np.uint8).reshape(len(rows), len(_STAMP))
+    template = np.frombuffer(_STAMP.encode("ascii"), np.uint8)
+    ok = (chars[:, _STAMP_FIXED] == template[_STAMP_FIXED]).all(axis=1)
+    digits = chars[:, _STAMP_DIGITS].astype(np.int64) - 48
+    ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)
+    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    month, day = digits[:, 4] * 10 + digits[:, 5], digits[:, 6] * 10 + digits[:, 7]
+    hour, minute = digits[:, 8] * 10 + digits[:, 9], digits[:, 10] * 10 + digits[:, 11]
+    second = digits[:, 12] * 10 + digits[:, 13]
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_days = _MONTH_DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    ok &= (year >= 1678) & (year <= 2261) & (month >= 1) & (month <= 12) & (day >= 1)
+    ok &= (day <= month_days) & (hour <= 23) & (minute <= 59) & (second <= 59)
+    # Days from the civil date (proleptic Gregorian, years from March).
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    seconds[rows] = days * 86400 + hour * 3600 + minute * 60 + second
+    good = np.zeros(n, dtype=bool)
+    good[rows] = ok
+    return seconds, good
+
+
+def epoch_seconds(values: Sequence[str | None]) -> np.ndarray:
+    """RFC 3339 strings to float seconds since the epoch (NaN when missing or bad).
+
+    Exactly what ``pandas.to_datetime(values, utc=True, errors="coerce",
+    format="ISO8601")`` gives in whole seconds; values in the X API's own form are read
+    with numpy, and only the others go through pandas.
+    """
+    import pandas as pd
+
+    n = len(values)
+    out = np.full(n, np.nan)
+    try:
+        seconds, good = _fixed_stamps(values)  # type: ignore[arg-type]
+    except TypeError:  # None or another non-str among them: pandas reads those
+        seconds, good = _fixed_stamps([v if isinstance(v, str) else "" for v in values])
+    out[good] = seconds[good].astype(np.float64)
+    rest = np.flatnonzero(~good)
+    if len(rest):
+        parsed = pd.to_datetime([values[i] for i in rest.tolist()], utc=True,
+                                errors="coerce", format="ISO8601")
+        parsed_s = parsed.as_unit("s").asi8.astype(np.float64)
+        parsed_s[parsed.isna()] = np.nan
+        out[rest] = parsed_s
     return out
