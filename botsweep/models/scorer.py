@@ -83,6 +83,7 @@ class BotScorer:
         # chunk predicted on a second thread while the next one's features are computed;
         # 0 turns that off (features of the whole batch, then one predict).
         self.chunk_size = 8192
+        self._copy: lightgbm.Booster | None = None
 
     # -- scoring -------------------------------------------------------------------------
     def features(self, records: Sequence[Mapping[str, Any]],
@@ -94,20 +95,36 @@ class BotScorer:
             return full
         return full[:, self._columns]
 
-    def raw_matrix(self, matrix: np.ndarray, threads: int | None = None) -> np.ndarray:
+    def raw_matrix(self, matrix: np.ndarray, threads: int | None = None,
+                   booster: lightgbm.Booster | None = None) -> np.ndarray:
         """LightGBM's uncalibrated probability for a ready feature matrix.
 
-        ``threads`` overrides :attr:`predict_threads` (0 = all cores).
+        ``threads`` overrides :attr:`predict_threads` (0 = all cores); ``booster``
+        (a copy of the model) overrides :attr:`booster`.
         """
         if matrix.shape[0] == 0:
             return np.zeros(0, dtype=np.float64)
         threads = self.predict_threads if threads is None else threads
         extra = {"num_threads": threads} if threads > 0 else {}
-        return np.asarray(self.booster.predict(matrix, **extra), dtype=np.float64)
+        chosen = self.booster if booster is None else booster
+        return np.asarray(chosen.predict(matrix, **extra), dtype=np.float64)
 
-    def predict_matrix(self, matrix: np.ndarray, threads: int | None = None) -> np.ndarray:
+    def predict_matrix(self, matrix: np.ndarray, threads: int | None = None,
+                       booster: lightgbm.Booster | None = None) -> np.ndarray:
         """Calibrated bot probabilities for a ready feature matrix."""
-        return self.calibrator(self.raw_matrix(matrix, threads))
+        return self.calibrator(self.raw_matrix(matrix, threads, booster))
+
+    def _second_booster(self) -> lightgbm.Booster:
+        """A copy of the model for a second predicting thread, made once.
+
+        LightGBM's predict writes a little state into its booster, so two threads
+        predicting at once each get their own.
+        """
+        if self._copy is None:
+            import lightgbm
+
+            self._copy = lightgbm.Booster(model_str=self.booster.model_to_string())
+        return self._copy
 
     def predict_proba(self, records: Sequence[Mapping[str, Any]],
                       now: datetime | None = None) -> np.ndarray:
@@ -127,25 +144,35 @@ class BotScorer:
         """Features of chunk k+1 on this thread while chunk k is predicted on another.
 
         LightGBM releases the GIL while it predicts, so the two overlap on two cores.
-        Chunks predict on one thread each (the features use the other core), except the
-        last, which nothing else overlaps.  At most two chunks' matrices wait at a time.
+        When the predict thread already has a chunk running and one waiting, this thread
+        predicts the chunk it just built itself, so neither thread idles whichever of
+        features and predict costs more.  Each predict uses one thread, except the last
+        chunk's when nothing else is left to overlap it.
         """
         n, size = len(records), self.chunk_size
         out = np.empty(n, dtype=np.float64)
-        overlapped = self.predict_threads if self.predict_threads > 0 else 1
-        in_flight: deque[Future[None]] = deque()
+        one = self.predict_threads if self.predict_threads > 0 else 1
+        queued: deque[Future[None]] = deque()
 
-        def predict(matrix: np.ndarray, start: int, threads: int) -> None:
-            out[start:start + len(matrix)] = self.predict_matrix(matrix, threads)
+        mine = self._second_booster()
+
+        def predict(matrix: np.ndarray, start: int, threads: int,
+                    booster: lightgbm.Booster | None = None) -> None:
+            out[start:start + len(matrix)] = self.predict_matrix(matrix, threads, booster)
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="botsweep-predict") as pool:
             for start in range(0, n, size):
                 matrix = self.features(records[start:start + size], now=now)
-                last = start + size >= n
-                in_flight.append(pool.submit(
-                    predict, matrix, start, self.predict_threads if last else overlapped))
-                while len(in_flight) > 2 or (last and in_flight):
-                    in_flight.popleft().result()
+                while queued and queued[0].done():
+                    queued.popleft().result()  # raises here if that predict failed
+                if start + size >= n:
+                    predict(matrix, start, one if queued else self.predict_threads, mine)
+                elif len(queued) < 2:
+                    queued.append(pool.submit(predict, matrix, start, one))
+                else:
+                    predict(matrix, start, one, mine)
+            for future in queued:
+                future.result()
         return out
 
     def labels(self, probs: np.ndarray) -> np.ndarray:
