@@ -180,6 +180,21 @@ _STAMP_DIGITS = np.array([i for i, c in enumerate(_STAMP) if c == "0" and i < 20
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
+def _stamp_chars(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The values of the stamp's length as rows of ASCII bytes, and which values those are."""
+    n, width = len(values), len(_STAMP)
+    joined = "\x00".join(values) + "\x00"
+    if len(joined) == n * (width + 1) and joined.count("\x00") == n and joined.isascii():
+        chars = np.frombuffer(joined.encode("ascii"), np.uint8).reshape(n, width + 1)
+        if not chars[:, width].any():  # every NUL is a separator: each value fits
+            return chars, np.arange(n)
+    rows = np.flatnonzero(np.fromiter(map(len, values), np.int64, n) == width)
+    joined = "".join([values[i] for i in rows.tolist()])
+    if not joined.isascii():
+        return np.zeros((0, width), np.uint8), rows[:0]
+    return np.frombuffer(joined.encode("ascii"), np.uint8).reshape(len(rows), width), rows
+
+
 def _fixed_stamps(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Seconds since the epoch of the values in exactly the X API's form, and which those are.
 
@@ -187,19 +202,11 @@ def _fixed_stamps(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     each value read here is one that pandas parses to the same second.
     """
     n = len(values)
-    fits = np.fromiter(map(len, values), np.int64, n) == len(_STAMP)
-    seconds = np.zeros(n, dtype=np.int64)
-    rows = np.flatnonzero(fits)
-    if len(rows) < n:
-        values = [values[i] for i in rows.tolist()]
-    joined = "".join(values)
-    if not rows.size or not joined.isascii():
-        return seconds, np.zeros(n, dtype=bool)
-    chars = np.frombuffer(joined.encode("ascii"), np.uint8).reshape(len(rows), len(_STAMP))
+    chars, rows = _stamp_chars(values)
     template = np.frombuffer(_STAMP.encode("ascii"), np.uint8)
     ok = (chars[:, _STAMP_FIXED] == template[_STAMP_FIXED]).all(axis=1)
-    digits = chars[:, _STAMP_DIGITS].astype(np.int64) - 48
-    ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)
+    digits = chars[:, _STAMP_DIGITS].astype(np.int32) - 48
+    ok &= (digits.view(np.uint32) <= 9).all(axis=1)  # below 0 wraps above 9
     year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
     month, day = digits[:, 4] * 10 + digits[:, 5], digits[:, 6] * 10 + digits[:, 7]
     hour, minute = digits[:, 8] * 10 + digits[:, 9], digits[:, 10] * 10 + digits[:, 11]
@@ -208,13 +215,12 @@ def _fixed_stamps(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     month_days = _MONTH_DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
     ok &= (year >= 1678) & (year <= 2261) & (month >= 1) & (month <= 12) & (day >= 1)
     ok &= (day <= month_days) & (hour <= 23) & (minute <= 59) & (second <= 59)
-    # Days from the civil date (proleptic Gregorian, years from March).
+    # Days from the civil date (proleptic Gregorian; years start in March, so y >= 1677).
     y = year - (month <= 2)
-    era = y // 400
-    yoe = y - era * 400
     doy = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
-    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-    seconds[rows] = days * 86400 + hour * 3600 + minute * 60 + second
+    days = y * 365 + y // 4 - y // 100 + y // 400 + doy - 719468
+    seconds = np.zeros(n, dtype=np.int64)
+    seconds[rows] = days.astype(np.int64) * 86400 + (hour * 3600 + minute * 60 + second)
     good = np.zeros(n, dtype=bool)
     good[rows] = ok
     return seconds, good

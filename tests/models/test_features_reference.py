@@ -9,6 +9,7 @@ that sends the batch down a slower, safer path still gets the same row.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -163,3 +164,14 @@ def test_account_age_from_every_timestamp_form() -> None:
     _check(records)
     for record in records[:3]:
         _check([record])
+
+
+def test_large_batches_with_absent_keys_and_other_mappings() -> None:
+    """Batches read in runs of records: absent keys and non-dict records anywhere."""
+    records: list[Any] = _generated(700, 7)
+    for i in (3, 255, 256, 300, 511, 699):
+        del records[i]["location"]
+    del records[400]["description"], records[401]["public_metrics"]
+    _check(records)
+    records[650] = MappingProxyType(records[650])  # a Mapping that is not a dict
+    _check(records)
