@@ -64,9 +64,10 @@ def _best(runs: int, work: Callable[[], object]) -> tuple[float, float, float]:
     for _ in range(runs):
         start, start_cpu, start_mine = time.perf_counter(), time.process_time(), time.thread_time()
         work()
-        wall = min(wall, time.perf_counter() - start)
-        if time.process_time() - start_cpu < cpu:
-            cpu, mine = time.process_time() - start_cpu, time.thread_time() - start_mine
+        end, end_cpu, end_mine = time.perf_counter(), time.process_time(), time.thread_time()
+        wall = min(wall, end - start)
+        if end_cpu - start_cpu < cpu:
+            cpu, mine = end_cpu - start_cpu, end_mine - start_mine
     return wall, cpu, mine
 
 
