@@ -16,7 +16,9 @@ there are N; default ../shared/data/profiles when it exists) or, without data, f
 generated sim world.  Each figure is the best of ``--runs`` runs, as wall time and as
 CPU time of this process (the CPU figure stays meaningful on a machine that other jobs
 keep busy), and the load average is printed at the start and the end.  LightGBM
-predicts with ``--threads`` threads (default 0: OpenMP's choice, all cores).
+predicts with ``--threads`` threads (default 0: OpenMP's choice, all cores).  For the
+pipelined path it also prints the CPU time of the calling thread and of the others: on
+two free cores its wall time cannot be below the larger of the two.
 
 Usage:  python benchmarks/bench_scorer.py [--n 100000] [--runs 3] [--model FILE]
                                           [--data PATH ...] [--threads 0] [--chunk 8192]
