@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from botsweep.models.ngram import UsernameModel, default_username_model
-from botsweep.models.textstats import encode_column, text_counts
+from botsweep.models.textstats import encode_column, epoch_seconds, text_counts
 from botsweep.models.words import WordModel, default_word_model
 
 if TYPE_CHECKING:
@@ -165,19 +165,14 @@ def _time_text(value: Any) -> str | None:
 
 def _epoch_days(values: Sequence[Any]) -> np.ndarray:
     """RFC 3339 strings (or datetimes) to days since the epoch; NaN when missing or bad."""
-    import pandas as pd
-
     if set(map(type, values)) - {str}:
         values = [_time_text(v) for v in values]
-    parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
-    seconds = parsed.as_unit("s").asi8.astype(np.float64)
-    seconds[parsed.isna()] = np.nan
-    return seconds / _DAY_S
+    return epoch_seconds(values) / _DAY_S
 
 
-def _observed_days(records: Sequence[Mapping[str, Any]], now: datetime | None) -> np.ndarray:
+def _observed_days(collected: Sequence[Any], fetched: Sequence[Any],
+                   now: datetime | None) -> np.ndarray:
     default = _time_text(now if now is not None else datetime.now(UTC))
-    collected, fetched = _field(records, "_collected_at"), _field(records, "_fetched_at")
     return _epoch_days([c or f or default for c, f in zip(collected, fetched, strict=True)])
 
 
@@ -229,20 +224,33 @@ def _field(records: Sequence[Mapping[str, Any]], key: str) -> list[Any]:
         return [r.get(key) if _is_mapping(r) else None for r in records]
 
 
-def _top_fields(records: Sequence[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
-    """Each top-level field as a sequence (a tuple or a list).
+_OPTIONAL_KEYS = ("_collected_at", "_fetched_at", "entities")
+_STEP = 256  # records per pass: their dicts stay in the CPU cache between the reads
 
-    When every record has every key, one C-level pass reads all ten keys of a record
-    while its dict is in the cache, then a transpose makes the columns; ten passes over
-    100k dicts cost more than that on a loaded machine.  Otherwise, one pass per key.
-    """
+
+def _top_fields(records: Sequence[Mapping[str, Any]]) -> dict[str, Sequence[Any]]:
+    """Each field the features read, as a sequence (a tuple or a list); None if absent.
+
+    Reading a dict costs mostly cache misses, so each run of 256 records is read for
+    all its keys (one C-level itemgetter pass, or ``dict.get`` per key where a key is
+    absent) and at once for the optional ones, while its dicts are in the cache; a
+    transpose then makes the columns.  Other Mappings are read one key at a time."""
+    get, rows = itemgetter(*_TOP_KEYS), []
+    optional: dict[str, list[Any]] = {key: [] for key in _OPTIONAL_KEYS}
     try:
-        rows = list(map(itemgetter(*_TOP_KEYS), records))
-    except (KeyError, TypeError):
-        return {key: _field(records, key) for key in _TOP_KEYS}
+        for start in range(0, len(records), _STEP):
+            part = records[start:start + _STEP]
+            try:
+                rows += list(map(get, part))
+            except KeyError:
+                rows += zip(*[map(dict.get, part, repeat(k)) for k in _TOP_KEYS], strict=True)
+            for key, column in optional.items():
+                column.extend(map(dict.get, part, repeat(key)))  # type: ignore[arg-type]
+    except TypeError:  # a Mapping that is not a dict
+        return {key: _field(records, key) for key in (*_TOP_KEYS, *_OPTIONAL_KEYS)}
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in _TOP_KEYS]
     del rows
-    return dict(zip(_TOP_KEYS, columns, strict=True))
+    return {**dict(zip(_TOP_KEYS, columns, strict=True)), **optional}
 
 
 @contextmanager
@@ -332,7 +340,8 @@ def feature_matrix(
     cols["likes_per_tweet"] = _ratio(likes, tweets)
     cols["tweets_per_follower"] = _ratio(tweets, followers)
 
-    age = _observed_days(records, now) - _epoch_days(top["created_at"])
+    age = _observed_days(top["_collected_at"], top["_fetched_at"], now) \
+        - _epoch_days(top["created_at"])
     cols["account_age_days"] = age
     days = np.maximum(age, 1.0)
     cols["tweets_per_day"] = tweets / days
@@ -366,7 +375,7 @@ def feature_matrix(
             words = word_model if word_model is not None else default_word_model()
             cols["description_words"] = words.score(column)
     cols["description_link_domains"], cols["description_shortener"] = _domain_features(
-        _field(records, "entities"))
+        top["entities"])
 
     # Filling whole rows of the transpose and copying it once is half the cost of
     # writing 56 strided columns into the row-major matrix LightGBM wants.

@@ -30,7 +30,8 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["EncodedColumn", "encode_column", "text_counts", "TEXT_STATS", "narrow"]
+__all__ = ["EncodedColumn", "encode_column", "text_counts", "TEXT_STATS", "narrow",
+           "epoch_seconds"]
 
 TEXT_STATS = ("len", "digits", "urls", "hashtags", "mentions", "upper", "nonascii", "emoji",
               "bot")
@@ -168,4 +169,84 @@ def text_counts(column: EncodedColumn, stats: Sequence[str] = TEXT_STATS) -> dic
             out[stat] = column.count_at(_bots(codes))
         else:
             out[stat] = column.count_at(_tags(codes, 35 if stat == "hashtags" else 64))
+    return out
+
+
+# -- timestamps ------------------------------------------------------------------------
+# The X API's form, "2013-06-11T11:20:35.000Z": separators at fixed places, digits elsewhere.
+_STAMP = "0000-00-00T00:00:00.000Z"
+_STAMP_FIXED = np.array([i for i, c in enumerate(_STAMP) if c != "0" or i >= 20])
+_STAMP_DIGITS = np.array([i for i, c in enumerate(_STAMP) if c == "0" and i < 20])
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _stamp_chars(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The values of the stamp's length as rows of ASCII bytes, and which values those are."""
+    n, width = len(values), len(_STAMP)
+    joined = "\x00".join(values) + "\x00"
+    if len(joined) == n * (width + 1) and joined.count("\x00") == n and joined.isascii():
+        chars = np.frombuffer(joined.encode("ascii"), np.uint8).reshape(n, width + 1)
+        if not chars[:, width].any():  # every NUL is a separator: each value fits
+            return chars, np.arange(n)
+    rows = np.flatnonzero(np.fromiter(map(len, values), np.int64, n) == width)
+    joined = "".join([values[i] for i in rows.tolist()])
+    if not joined.isascii():
+        return np.zeros((0, width), np.uint8), rows[:0]
+    return np.frombuffer(joined.encode("ascii"), np.uint8).reshape(len(rows), width), rows
+
+
+def _fixed_stamps(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds since the epoch of the values in exactly the X API's form, and which those are.
+
+    Only whole seconds (``.000``) of valid dates and times in years 1678-2261 count, so
+    each value read here is one that pandas parses to the same second.
+    """
+    n = len(values)
+    chars, rows = _stamp_chars(values)
+    template = np.frombuffer(_STAMP.encode("ascii"), np.uint8)
+    ok = (chars[:, _STAMP_FIXED] == template[_STAMP_FIXED]).all(axis=1)
+    digits = chars[:, _STAMP_DIGITS].astype(np.int32) - 48
+    ok &= (digits.view(np.uint32) <= 9).all(axis=1)  # below 0 wraps above 9
+    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    month, day = digits[:, 4] * 10 + digits[:, 5], digits[:, 6] * 10 + digits[:, 7]
+    hour, minute = digits[:, 8] * 10 + digits[:, 9], digits[:, 10] * 10 + digits[:, 11]
+    second = digits[:, 12] * 10 + digits[:, 13]
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_days = _MONTH_DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    ok &= (year >= 1678) & (year <= 2261) & (month >= 1) & (month <= 12) & (day >= 1)
+    ok &= (day <= month_days) & (hour <= 23) & (minute <= 59) & (second <= 59)
+    # Days from the civil date (proleptic Gregorian; years start in March, so y >= 1677).
+    y = year - (month <= 2)
+    doy = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
+    days = y * 365 + y // 4 - y // 100 + y // 400 + doy - 719468
+    seconds = np.zeros(n, dtype=np.int64)
+    seconds[rows] = days.astype(np.int64) * 86400 + (hour * 3600 + minute * 60 + second)
+    good = np.zeros(n, dtype=bool)
+    good[rows] = ok
+    return seconds, good
+
+
+def epoch_seconds(values: Sequence[str | None]) -> np.ndarray:
+    """RFC 3339 strings to float seconds since the epoch (NaN when missing or bad).
+
+    Exactly what ``pandas.to_datetime(values, utc=True, errors="coerce",
+    format="ISO8601")`` gives in whole seconds; values in the X API's own form are read
+    with numpy, and only the others go through pandas.
+    """
+    import pandas as pd
+
+    n = len(values)
+    out = np.full(n, np.nan)
+    try:
+        seconds, good = _fixed_stamps(values)  # type: ignore[arg-type]
+    except TypeError:  # None or another non-str among them: pandas reads those
+        seconds, good = _fixed_stamps([v if isinstance(v, str) else "" for v in values])
+    out[good] = seconds[good].astype(np.float64)
+    rest = np.flatnonzero(~good)
+    if len(rest):
+        parsed = pd.to_datetime([values[i] for i in rest.tolist()], utc=True,
+                                errors="coerce", format="ISO8601")
+        parsed_s = parsed.as_unit("s").asi8.astype(np.float64)
+        parsed_s[parsed.isna()] = np.nan
+        out[rest] = parsed_s
     return out

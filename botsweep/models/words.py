@@ -70,22 +70,31 @@ def _pack8(small: np.ndarray, at: np.ndarray, count: np.ndarray) -> np.ndarray:
     return x & ((np.uint64(1) << bits) - np.uint64(1))
 
 
-def word_codes(column: EncodedColumn) -> tuple[np.ndarray, np.ndarray]:
-    """Packed codes of every word in ``column``, and the index of the string it is in."""
+def _words(column: EncodedColumn) -> tuple[np.ndarray, np.ndarray]:
+    """Packed codes of every word in ``column``, and the code position where each begins."""
     folded = column.small | np.uint8(32)  # A-Z onto a-z; nothing else lands in a-z
     letter_index = folded - np.uint8(96)  # 1..26 for letters (uint8 wraps below 0)
     letter = (letter_index >= 1) & (letter_index <= 26)
-    edges = np.diff(letter.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    begins = np.flatnonzero(edges == 1)
-    lengths = np.flatnonzero(edges == -1) - begins
-    keep = (lengths >= _MIN_WORD) & (lengths <= MAX_WORD)
-    begins, lengths = begins[keep], lengths[keep]
+    # Letter indices (0 elsewhere), with room after the end for _pack8's 8-byte loads.
     small = np.zeros(len(letter) + 2 * MAX_WORD, dtype=np.uint8)
     np.multiply(letter_index, letter, out=small[: len(letter)])
+    # The codes begin and end with a NUL (no letter), so the edges of letter runs
+    # alternate: a run's first letter, then the first position after it, and so on.
+    edges = np.flatnonzero(letter[1:] != letter[:-1]) + 1
+    begins = edges[0::2]
+    lengths = edges[1::2] - begins
+    keep = (lengths >= _MIN_WORD) & (lengths <= MAX_WORD)
+    begins, lengths = begins[keep], lengths[keep]
     packed = _pack8(small, begins, lengths)
     long = np.flatnonzero(lengths > 8)
     if len(long):
         packed[long] |= _pack8(small, begins[long] + 8, lengths[long] - 8) << np.uint64(40)
+    return packed, begins
+
+
+def word_codes(column: EncodedColumn) -> tuple[np.ndarray, np.ndarray]:
+    """Packed codes of every word in ``column``, and the index of the string it is in."""
+    packed, begins = _words(column)
     return packed, column.owners(begins)
 
 
@@ -131,14 +140,18 @@ class WordModel:
         n = len(column.starts)
         if n == 0:
             return np.zeros(0)
-        packed, owner = word_codes(column)
-        words = np.bincount(owner, minlength=n).astype(np.float64)
+        packed, begins = _words(column)
         if len(self.vocab) == 0 or len(packed) == 0:
             return np.zeros(n)
+        # Words per string: where each string's first word falls among the word begins.
+        first = np.searchsorted(begins, column.starts)
+        counts = np.diff(first, append=len(begins))
+        owner = np.repeat(np.arange(n), counts)
         at = self._index().get_indexer(packed)
-        hit = at >= 0
+        hit = np.flatnonzero(at >= 0)
+        # bincount adds each string's known words left to right.
         total = np.bincount(owner[hit], weights=self.logodds[at[hit]], minlength=n)
-        return total / np.sqrt(np.maximum(words, 1.0))
+        return total / np.sqrt(np.maximum(counts.astype(np.float64), 1.0))
 
     def _index(self) -> pd.Index:
         """A hash index of the vocabulary, built on first use (one lookup per word)."""

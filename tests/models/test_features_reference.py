@@ -9,6 +9,7 @@ that sends the batch down a slower, safer path still gets the same row.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -139,3 +140,38 @@ def test_mixed_batch_rows_do_not_depend_on_neighbours() -> None:
     alone = feature_matrix(clean, now=NOW)
     mixed = feature_matrix(clean + odd, now=NOW)
     np.testing.assert_array_equal(mixed[: len(clean)], alone)
+
+
+_STAMPS = [
+    "2013-06-11T11:20:35.000Z", "2000-02-29T23:59:59.000Z", "1900-02-29T00:00:00.000Z",
+    "2100-02-28T00:00:00.000Z", "2013-02-30T00:00:00.000Z", "2013-13-01T00:00:00.000Z",
+    "2013-00-10T00:00:00.000Z", "2013-06-00T00:00:00.000Z", "2013-06-11T24:00:00.000Z",
+    "2013-06-11T23:60:00.000Z", "2013-06-11T23:59:60.000Z", "1678-01-01T00:00:00.000Z",
+    "1677-12-31T23:59:59.000Z", "2261-12-31T23:59:59.000Z", "2262-01-01T00:00:00.000Z",
+    "0001-01-01T00:00:00.000Z", "1969-12-31T23:59:59.000Z", "2013-06-11T11:20:35.500Z",
+    "2013-06-11t11:20:35.000z", "2013-06-11 11:20:35.000Z", "2013-06-11T11:20:35Z",
+    "2013-06-11T11:20:35.000+01:00", "٢٠١٣-06-11T11:20:35.000Z", "2013-06-11T11:20:35.000Y",
+    "2013/06/11T11:20:35.000Z", "+013-06-11T11:20:35.000Z", "2013-06-11T11:20:35.000Z ",
+]
+
+
+def test_account_age_from_every_timestamp_form() -> None:
+    """Creation and observation times in the API's form, near it, or far from it."""
+    records = [profile(600 + i, created_at=stamp) for i, stamp in enumerate(_STAMPS)]
+    records += [profile(700 + i, created_at="2010-01-01T00:00:00.000Z", _collected_at=stamp)
+                for i, stamp in enumerate(_STAMPS)]
+    records.append(profile(800, created_at=None, _collected_at=_STAMPS[0]))
+    _check(records)
+    for record in records[:3]:
+        _check([record])
+
+
+def test_large_batches_with_absent_keys_and_other_mappings() -> None:
+    """Batches read in runs of records: absent keys and non-dict records anywhere."""
+    records: list[Any] = _generated(700, 7)
+    for i in (3, 255, 256, 300, 511, 699):
+        del records[i]["location"]
+    del records[400]["description"], records[401]["public_metrics"]
+    _check(records)
+    records[650] = MappingProxyType(records[650])  # a Mapping that is not a dict
+    _check(records)
