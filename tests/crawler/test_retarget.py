@@ -165,3 +165,56 @@ def test_bot_yields_are_counted_apart_for_the_campaign(db: Database) -> None:
     assert sum(n for _, n in for_campaign.values()) == 20.0
     assert sum(b for b, _ in for_bots.values()) == sum(n for _, n in for_bots.values()) == 20.0
     db.dispose()
+
+
+class NameCampaign(FakeCampaign):
+    """Flags the accounts whose username mentions the campaign."""
+
+    def predict_proba(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        return np.array([0.95 if "camp" in str(r.get("username")) else 0.05 for r in records])
+
+
+@pytest.mark.parametrize("target", ["bot", "campaign"])
+def test_a_crawl_that_starts_hunting_the_campaign_reads_its_lists_first(
+        tmp_path: Path, target: str) -> None:
+    """A seed follows a campaign bot with a short list and a farm bot with two long ones.
+    A first crawl, hunting bots, profiles both and reads the farm's longest list.  The next
+    crawl reads the farm's other list when it hunts bots, the campaign bot's when it hunts
+    the campaign, although the farm's list was queued higher."""
+    from botsweep.crawler.clock import FakeClock
+    from botsweep.crawler.engine import CrawlEngine
+    from botsweep.seeding import AccountRef, add_seeds
+    from tests.crawler.fakes import FakeSource, FakeWorld, NameScorer
+
+    seed, member, farm = 1, 2, 3
+    names = {seed: "botseed", member: "botcamp", farm: "botfarm"}
+    edges = {(seed, member), (seed, farm)}
+    for human in range(100, 140):
+        names[human] = f"human{human}"
+        edges |= {(human, farm), (farm, human)}
+    for human in range(200, 205):
+        names[human] = f"human{human}"
+        edges.add((human, member))
+    clock = FakeClock()
+    source = FakeSource(FakeWorld.build(names, edges), clock)
+    db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    add_seeds(db, [AccountRef(id=seed)], label="bot", campaign="pron", now=clock.now())
+
+    def run(ctx: ScoringContext, requests: int) -> None:
+        CrawlEngine(db, source, Settings(), ctx, clock=clock, worker_id="w1").run(
+            max_requests=requests)
+
+    def context(target: str) -> ScoringContext:
+        campaign = NameCampaign() if target == "campaign" else None
+        return ScoringContext(policy=SmartPolicy(), bot=NameScorer(), threshold=0.5,
+                              campaign=campaign, campaign_name="pron" if campaign else None,
+                              target=target)
+
+    run(context("bot"), 2)
+    assert [c[:2] for c in source.calls if c[0] != "users"] == [
+        ("following", seed), ("followers", farm)]
+    read_before = len(source.calls)
+    run(context(target), 1)
+    last = [c[:2] for c in source.calls[read_before:] if c[0] in ("followers", "following")]
+    assert last == ([("following", farm)] if target == "bot" else [("followers", member)])
+    db.dispose()
