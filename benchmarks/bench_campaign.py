@@ -131,7 +131,7 @@ def pr(flagged: set[int], truth: set[int]) -> tuple[float, float, int]:
 
 
 def _cost(budget: int, n: int) -> str:
-    return f"{budget / n:.2f}" if n else "-"
+    return f"{budget / n:.3f}" if n else "-"
 
 
 def run(args: argparse.Namespace) -> None:
