@@ -22,6 +22,8 @@ lists already queued would otherwise keep the ranks of the old target.  So
 ``campaign:NAME <model version>``), so every worker and every later crawl knows.
 :func:`refresh` is what the engine calls: at the start of a run, and every
 ``REFRESH_S`` of crawl time it reloads a campaign model that was refitted meanwhile.
+Workers sharing one database should hunt the same target: two that do not would rank the
+queue back and forth.
 """
 
 from __future__ import annotations
