@@ -16,9 +16,11 @@ Run by hand:  python benchmarks/bench_campaign.py [--accounts 20000] [--networks
    part, so it also measures how much of the network the crawl reached).
 4. Run B: the same seeds in a fresh database; ``target: bot`` for the first ``--bootstrap``
    requests (the campaign model needs a background), then the campaign model is fitted and
-   the crawl goes on with ``target: campaign``, refitting at each budget.  Both runs report
-   the cost per target-network account found: follows requests / profiled target accounts
-   (seeds left out).
+   the crawl goes on with ``target: campaign``, refitting at each budget.  Each time the
+   crawl takes up a new campaign model, the lists already queued are ranked again for it
+   (:mod:`botsweep.crawler.retarget`).  Both runs report the cost per target-network
+   account found: follows requests / profiled target accounts (seeds left out), and the
+   share of the list pages read that were the target network's own lists.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from botsweep.sim.generate import generate_world
 from botsweep.sim.server import SimServer
 from botsweep.sim.world import World
 from botsweep.storage.db import Database
-from botsweep.storage.schema import accounts, meta, scores
+from botsweep.storage.schema import accounts, frontier, meta, scores
 
 TOKEN_ENV = "BOTSWEEP_BENCH_CAMPAIGN_TOKEN"
 TOKEN = "bench-token"
@@ -109,6 +111,14 @@ def profiled(db: Database) -> set[int]:
                    .scalars())
 
 
+def pages_read(db: Database, network: set[int]) -> tuple[int, int]:
+    """List pages read (follows requests that returned) on the network's lists, and all."""
+    with db.connect() as conn:
+        rows = conn.execute(select(frontier.c.account_id, frontier.c.pages).where(
+            frontier.c.kind.in_(("followers", "following")), frontier.c.pages > 0)).all()
+    return sum(p for a, p in rows if a in network), sum(p for _, p in rows)
+
+
 def bot_threshold(db: Database) -> float:
     with db.connect() as conn:
         value = conn.execute(select(meta.c.value).where(meta.c.key == "bot_threshold")).scalar()
@@ -121,7 +131,7 @@ def pr(flagged: set[int], truth: set[int]) -> tuple[float, float, int]:
 
 
 def _cost(budget: int, n: int) -> str:
-    return f"{budget / n:.2f}" if n else "-"
+    return f"{budget / n:.3f}" if n else "-"
 
 
 def run(args: argparse.Namespace) -> None:
@@ -141,6 +151,7 @@ def run(args: argparse.Namespace) -> None:
     budgets = sorted(int(b) for b in args.budgets.split(","))
     rows_a: list[tuple[Any, ...]] = []
     found: dict[str, dict[int, int]] = {"bot": {}, "campaign": {}}
+    on_target: dict[str, dict[int, tuple[int, int]]] = {"bot": {}, "campaign": {}}
     with SimServer(world, tokens=(TOKEN,), rate_limits={"*": 1_000_000}) as base_url:
         for mode in ("bot", "campaign"):
             out = Path(tempfile.mkdtemp(prefix=f"bench-campaign-{mode}-"))
@@ -157,6 +168,7 @@ def run(args: argparse.Namespace) -> None:
                 fit = fit_campaign(db, target, bot_scorer=scorer)
                 seen = profiled(db)
                 found[mode][budget] = len(seen & truth)
+                on_target[mode][budget] = pages_read(db, set(members))
                 if mode == "bot":
                     generic = flags(db, "bot", bot_threshold(db)) - set(seeds)
                     camp = flags(db, f"campaign:{target}", fit.model.threshold) - set(seeds)
@@ -165,6 +177,8 @@ def run(args: argparse.Namespace) -> None:
                                    *pr(generic, truth), *pr(camp, truth), estimate))
                 print(f"  [{mode}] {done} follows requests, {len(seen)} profiled, "
                       f"{len(seen & truth)} target accounts, "
+                      f"{on_target[mode][budget][0]} of {on_target[mode][budget][1]} pages "
+                      "read were the target network's lists, "
                       f"{time.perf_counter() - started:.0f} s", flush=True)
             db.dispose()
 
@@ -180,12 +194,16 @@ def run(args: argparse.Namespace) -> None:
               f"| {cn} | {cp:.1%} | {cr:.1%} | {est} |")
     print("\nCost per target-network account found (follows requests / target accounts "
           f"profiled, seeds left out); target: campaign bootstraps {args.bootstrap} requests "
-          "with target: bot.")
-    print("| follows requests | target: bot found | cost | target: campaign found | cost |")
-    print("|---:|---:|---:|---:|---:|")
+          "with target: bot.  'on target' = share of the list pages read that were lists of "
+          "the target network's accounts (seeds included).")
+    print("| follows requests | target: bot found | cost | on target | target: campaign found "
+          "| cost | on target |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for budget in budgets:
         fb, fc = found["bot"][budget], found["campaign"][budget]
-        print(f"| {budget} | {fb} | {_cost(budget, fb)} | {fc} | {_cost(budget, fc)} |")
+        (tb, nb), (tc, nc) = on_target["bot"][budget], on_target["campaign"][budget]
+        print(f"| {budget} | {fb} | {_cost(budget, fb)} | {tb / max(nb, 1):.0%} | {fc} "
+              f"| {_cost(budget, fc)} | {tc / max(nc, 1):.0%} |")
 
 
 def main() -> None:

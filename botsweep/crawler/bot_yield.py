@@ -38,14 +38,16 @@ def _chunks(items: Sequence[int]) -> list[list[int]]:
     return [list(items[i:i + _CHUNK]) for i in range(0, len(items), _CHUNK)]
 
 
-def read_bot_yield(conn: Connection) -> dict[str, tuple[float, float]]:
-    """``{yield key: (hunted ids, ids scored)}`` counted since the crawl began."""
+def read_bot_yield(conn: Connection,
+                   prefix: str = YIELD_PREFIX) -> dict[str, tuple[float, float]]:
+    """``{yield key: (hunted ids, ids scored)}`` counted since the crawl began (``prefix``:
+    the target's, from ``ScoringContext.yield_prefix``)."""
     out: dict[str, tuple[float, float]] = {}
     for key, value in conn.execute(
-            select(meta.c.key, meta.c.value).where(meta.c.key.like(YIELD_PREFIX + "%"))):
+            select(meta.c.key, meta.c.value).where(meta.c.key.like(prefix + "%"))):
         parts = str(value).split()
         if len(parts) == 2:
-            out[str(key)[len(YIELD_PREFIX):]] = (float(parts[0]), float(parts[1]))
+            out[str(key)[len(prefix):]] = (float(parts[0]), float(parts[1]))
     return out
 
 
@@ -79,7 +81,7 @@ def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
     if not sources or not isinstance(policy, SmartPolicy):
         return
     if not policy.bot_yield:  # a resumed crawl, or another worker's counts
-        policy.bot_yield.update(read_bot_yield(conn))
+        policy.bot_yield.update(read_bot_yield(conn, ctx.yield_prefix()))
     owners = sorted({via for via, _ in sources.values()})
     owner_p = _target_probabilities(conn, ctx.target_scorer(), owners)
     threshold = ctx.target_threshold()
@@ -95,13 +97,13 @@ def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
         tally[1] += 1.0
     if not counts:
         return
-    old = read_bot_yield(conn)
+    old = read_bot_yield(conn, ctx.yield_prefix())
     rows = []
     for key, (bots, scored) in counts.items():
         was = old.get(key, (0.0, 0.0))
         total = (was[0] + bots, was[1] + scored)
         policy.bot_yield[key] = total
-        rows.append({"key": YIELD_PREFIX + key, "value": f"{total[0]:.0f} {total[1]:.0f}"})
+        rows.append({"key": ctx.yield_prefix() + key, "value": f"{total[0]:.0f} {total[1]:.0f}"})
     conn.execute(db.upsert(meta, ["key"], ["value"]), rows)
 
 

@@ -13,6 +13,7 @@ weighted so that each page read counts ``NOVELTY_WEIGHT`` against the past; it i
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 from sqlalchemy import Connection, and_, bindparam, case, or_, select, update
 
-from botsweep.crawler.bot_yield import rerank_pending, update_bot_yield
+from botsweep.crawler.bot_yield import YIELD_PREFIX, rerank_pending, update_bot_yield
 from botsweep.crawler.policy import Candidate, Policy, SmartPolicy
 from botsweep.storage.db import Database
 from botsweep.storage.pages import mark_accounts, read_novelty, write_profiles
@@ -57,6 +58,8 @@ class ScoringContext:
     campaign_name: str | None = None
     target: str = "bot"
     ranked_with: dict[str, float] = field(default_factory=dict)  # bot yields the queue used
+    campaign_wanted: str | None = None  # crawler.campaign, taken up once it is fitted
+    checked_at: float | None = None  # when the campaign model was last looked for
 
     def hunts_campaign(self) -> bool:
         return self.target == "campaign" and self.campaign is not None
@@ -69,6 +72,21 @@ class ScoringContext:
             assert self.campaign is not None
             return float(self.campaign.threshold)
         return self.threshold
+
+    def yield_prefix(self) -> str:
+        """The ``meta`` prefix of the smart policy's bot yields: each target counts its own
+        hunted share (a campaign's share is not the share of bots)."""
+        if not self.hunts_campaign():
+            return YIELD_PREFIX
+        digest = hashlib.sha1(str(self.campaign_name).encode("utf-8")).hexdigest()[:8]
+        return f"bot-yield@{digest}:"
+
+    def refresh(self, db: Database, now: float, *, force: bool = False) -> bool:
+        """Take up a refitted campaign model, and rank the queue for the current target
+        when it was ranked for another (see :mod:`botsweep.crawler.retarget`)."""
+        from botsweep.crawler.retarget import refresh
+
+        return refresh(db, self, now, force=force)
 
 
 def _candidates(

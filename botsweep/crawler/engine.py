@@ -181,6 +181,7 @@ class CrawlEngine:
         """Crawl; stop on the follows-request budget, the time limit, idleness or ``stop``."""
         started = self.clock.now()
         self.frontier.reclaim_on_start()
+        self.scoring.refresh(self.db, started, force=True)  # a new target or campaign model
         self._start_run(command)
         try:
             while not self.stop.is_set():
@@ -216,6 +217,7 @@ class CrawlEngine:
     def _step(self) -> bool:
         self.lookups.absorb()
         now = self.clock.now()
+        self.scoring.refresh(self.db, now)  # a campaign model refitted meanwhile
         return (self.lookups.resolve(now) or self.lookups.lookup(now)
                 or self._follows(now))
 

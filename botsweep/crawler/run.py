@@ -48,6 +48,7 @@ def scoring_context(
         campaign=campaign,
         campaign_name=campaign_name,
         target=crawler.target,
+        campaign_wanted=crawler.campaign,
     )
 
 

@@ -1,0 +1,207 @@
+"""Keep the queue ranked for what the crawl hunts, when that changes.
+
+The ``smart`` policy ranks each list by its owner's *hunted* probability: the generic bot
+score, or with ``crawler.target: campaign`` the campaign model's score.  A list is ranked
+when it is queued.  When the crawl starts hunting something else (a crawl with ``target:
+campaign`` on a database crawled with ``target: bot``), or the campaign model changes (a
+``botsweep campaign fit`` between two crawls, or while a crawl or the daemon runs), the
+lists already queued would otherwise keep the ranks of the old target.  So
+:func:`sync_target`:
+
+1. scores, with the current campaign model, every profiled account that has no score of
+   that model version (or one older than its profile);
+2. ranks again every pending followers/following list not begun yet, from its owner's
+   hunted probability; a list that the policy no longer wants *sinks* to priority 0 (it
+   stays pending: it is read if nothing better is left, and ranked again if the target
+   changes back);
+3. queues the lists of profiled accounts that the new target wants and that have none;
+4. makes the smart policy's bot yields those of the new target (they are counted apart per
+   target, see :meth:`~botsweep.crawler.decide.ScoringContext.yield_prefix`).
+
+``meta`` key ``frontier-ranked-for`` holds what the queue is ranked for (``bot``, or
+``campaign:NAME <model version>``), so every worker and every later crawl knows.
+:func:`refresh` is what the engine calls: at the start of a run, and every
+``REFRESH_S`` of crawl time it reloads a campaign model that was refitted meanwhile.
+Workers sharing one database should hunt the same target: two that do not would rank the
+queue back and forth.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
+
+from botsweep.crawler.bot_yield import _estimates, read_bot_yield
+from botsweep.crawler.policy import DIRECTIONS, SmartPolicy
+from botsweep.storage.db import Database
+from botsweep.storage.schema import accounts, frontier, meta, scores
+from botsweep.storage.scores import iso_time, store_scores
+
+if TYPE_CHECKING:
+    from botsweep.crawler.decide import ScoringContext
+
+__all__ = ["RANKED_KEY", "REFRESH_S", "ranking_key", "refresh", "sync_target",
+           "score_missing"]
+
+log = logging.getLogger("botsweep.crawler")
+
+RANKED_KEY = "frontier-ranked-for"
+REFRESH_S = 30.0  # how often a running crawl looks for a refitted campaign model
+_CHUNK = 500
+_SCORE_BATCH = 2000
+
+
+def ranking_key(ctx: ScoringContext) -> str:
+    """What the queue's priorities come from: ``bot``, or the campaign model's version."""
+    if ctx.hunts_campaign():
+        assert ctx.campaign is not None
+        return f"{ctx.target_scorer()} {ctx.campaign.version}"
+    return "bot"
+
+
+def _stored_key(conn: Connection) -> str | None:
+    return conn.execute(select(meta.c.value).where(meta.c.key == RANKED_KEY)).scalar()
+
+
+def score_missing(conn: Connection, db: Database, ctx: ScoringContext) -> int:
+    """Score every profiled account lacking a current score of the campaign model."""
+    if ctx.campaign is None or not ctx.campaign_name:
+        return 0
+    name, version = f"campaign:{ctx.campaign_name}", ctx.campaign.version
+    current, bot = scores.alias("current"), scores.alias("bot")
+    last, total = -1, 0
+    while True:
+        rows = conn.execute(
+            select(accounts.c.id, accounts.c.raw, accounts.c.fetched_at, bot.c.probability)
+            .select_from(accounts.outerjoin(
+                current, and_(current.c.account_id == accounts.c.id, current.c.scorer == name)
+            ).outerjoin(bot, and_(bot.c.account_id == accounts.c.id, bot.c.scorer == "bot")))
+            .where(accounts.c.raw.is_not(None), accounts.c.fetched_at.is_not(None),
+                   accounts.c.id > last,
+                   or_(current.c.account_id.is_(None), current.c.model_version != version,
+                       current.c.profile_fetched_at < accounts.c.fetched_at))
+            .order_by(accounts.c.id).limit(_SCORE_BATCH)
+        ).all()
+        if not rows:
+            return total
+        records = []
+        for r in rows:
+            record = dict(json.loads(r.raw), _fetched_at=iso_time(r.fetched_at))
+            if r.probability is not None:
+                record["_bot_probability"] = float(r.probability)
+            records.append(record)
+        probabilities = ctx.campaign.predict_proba(records)
+        store_scores(conn, db, name, version,
+                     {r.id: float(p) for r, p in zip(rows, probabilities, strict=True)},
+                     {r.id: r.fetched_at for r in rows})
+        total += len(rows)
+        last = rows[-1].id
+
+
+def _target_probabilities(conn: Connection, scorer: str, ids: list[int]) -> dict[int, float]:
+    return dict(conn.execute(
+        select(scores.c.account_id, scores.c.probability)
+        .where(scores.c.scorer == scorer, scores.c.account_id.in_(ids))).all())
+
+
+def _rank_queue(conn: Connection, ctx: ScoringContext) -> int:
+    """Rank every pending, not begun list again for the target; return how many."""
+    from botsweep.crawler.decide import _candidates
+
+    policy = ctx.policy
+    threshold = ctx.target_threshold()
+    ids = list(conn.execute(
+        select(frontier.c.account_id).distinct()
+        .where(frontier.c.kind.in_(DIRECTIONS), frontier.c.state == "pending",
+               frontier.c.pages == 0, frontier.c.account_id.is_not(None))
+        .order_by(frontier.c.account_id)).scalars())
+    ranked = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        target_p = _target_probabilities(conn, ctx.target_scorer(), chunk)
+        for candidate in _candidates(conn, chunk, target_p):
+            if candidate.account_id not in target_p:
+                continue  # not profiled yet (a seed): keeps the place it was queued with
+            wanted = {d.kind: d.priority for d in policy.decide(candidate, threshold)
+                      if d.skip is None}
+            ranked += [{"k": kind, "a": candidate.account_id, "p": wanted.get(kind, 0.0)}
+                       for kind in DIRECTIONS]
+    if ranked:
+        conn.execute(update(frontier).where(and_(
+            frontier.c.kind == bindparam("k"), frontier.c.account_id == bindparam("a"),
+            frontier.c.state == "pending", frontier.c.pages == 0,
+        )).values(priority=bindparam("p")), ranked)
+    return len(ranked)
+
+
+def _queue_wanted(conn: Connection, db: Database, ctx: ScoringContext, now: float) -> int:
+    """Queue the lists of profiled accounts that the target wants and that have none."""
+    from botsweep.crawler.decide import reconsider
+
+    policy = ctx.policy
+    queued = select(frontier.c.account_id).where(frontier.c.kind.in_(DIRECTIONS),
+                                                 frontier.c.account_id.is_not(None))
+    flagged = select(scores.c.account_id).where(
+        scores.c.scorer == ctx.target_scorer(), scores.c.probability >= ctx.target_threshold())
+    wanted = accounts.c.id.in_(flagged)
+    if isinstance(policy, SmartPolicy):
+        wanted = or_(wanted, accounts.c.bot_links >= policy.min_links)
+    ids = list(conn.execute(
+        select(accounts.c.id).where(wanted, accounts.c.fetched_at.is_not(None),
+                                    accounts.c.id.not_in(queued))).scalars())
+    return sum(reconsider(conn, db, ctx, ids[i:i + _CHUNK], now)
+               for i in range(0, len(ids), _CHUNK))
+
+
+def sync_target(db: Database, ctx: ScoringContext, now: float) -> bool:
+    """Rank the queue for the current target if it was ranked for another; True if so."""
+    key = ranking_key(ctx)
+    with db.connect() as conn:
+        if _stored_key(conn) == key:
+            return False
+    with db.begin() as conn:
+        scored = score_missing(conn, db, ctx) if ctx.hunts_campaign() else 0
+        policy = ctx.policy
+        ranked = 0
+        if isinstance(policy, SmartPolicy):
+            policy.bot_yield.clear()
+            policy.bot_yield.update(read_bot_yield(conn, ctx.yield_prefix()))
+            ctx.ranked_with.clear()
+            ctx.ranked_with.update(_estimates(policy))
+            ranked = _rank_queue(conn, ctx)
+        added = _queue_wanted(conn, db, ctx, now)
+        conn.execute(db.upsert(meta, ["key"], ["value"]), [{"key": RANKED_KEY, "value": key}])
+    log.info("queue ranked for %s: %d profiles scored, %d lists ranked again, %d queued",
+             key, scored, ranked, added)
+    return True
+
+
+def _reload_campaign(db: Database, ctx: ScoringContext) -> None:
+    """Take up the stored campaign model if it is not the one in use (a refit)."""
+    name = ctx.campaign_name or ctx.campaign_wanted
+    if not name:
+        return
+    from botsweep.campaign.store import load_campaign_model
+    from botsweep.errors import InputError
+
+    try:
+        model = load_campaign_model(db, name, ctx.bot)
+    except InputError:
+        return  # not fitted (yet): go on with what there is
+    if ctx.campaign is None or model.version != ctx.campaign.version:
+        log.info("campaign %s: now scoring with model %s", name, model.version)
+        ctx.campaign, ctx.campaign_name = model, name
+
+
+def refresh(db: Database, ctx: ScoringContext, now: float, *, force: bool = False) -> bool:
+    """Reload a refitted campaign model and re-rank the queue for it, at most every
+    ``REFRESH_S`` (or now, with ``force``); True if the queue was ranked again."""
+    if not force and ctx.checked_at is not None and now - ctx.checked_at < REFRESH_S:
+        return False
+    if ctx.checked_at is not None or ctx.campaign is None:
+        _reload_campaign(db, ctx)  # a fresh context has just loaded it
+    ctx.checked_at = now
+    return sync_target(db, ctx, now)

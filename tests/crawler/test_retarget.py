@@ -1,0 +1,220 @@
+"""When the crawl starts hunting a campaign, or its model is refitted, the lists already
+queued are ranked again for it: the campaign's accounts' lists are read first, and the
+lists of bots that the campaign model rejects wait."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import insert, select
+
+from botsweep.campaign.store import fit_campaign
+from botsweep.config import Settings
+from botsweep.crawler.bot_yield import read_bot_yield, update_bot_yield
+from botsweep.crawler.decide import ScoringContext, apply_profiles
+from botsweep.crawler.frontier import Frontier
+from botsweep.crawler.policy import SmartPolicy
+from botsweep.crawler.retarget import RANKED_KEY, REFRESH_S
+from botsweep.crawler.run import scoring_context
+from botsweep.storage.db import Database
+from botsweep.storage.pages import VIA_PREFIX, write_profiles
+from botsweep.storage.schema import frontier, meta, scores
+from tests.campaign.synth import FETCHED_AT, FakeBotScorer, build_db, population, profile
+from tests.crawler.fakes import user
+
+NOW = FETCHED_AT + 60.0
+MEMBER, FARM, QUIET = 1, 2, 3  # a campaign member, a follower-farm bot, a quiet member
+
+
+class FakeCampaign:
+    """Flags accounts whose bio mentions lovely42 (the campaign), whatever else they are."""
+
+    threshold = 0.5
+
+    def __init__(self, version: str = "fake-campaign-1") -> None:
+        self.version = version
+
+    def predict_proba(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        return np.array([0.95 if "lovely42" in str(r.get("description")) else 0.05
+                         for r in records])
+
+
+def _profiles() -> list[dict[str, Any]]:
+    member = user(MEMBER, "member", followers=12, following=3)
+    farm = user(FARM, "farm", followers=900, following=4)
+    quiet = user(QUIET, "quiet", followers=40, following=300)  # looks human to FakeBotScorer
+    for record in (member, quiet):
+        record["description"] = "chat with me at lovely42"
+    farm["description"] = "get more followers fast"
+    return [member, farm, quiet]
+
+
+def _context(target: str, campaign: FakeCampaign | None = None) -> ScoringContext:
+    return ScoringContext(policy=SmartPolicy(), bot=FakeBotScorer(), threshold=0.5,
+                          campaign=campaign, campaign_name="pron" if campaign else None,
+                          target=target)
+
+
+def _claim_order(db: Database) -> list[tuple[int | None, str]]:
+    tasks = Frontier(db, "test", 60.0).claim(("followers", "following"), NOW, limit=10)
+    Frontier(db, "test", 60.0).release_all()
+    return [(t.account_id, t.kind) for t in tasks]
+
+
+def _priorities(db: Database) -> dict[tuple[int, str], float]:
+    with db.connect() as conn:
+        return {(a, k): p for a, k, p in conn.execute(
+            select(frontier.c.account_id, frontier.c.kind, frontier.c.priority))}
+
+
+@pytest.fixture()
+def db(tmp_path: Path) -> Database:
+    database = Database(f"sqlite:///{tmp_path / 'botsweep.db'}")
+    with database.begin() as conn:  # profiled and queued while hunting bots
+        apply_profiles(conn, database, _context("bot"), _profiles(), {}, FETCHED_AT)
+    return database
+
+
+def test_loading_a_campaign_model_puts_the_campaigns_lists_first(db: Database) -> None:
+    before = _claim_order(db)
+    assert before[0] == (FARM, "followers")  # the farm's big list led the generic queue
+    assert QUIET not in {aid for aid, _ in before}  # not a bot: its lists were not queued
+
+    hunting = _context("campaign", FakeCampaign())
+    assert hunting.refresh(db, NOW, force=True)
+    after = _claim_order(db)
+    first = {aid for aid, _ in after[:4]}
+    assert first == {MEMBER, QUIET}  # the campaign's lists, the quiet member's too
+    assert {aid for aid, _ in after[4:]} == {FARM}  # the rejected bot's lists sink
+    assert all(p == 0.0 for (aid, _), p in _priorities(db).items() if aid == FARM)
+    with db.connect() as conn:
+        camp = dict(conn.execute(select(scores.c.account_id, scores.c.model_version)
+                                 .where(scores.c.scorer == "campaign:pron")).all())
+        ranked = conn.execute(select(meta.c.value).where(meta.c.key == RANKED_KEY)).scalar()
+    assert camp == dict.fromkeys((MEMBER, FARM, QUIET), "fake-campaign-1")
+    assert ranked == "campaign:pron fake-campaign-1"
+    db.dispose()
+
+
+def test_the_queue_is_ranked_once_per_target_and_back_again(db: Database) -> None:
+    hunting = _context("campaign", FakeCampaign())
+    assert hunting.refresh(db, NOW, force=True)
+    order = _claim_order(db)
+    assert not hunting.refresh(db, NOW + 1, force=True)  # already ranked for this model
+    assert _claim_order(db) == order
+    assert _context("bot").refresh(db, NOW + 2, force=True)  # hunting bots again
+    assert _claim_order(db)[0] == (FARM, "followers")
+    db.dispose()
+
+
+def test_a_new_campaign_model_version_ranks_the_queue_again(db: Database) -> None:
+    assert _context("campaign", FakeCampaign()).refresh(db, NOW, force=True)
+    assert _context("campaign", FakeCampaign("fake-campaign-2")).refresh(db, NOW, force=True)
+    with db.connect() as conn:
+        versions = set(conn.execute(select(scores.c.model_version)
+                                    .where(scores.c.scorer == "campaign:pron")).scalars())
+    assert versions == {"fake-campaign-2"}
+    db.dispose()
+
+
+def test_a_running_crawl_takes_up_a_refitted_campaign_model(tmp_path: Path) -> None:
+    people = population()
+    pron = [aid for aid, (kind, _) in people.items() if kind == "pron"]
+    db = build_db(tmp_path, people, seeds=pron[:10])
+    first = fit_campaign(db, "pron", bot_scorer=FakeBotScorer()).model
+    ctx = scoring_context(Settings(crawler={"target": "campaign", "campaign": "pron"}), db,
+                          bot_model=FakeBotScorer())
+    assert ctx.campaign is not None and ctx.campaign.version == first.version
+    assert ctx.refresh(db, NOW, force=True)
+    second = fit_campaign(db, "pron", bot_scorer=FakeBotScorer(), c=0.2).model
+    assert second.version != first.version
+    newcomer = profile(20_001, "pron", random.Random(5))
+    with db.begin() as conn:  # profiled by another worker that scores no campaign
+        write_profiles(conn, db, [newcomer], NOW)
+    assert not ctx.refresh(db, NOW + 1)  # looked for at most every REFRESH_S
+    assert ctx.refresh(db, NOW + REFRESH_S + 1)
+    assert ctx.campaign.version == second.version
+    with db.connect() as conn:
+        row = conn.execute(select(scores.c.model_version, scores.c.probability).where(
+            scores.c.scorer == "campaign:pron", scores.c.account_id == 20_001)).one()
+    assert row.model_version == second.version and row.probability >= 0.5
+    db.dispose()
+
+
+def test_bot_yields_are_counted_apart_for_the_campaign(db: Database) -> None:
+    """What a farm's list brought is 'all bots' to the generic hunt and 'no campaign' to
+    the campaign hunt; neither count may leak into the other."""
+    hunting = _context("campaign", FakeCampaign())
+    hunting.refresh(db, NOW, force=True)
+    fans = list(range(100, 120))
+    with db.begin() as conn:
+        conn.execute(insert(meta), [{"key": f"{VIA_PREFIX}{f}", "value": f"{FARM} followers"}
+                                    for f in fans])
+        update_bot_yield(conn, db, hunting, dict.fromkeys(fans, 0.05))
+        conn.execute(insert(meta), [{"key": f"{VIA_PREFIX}{f}", "value": f"{FARM} followers"}
+                                    for f in fans])
+        update_bot_yield(conn, db, _context("bot"), dict.fromkeys(fans, 0.85))
+        for_campaign = read_bot_yield(conn, hunting.yield_prefix())
+        for_bots = read_bot_yield(conn)
+    assert sum(b for b, _ in for_campaign.values()) == 0.0
+    assert sum(n for _, n in for_campaign.values()) == 20.0
+    assert sum(b for b, _ in for_bots.values()) == sum(n for _, n in for_bots.values()) == 20.0
+    db.dispose()
+
+
+class NameCampaign(FakeCampaign):
+    """Flags the accounts whose username mentions the campaign."""
+
+    def predict_proba(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        return np.array([0.95 if "camp" in str(r.get("username")) else 0.05 for r in records])
+
+
+@pytest.mark.parametrize("target", ["bot", "campaign"])
+def test_a_crawl_that_starts_hunting_the_campaign_reads_its_lists_first(
+        tmp_path: Path, target: str) -> None:
+    """A seed follows a campaign bot with a short list and a farm bot with two long ones.
+    A first crawl, hunting bots, profiles both and reads the farm's longest list.  The next
+    crawl reads the farm's other list when it hunts bots, the campaign bot's when it hunts
+    the campaign, although the farm's list was queued higher."""
+    from botsweep.crawler.clock import FakeClock
+    from botsweep.crawler.engine import CrawlEngine
+    from botsweep.seeding import AccountRef, add_seeds
+    from tests.crawler.fakes import FakeSource, FakeWorld, NameScorer
+
+    seed, member, farm = 1, 2, 3
+    names = {seed: "botseed", member: "botcamp", farm: "botfarm"}
+    edges = {(seed, member), (seed, farm)}
+    for human in range(100, 140):
+        names[human] = f"human{human}"
+        edges |= {(human, farm), (farm, human)}
+    for human in range(200, 205):
+        names[human] = f"human{human}"
+        edges.add((human, member))
+    clock = FakeClock()
+    source = FakeSource(FakeWorld.build(names, edges), clock)
+    db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    add_seeds(db, [AccountRef(id=seed)], label="bot", campaign="pron", now=clock.now())
+
+    def run(ctx: ScoringContext, requests: int) -> None:
+        CrawlEngine(db, source, Settings(), ctx, clock=clock, worker_id="w1").run(
+            max_requests=requests)
+
+    def context(target: str) -> ScoringContext:
+        campaign = NameCampaign() if target == "campaign" else None
+        return ScoringContext(policy=SmartPolicy(), bot=NameScorer(), threshold=0.5,
+                              campaign=campaign, campaign_name="pron" if campaign else None,
+                              target=target)
+
+    run(context("bot"), 2)
+    assert [c[:2] for c in source.calls if c[0] != "users"] == [
+        ("following", seed), ("followers", farm)]
+    read_before = len(source.calls)
+    run(context(target), 1)
+    last = [c[:2] for c in source.calls[read_before:] if c[0] in ("followers", "following")]
+    assert last == ([("following", farm)] if target == "bot" else [("followers", member)])
+    db.dispose()
