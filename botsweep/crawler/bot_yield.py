@@ -78,7 +78,6 @@ def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
         conn.execute(delete(meta).where(meta.c.key.in_(chunk)))  # whatever the policy
     if not sources or not isinstance(policy, SmartPolicy):
         return
-    _rerank_siblings(conn, ctx, policy, policy.siblings.record(sources))
     if not policy.bot_yield:  # a resumed crawl, or another worker's counts
         policy.bot_yield.update(read_bot_yield(conn))
     owners = sorted({via for via, _ in sources.values()})
@@ -106,35 +105,6 @@ def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
     conn.execute(db.upsert(meta, ["key"], ["value"]), rows)
 
 
-def _rerank_siblings(conn: Connection, ctx: ScoringContext, policy: SmartPolicy,
-                     grown: set[tuple[int, str]]) -> None:
-    """Re-rank the queued lists of accounts whose siblings' lists have just been read."""
-    _rerank_ids(conn, ctx, policy, policy.siblings.of(grown))
-
-
-def _rerank_ids(conn: Connection, ctx: ScoringContext, policy: SmartPolicy,
-                ids: Sequence[int]) -> None:
-    """Recompute the priorities of these accounts' queued, not yet begun lists."""
-    from botsweep.crawler.decide import _candidates
-
-    if not ids:
-        return
-    target_p = _target_probabilities(conn, ctx.target_scorer(), ids)
-    threshold = ctx.target_threshold()
-    ranked = []
-    for chunk in _chunks(ids):
-        for candidate in _candidates(conn, chunk, target_p):
-            if candidate.account_id not in target_p and not candidate.is_seed:
-                continue  # not profiled yet: keeps the place it was queued with
-            ranked += [{"k": d.kind, "a": d.account_id, "p": d.priority}
-                       for d in policy.decide(candidate, threshold) if d.skip is None]
-    if ranked:
-        conn.execute(update(frontier).where(and_(
-            frontier.c.kind == bindparam("k"), frontier.c.account_id == bindparam("a"),
-            frontier.c.state == "pending", frontier.c.pages == 0,
-        )).values(priority=bindparam("p")), ranked)
-
-
 def _estimates(policy: SmartPolicy) -> dict[str, float]:
     return {k: (b + 1.0) / (n + 2.0) for k, (b, n) in policy.bot_yield.items()}
 
@@ -147,6 +117,7 @@ def rerank_pending(conn: Connection, ctx: ScoringContext, applied: dict[str, flo
     ``applied`` holds the estimates the queue was last ranked with; it is updated in place.
     Returns whether the queue was reranked.
     """
+    from botsweep.crawler.decide import _candidates
 
     policy = ctx.policy
     if not isinstance(policy, SmartPolicy):
@@ -163,5 +134,20 @@ def rerank_pending(conn: Connection, ctx: ScoringContext, applied: dict[str, flo
         .where(frontier.c.kind.in_(("followers", "following")),
                frontier.c.state == "pending", frontier.c.pages == 0,
                frontier.c.account_id.is_not(None))).scalars())
-    _rerank_ids(conn, ctx, policy, ids)
+    if not ids:
+        return True
+    target_p = _target_probabilities(conn, ctx.target_scorer(), ids)
+    threshold = ctx.target_threshold()
+    ranked = []
+    for chunk in _chunks(ids):
+        for candidate in _candidates(conn, chunk, target_p):
+            if candidate.account_id not in target_p and not candidate.is_seed:
+                continue  # not profiled yet: keeps the place it was queued with
+            ranked += [{"k": d.kind, "a": d.account_id, "p": d.priority}
+                       for d in policy.decide(candidate, threshold) if d.skip is None]
+    if ranked:
+        conn.execute(update(frontier).where(and_(
+            frontier.c.kind == bindparam("k"), frontier.c.account_id == bindparam("a"),
+            frontier.c.state == "pending", frontier.c.pages == 0,
+        )).values(priority=bindparam("p")), ranked)
     return True

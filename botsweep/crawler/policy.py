@@ -17,10 +17,7 @@ an empty list).
   is the direction, size class, the owner's band and its follow shape, so that a hub that
   follows 150 accounts and is followed by none is counted apart from an account following
   and followed by 150).  Until a kind has been scored, its share leans on the owner's own
-  evidence (hunted probability plus links to known bots).  Accounts brought by the same list
-  are siblings whose own lists overlap (the hubs on one leaf's followers list follow the
-  same leaves), so each sibling's list already read multiplies the others' lists of that
-  direction by ``sibling_decay`` (:class:`Siblings`).  The square root, rather than the
+  evidence (hunted probability plus links to known bots).  The square root, rather than the
   size itself, keeps cheap lists of likely bots in play: on generated worlds ranking by the
   full size sent the crawl to big audience lists of mostly humans first and reached the
   bot networks behind small lists late (docs/benchmarks.md, "Crawl efficiency").  Seeds'
@@ -31,14 +28,12 @@ an empty list).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from botsweep.storage.pages import novelty_key
 
-__all__ = ["Candidate", "Decision", "Policy", "BfsPolicy", "SmartPolicy", "Siblings",
-           "make_policy"]
+__all__ = ["Candidate", "Decision", "Policy", "BfsPolicy", "SmartPolicy", "make_policy"]
 
 DIRECTIONS = ("followers", "following")
 
@@ -99,62 +94,13 @@ class BfsPolicy:
 
 
 @dataclass
-class Siblings:
-    """Accounts brought by the same list are siblings, and their own lists overlap: the
-    hubs on one leaf's followers list follow the same leaves; the leaves on one hub's
-    following list are followed by the same hubs; the farm bots on one customer's followers
-    list follow the same customers.  Kept in the memory of the worker that scores them, up
-    to ``limit`` accounts (then it starts afresh: a heuristic, not a record)."""
-
-    limit: int = 200_000
-    source: dict[int, tuple[int, str]] = field(default_factory=dict)
-    children: dict[tuple[int, str], list[int]] = field(default_factory=dict)
-    lists_read: dict[tuple[int, str, str], int] = field(default_factory=dict)
-    counted: set[tuple[int, str]] = field(default_factory=set)
-
-    def read(self, account_id: int, direction: str) -> int:
-        """Lists of ``direction`` read of this account's siblings (0 if unknown)."""
-        source = self.source.get(account_id)
-        return 0 if source is None else self.lists_read.get((*source, direction), 0)
-
-    def record(self, sources: Mapping[int, tuple[int, str]]) -> set[tuple[int, str]]:
-        """Note newly scored ids' source lists, and count each list they came from as read
-        once; return the source lists whose children's counts grew."""
-        if len(self.source) + len(sources) > self.limit:
-            self.source.clear()
-            self.children.clear()
-            self.lists_read.clear()
-            self.counted.clear()
-        for aid, source in sources.items():
-            if aid not in self.source:
-                self.source[aid] = source
-                self.children.setdefault(source, []).append(aid)
-        grown = set()
-        for owner, direction in set(sources.values()):
-            if (owner, direction) in self.counted:
-                continue
-            self.counted.add((owner, direction))
-            parent = self.source.get(owner)
-            if parent is not None:
-                key = (*parent, direction)
-                self.lists_read[key] = self.lists_read.get(key, 0) + 1
-                grown.add(parent)
-        return grown
-
-    def of(self, sources: set[tuple[int, str]]) -> list[int]:
-        """The accounts those source lists brought."""
-        return sorted({aid for source in sources for aid in self.children.get(source, [])})
-
-
-@dataclass
 class SmartPolicy:
     """Expected new bots per request first; skips huge lists of likely humans.
 
     ``novelty`` maps :func:`~botsweep.storage.pages.novelty_key` to the recent share of new
     ids on such pages (1.0, the optimistic prior, for a class not read yet).  ``bot_yield``
     maps :meth:`yield_key` to (ids scored as the hunted kind, ids scored) among the new ids
-    that lists of that kind brought in.  ``siblings`` remembers which list brought each
-    account, and how many of its siblings' lists have been read.
+    that lists of that kind brought in.
     """
 
     page_size: int = 1000
@@ -166,11 +112,9 @@ class SmartPolicy:
     prior_ids: float = 20.0
     prior_share: float = 0.5
     size_power: float = 0.5
-    sibling_decay: float = 0.7
     name: str = "smart"
     novelty: dict[str, float] = field(default_factory=dict)
     bot_yield: dict[str, tuple[float, float]] = field(default_factory=dict)
-    siblings: Siblings = field(default_factory=lambda: Siblings())
 
     def per_request(self, candidate: Candidate, direction: str) -> int:
         """Ids one request of this list brings back: a full page, unless it is shorter."""
@@ -221,11 +165,6 @@ class SmartPolicy:
                                           (0.0, 0.0))
         return (bots + self.prior_ids * prior) / (scored + self.prior_ids)
 
-    def sibling_factor(self, candidate: Candidate, direction: str) -> float:
-        """``sibling_decay`` to the power of the lists of this direction already read of
-        accounts brought by the same list as this one (its siblings)."""
-        return self.sibling_decay ** self.siblings.read(candidate.account_id, direction)
-
     def weight(self, candidate: Candidate, likely: bool) -> float:
         """Seeds first: they are known bots, and each may open a part of the network not
         reached yet.  Accounts only tied to bots come last: their lists mostly bring back
@@ -251,8 +190,7 @@ class SmartPolicy:
             priority = 0.0
             if skip is None:
                 priority = (weight * self.expected_new(candidate, direction)
-                            * self.bot_share(candidate, direction, threshold)
-                            * self.sibling_factor(candidate, direction))
+                            * self.bot_share(candidate, direction, threshold))
             decisions.append(Decision(candidate.account_id, direction, priority, skip))
         return decisions
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import insert, select
 
 from botsweep.crawler.bot_yield import read_bot_yield, rerank_pending, update_bot_yield
@@ -104,46 +103,4 @@ def test_bfs_crawls_do_not_pile_up_source_rows(tmp_path: Path) -> None:
         update_bot_yield(conn, db, ctx, {100: 0.9, 101: 0.1})
         left = conn.execute(select(meta.c.key).where(meta.c.key.like("%:10%"))).all()
     assert left == []
-    db.dispose()
-
-
-def test_a_list_whose_sibling_was_read_waits_behind_a_fresh_one() -> None:
-    policy = SmartPolicy()
-    sibling = Candidate(2, followers_count=20, following_count=0, target_probability=0.95)
-    stranger = Candidate(3, followers_count=20, following_count=0, target_probability=0.95)
-    policy.siblings.record({1: (10, "following"), 2: (10, "following"),
-                            3: (11, "following")})
-    assert _best(policy, sibling) == _best(policy, stranger)
-    # account 1's followers list has been read: account 2's, brought by the same list,
-    # mostly holds the same accounts
-    assert policy.siblings.record({50: (1, "followers")}) == {(10, "following")}
-    assert _best(policy, sibling) < _best(policy, stranger)
-    assert policy.siblings.record({51: (1, "followers")}) == set()  # the same list: once
-
-
-def test_reading_a_siblings_list_reranks_the_queued_ones(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 's.db'}")
-    policy = SmartPolicy()
-    ctx = ScoringContext(policy=policy, bot=_Model(), threshold=0.5)  # type: ignore[arg-type]
-    hub, first, second = 7, 100, 101
-    with db.begin() as conn:
-        conn.execute(insert(accounts), [
-            {"id": aid, "first_seen": 0.0, "followers_count": 20, "following_count": 0,
-             "fetched_at": 0.0} for aid in (first, second)])
-        conn.execute(insert(scores), [
-            {"account_id": aid, "scorer": "bot", "model_version": "fixed", "probability": 0.95,
-             "scored_at": 0.0} for aid in (first, second)])
-        conn.execute(insert(meta), [{"key": f"{VIA_PREFIX}{aid}", "value": f"{hub} following"}
-                                    for aid in (first, second)])
-        update_bot_yield(conn, db, ctx, {first: 0.95, second: 0.95})
-        leaf = Candidate(second, 20, 0, 0.95)
-        before = _best(policy, leaf)
-        conn.execute(insert(frontier), [
-            {"kind": "followers", "account_id": second, "priority": before, "enqueued_at": 0.0}])
-        # the first leaf's followers list is read: it brings the hubs that follow it
-        conn.execute(insert(meta), [{"key": f"{VIA_PREFIX}{aid}", "value": f"{first} followers"}
-                                    for aid in range(200, 210)])
-        update_bot_yield(conn, db, ctx, dict.fromkeys(range(200, 210), 0.95))
-        after = conn.execute(select(frontier.c.priority)).scalar_one()
-    assert after == pytest.approx(before * policy.sibling_decay)
     db.dispose()
