@@ -39,6 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     budgets = [int(b) for b in args.budgets.split(",")]
     ratios: list[tuple[str, int, float]] = []
+    capped: list[str] = []  # points where even every planted bot would be under 2x
     began = time.monotonic()
     for accounts, networks, seed in _worlds(args.worlds):
         world = generate_world(accounts=accounts, bot_networks=networks, rng_seed=seed)
@@ -56,12 +57,17 @@ def main() -> None:
             ratio = result.ratio(budget)
             if ratio is not None:
                 ratios.append((world.name, budget, ratio))
+            ceiling = result.ceiling(budget)
+            if ceiling is not None and ceiling < 2.0:
+                capped.append(f"{world.name} at {budget}")
     if not ratios:
         print("ratio smart/bfs bots per follows request: n/a")
         return
+    print(f"\npoints where 2x is out of reach (all planted bots < 2x bfs): {len(capped)} of "
+          f"{len(ratios)}" + (f" ({', '.join(capped)})" if capped else ""))
     geo = math.exp(sum(math.log(r) for _, _, r in ratios) / len(ratios))
     worst = min(ratios, key=lambda item: item[2])
-    print(f"\nratio smart/bfs bots per follows request: geometric mean {geo:.2f}x over "
+    print(f"ratio smart/bfs bots per follows request: geometric mean {geo:.2f}x over "
           f"{len(ratios)} (world, budget) pairs, min {worst[2]:.2f}x ({worst[0]} at budget "
           f"{worst[1]}); goal >= 2x; {time.monotonic() - began:.0f} s")
 

@@ -141,6 +141,7 @@ class CrawlBench:
     seeds: list[int]
     model_note: str
     limits: str
+    planted: int = 0
     points: list[CrawlPoint] = field(default_factory=list)
 
     def point(self, policy: str, budget: int) -> CrawlPoint | None:
@@ -155,6 +156,17 @@ class CrawlBench:
         if smart is None or bfs is None or bfs.bots_per_request == 0:
             return None
         return smart.bots_per_request / bfs.bots_per_request
+
+    def ceiling(self, budget: int) -> float | None:
+        """The highest smart/bfs ratio possible at ``budget``: every planted bot found with
+        the follows requests smart made (the budget, unless it ran out of work), against
+        what bfs found.  Below 2, the goal is out of reach there whatever the policy: the
+        world is too small for the budget."""
+        smart, bfs = self.point("smart", budget), self.point("bfs", budget)
+        if bfs is None or bfs.bots_per_request == 0 or not self.planted:
+            return None
+        requests = smart.follows_requests if smart is not None else budget
+        return self.planted / max(1, requests) / bfs.bots_per_request
 
     def table_lines(self) -> list[str]:
         campaigns = sorted({name for p in self.points for name in p.recall})
@@ -172,9 +184,11 @@ class CrawlBench:
                     f"{budget:>6} {policy:<6} {p.follows_requests:>7} {p.lookup_requests:>7} "
                     f"{p.profiled:>8} {p.bots_found:>6} {p.new_bots:>6} "
                     f"{p.bots_per_request:>8.2f} {p.rate_limited:>4}  {recall}{idle}")
-            ratio = self.ratio(budget)
+            ratio, ceiling = self.ratio(budget), self.ceiling(budget)
             lines.append(f"{budget:>6} {'ratio':<6} smart/bfs bots per follows request: "
-                         + (f"{ratio:.2f}x" if ratio is not None else "n/a (bfs found none)"))
+                         + (f"{ratio:.2f}x" if ratio is not None else "n/a (bfs found none)")
+                         + (f" (ceiling {ceiling:.2f}x: all {self.planted} planted bots)"
+                            if ceiling is not None else ""))
         return lines
 
     def ratio_line(self) -> str:
@@ -289,7 +303,7 @@ def run_crawl_bench(
     limits = (f"the sim's real rate limits at time scale {time_scale:g}" if real_limits
               else "sim rate limits raised (results do not depend on timing)")
     result = CrawlBench(world=world.name, accounts=len(world.accounts), seeds=seed_ids,
-                        model_note=scorer.note, limits=limits)
+                        model_note=scorer.note, limits=limits, planted=len(world.bots()))
     with tempfile.TemporaryDirectory(prefix="botsweep-bench-") as tmp:
         base = workdir or Path(tmp)
         base.mkdir(parents=True, exist_ok=True)

@@ -47,6 +47,15 @@ def test_bench_crawl_prints_both_policies_and_the_ratio(
     # A crawl only grows: the bigger budget finds at least as many bots.
     for policy in ("smart", "bfs"):
         assert int(rows[(8, policy)][5]) >= int(rows[(3, policy)][5])
+    # Each budget's ratio line gives the ceiling: every planted bot found, against bfs.
+    ratio_lines = [line for line in out.splitlines()
+                   if line.split()[:2] and line.split()[0].isdigit() and line.split()[1] == "ratio"]
+    assert len(ratio_lines) == 2
+    for line in ratio_lines:
+        found = re.search(r"request: (\d+\.\d\d)x \(ceiling (\d+\.\d\d)x: all (\d+) planted", line)
+        assert found, line
+        assert float(found[1]) <= float(found[2]) + 0.01
+        assert int(found[3]) >= int(rows[(int(line.split()[0]), "smart")][5])
     last = out.strip().splitlines()[-1]
     assert re.match(r"ratio smart/bfs bots per follows request: min \d+\.\d\dx", last), last
     assert "recall by network" in out and "flower-1" in out
