@@ -32,7 +32,7 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, text, update
 
 from botsweep.crawler.bot_yield import _estimates, read_bot_yield
 from botsweep.crawler.policy import DIRECTIONS, SmartPolicy
@@ -52,6 +52,7 @@ RANKED_KEY = "frontier-ranked-for"
 REFRESH_S = 30.0  # how often a running crawl looks for a refitted campaign model
 _CHUNK = 500
 _SCORE_BATCH = 2000
+_PG_RANK_LOCK = 0x62737772  # advisory lock class for ranking the queue ("bswr")
 
 
 def ranking_key(ctx: ScoringContext) -> str:
@@ -163,6 +164,14 @@ def sync_target(db: Database, ctx: ScoringContext, now: float) -> bool:
         if _stored_key(conn) == key:
             return False
     with db.begin() as conn:
+        # One worker ranks; the others wait here and then find the queue ranked.  (SQLite's
+        # BEGIN IMMEDIATE already serialises; on PostgreSQL two workers updating the same
+        # rows in their own orders could deadlock.)
+        if not db.is_sqlite:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
+                         {"key": _PG_RANK_LOCK})
+        if _stored_key(conn) == key:
+            return False
         scored = score_missing(conn, db, ctx) if ctx.hunts_campaign() else 0
         policy = ctx.policy
         ranked = 0

@@ -218,3 +218,35 @@ def test_a_crawl_that_starts_hunting_the_campaign_reads_its_lists_first(
     last = [c[:2] for c in source.calls[read_before:] if c[0] in ("followers", "following")]
     assert last == ([("following", farm)] if target == "bot" else [("followers", member)])
     db.dispose()
+
+
+def test_workers_starting_together_on_postgresql_rank_the_queue_once() -> None:
+    import threading
+
+    from tests.pg import pg_url_or_skip
+
+    with pg_url_or_skip() as url:
+        database = Database(url)
+        with database.begin() as conn:
+            apply_profiles(conn, database, _context("bot"), _profiles(), {}, FETCHED_AT)
+        results: list[bool] = []
+        errors: list[BaseException] = []
+        start = threading.Barrier(4)
+
+        def worker() -> None:
+            try:
+                start.wait()
+                results.append(_context("campaign", FakeCampaign()).refresh(
+                    database, NOW, force=True))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        assert sorted(results) == [False, False, False, True]  # one ranked, three found it done
+        assert {aid for aid, _ in _claim_order(database)[:4]} == {MEMBER, QUIET}
+        database.dispose()
