@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, func, select
+from sqlalchemy import Connection, Row, and_, func, select
 
 from botsweep.campaign.model import CampaignModel, TrainingData, _Scorer, fit_model
 from botsweep.campaign.training import UNLABELLED_WEIGHT, bot_threshold, training_data
@@ -119,6 +119,25 @@ def fitted_campaigns(db: Database) -> list[str]:
         return sorted(k[len(MODEL_KEY_PREFIX):] for k in keys.scalars())
 
 
+def store_campaign_scores(conn: Connection, db: Database, scorer: str, model: Any,
+                          rows: Sequence[Row[Any]]) -> None:
+    """Score ``rows`` (id, raw, fetched_at, the bot probability) with a campaign model and
+    store the scores under ``scorer``: the records carry their fetch time and the generic
+    bot probability, as the campaign model's features expect."""
+    records = []
+    for r in rows:
+        record = dict(json.loads(r.raw))
+        if r.fetched_at is not None:
+            record["_fetched_at"] = iso_time(r.fetched_at)
+        if r.probability is not None:
+            record["_bot_probability"] = float(r.probability)
+        records.append(record)
+    probabilities = model.predict_proba(records)
+    store_scores(conn, db, scorer, model.version,
+                 {r.id: float(p) for r, p in zip(rows, probabilities, strict=True)},
+                 {r.id: r.fetched_at for r in rows})
+
+
 def score_campaign(db: Database, name: str, *, model: CampaignModel | None = None,
                    bot_scorer: _Scorer | None = None, batch: int = 5000) -> int:
     """Score every profiled account for campaign ``name``; return how many were scored."""
@@ -138,18 +157,7 @@ def score_campaign(db: Database, name: str, *, model: CampaignModel | None = Non
             ).all()
             if not rows:
                 return total
-            records = []
-            for r in rows:
-                record = dict(json.loads(r.raw))
-                if r.fetched_at is not None:
-                    record["_fetched_at"] = iso_time(r.fetched_at)
-                if r.probability is not None:
-                    record["_bot_probability"] = float(r.probability)
-                records.append(record)
-            probabilities = model.predict_proba(records)
-            store_scores(conn, db, scorer_name(name), model.version,
-                         {r.id: float(p) for r, p in zip(rows, probabilities, strict=True)},
-                         {r.id: r.fetched_at for r in rows})
+            store_campaign_scores(conn, db, scorer_name(name), model, rows)
         total += len(rows)
         last = rows[-1].id
 

@@ -28,7 +28,6 @@ queue back and forth.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING
 
@@ -38,7 +37,6 @@ from botsweep.crawler.bot_yield import _estimates, read_bot_yield
 from botsweep.crawler.policy import DIRECTIONS, SmartPolicy
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, frontier, meta, scores
-from botsweep.storage.scores import iso_time, store_scores
 
 if TYPE_CHECKING:
     from botsweep.crawler.decide import ScoringContext
@@ -71,6 +69,8 @@ def score_missing(conn: Connection, db: Database, ctx: ScoringContext) -> int:
     """Score every profiled account lacking a current score of the campaign model."""
     if ctx.campaign is None or not ctx.campaign_name:
         return 0
+    from botsweep.campaign.store import store_campaign_scores
+
     name, version = f"campaign:{ctx.campaign_name}", ctx.campaign.version
     current, bot = scores.alias("current"), scores.alias("bot")
     last, total = -1, 0
@@ -88,16 +88,7 @@ def score_missing(conn: Connection, db: Database, ctx: ScoringContext) -> int:
         ).all()
         if not rows:
             return total
-        records = []
-        for r in rows:
-            record = dict(json.loads(r.raw), _fetched_at=iso_time(r.fetched_at))
-            if r.probability is not None:
-                record["_bot_probability"] = float(r.probability)
-            records.append(record)
-        probabilities = ctx.campaign.predict_proba(records)
-        store_scores(conn, db, name, version,
-                     {r.id: float(p) for r, p in zip(rows, probabilities, strict=True)},
-                     {r.id: r.fetched_at for r in rows})
+        store_campaign_scores(conn, db, name, ctx.campaign, rows)
         total += len(rows)
         last = rows[-1].id
 
