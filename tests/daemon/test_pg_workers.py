@@ -8,7 +8,9 @@ must end with exactly its graph.
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,6 +158,22 @@ def test_four_workers_expand_every_account_once(
     assert sum(1 for name in names if pages.get(name, 0) > 0) >= 3, pages
 
 
+def _freeze_holding_work(victim: subprocess.Popen[bytes], db: Database,
+                         procs: list[subprocess.Popen[bytes]]) -> tuple[list[int], list[int]]:
+    """SIGSTOP the victim at a moment it holds a lease, and return what it holds.  (Seen
+    holding one and then killed, it may have finished that page in between on a loaded
+    machine; frozen, it cannot.)"""
+    deadline = time.monotonic() + 60
+    while True:
+        wait_for(lambda: _leased_by(db, "victim")[0] != [], 60,
+                 "the victim to lease a list", procs)
+        victim.send_signal(signal.SIGSTOP)
+        held = _leased_by(db, "victim")
+        if held[0] or held[1] or time.monotonic() > deadline:
+            return held
+        victim.send_signal(signal.SIGCONT)
+
+
 def test_a_killed_worker_leaves_its_work_to_the_others(
     world: World, model: Path, one_worker: Graph, pg_db: Database, pg_url: str,
     tmp_path: Path,
@@ -167,11 +185,9 @@ def test_a_killed_worker_leaves_its_work_to_the_others(
                               base_url=url, model=model, lease_s=3)
         procs = [start_worker(config, name, tmp_path) for name in names]
         try:
-            wait_for(lambda: _leased_by(pg_db, "victim")[0] != [], 60,
-                     "the victim to lease a list", procs)
+            held_tasks, held_lookups = _freeze_holding_work(procs[0], pg_db, procs)
             procs[0].kill()  # SIGKILL: no clean-up at all
             procs[0].wait(10)
-            held_tasks, held_lookups = _leased_by(pg_db, "victim")
             assert held_tasks or held_lookups, "the victim died holding nothing"
             wait_for(lambda: crawl_finished(pg_db), FINISH_TIMEOUT_S,
                      "the survivors to finish", procs[1:])
