@@ -8,8 +8,9 @@ as the hunted kind and the ids scored to that class's running counts (``bot-yiel
 in ``meta``, shared by every worker).  The source rows are then deleted.
 
 :func:`rerank_pending` recomputes the priorities of the queued, not yet begun lists when
-the estimates they were ranked with have moved.  Only what a real crawl sees is used:
-profiles, scores and the lists read; never the world's labels.
+the estimates they were ranked with have moved (with :func:`rank_queued`, which
+:mod:`botsweep.crawler.retarget` also uses when the target changes).  Only what a real
+crawl sees is used: profiles, scores and the lists read; never the world's labels.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, and_, bindparam, delete, select, update
 
-from botsweep.crawler.policy import SmartPolicy
+from botsweep.crawler.policy import DIRECTIONS, SmartPolicy
 from botsweep.storage.db import Database
 from botsweep.storage.pages import VIA_PREFIX
 from botsweep.storage.schema import frontier, meta, scores
@@ -27,7 +28,8 @@ from botsweep.storage.schema import frontier, meta, scores
 if TYPE_CHECKING:
     from botsweep.crawler.decide import ScoringContext
 
-__all__ = ["update_bot_yield", "read_bot_yield", "rerank_pending", "YIELD_PREFIX"]
+__all__ = ["update_bot_yield", "read_bot_yield", "rerank_pending", "rank_queued",
+           "YIELD_PREFIX"]
 
 YIELD_PREFIX = "bot-yield:"
 _CHUNK = 500
@@ -119,8 +121,6 @@ def rerank_pending(conn: Connection, ctx: ScoringContext, applied: dict[str, flo
     ``applied`` holds the estimates the queue was last ranked with; it is updated in place.
     Returns whether the queue was reranked.
     """
-    from botsweep.crawler.decide import _candidates
-
     policy = ctx.policy
     if not isinstance(policy, SmartPolicy):
         return False
@@ -131,25 +131,43 @@ def rerank_pending(conn: Connection, ctx: ScoringContext, applied: dict[str, flo
         return False
     applied.clear()
     applied.update(now)
+    rank_queued(conn, ctx, sink_unwanted=False, unprofiled_seeds=True)
+    return True
+
+
+def rank_queued(conn: Connection, ctx: ScoringContext, *, sink_unwanted: bool,
+                unprofiled_seeds: bool) -> int:
+    """Give every pending, not begun followers/following list the priority the policy
+    gives it now, from its owner's hunted probability; return how many rows were given.
+
+    ``sink_unwanted``: a list the policy no longer wants goes to priority 0 (else it keeps
+    its priority).  ``unprofiled_seeds``: seeds not scored yet are ranked too (else they keep
+    the place they were queued with).  Accounts that are neither profiled nor seeds keep it.
+    """
+    from botsweep.crawler.decide import _candidates
+
+    policy = ctx.policy
     ids = list(conn.execute(
         select(frontier.c.account_id).distinct()
-        .where(frontier.c.kind.in_(("followers", "following")),
+        .where(frontier.c.kind.in_(DIRECTIONS),
                frontier.c.state == "pending", frontier.c.pages == 0,
                frontier.c.account_id.is_not(None))).scalars())
-    if not ids:
-        return True
     target_p = _target_probabilities(conn, ctx.target_scorer(), ids)
     threshold = ctx.target_threshold()
     ranked = []
     for chunk in _chunks(ids):
         for candidate in _candidates(conn, chunk, target_p):
-            if candidate.account_id not in target_p and not candidate.is_seed:
+            if candidate.account_id not in target_p and not (
+                    unprofiled_seeds and candidate.is_seed):
                 continue  # not profiled yet: keeps the place it was queued with
-            ranked += [{"k": d.kind, "a": d.account_id, "p": d.priority}
-                       for d in policy.decide(candidate, threshold) if d.skip is None]
+            wanted = {d.kind: d.priority for d in policy.decide(candidate, threshold)
+                      if d.skip is None}
+            kinds = DIRECTIONS if sink_unwanted else tuple(wanted)
+            ranked += [{"k": kind, "a": candidate.account_id, "p": wanted.get(kind, 0.0)}
+                       for kind in kinds]
     if ranked:
         conn.execute(update(frontier).where(and_(
             frontier.c.kind == bindparam("k"), frontier.c.account_id == bindparam("a"),
             frontier.c.state == "pending", frontier.c.pages == 0,
         )).values(priority=bindparam("p")), ranked)
-    return True
+    return len(ranked)

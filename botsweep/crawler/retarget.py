@@ -31,9 +31,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, text, update
+from sqlalchemy import Connection, and_, or_, select
 
-from botsweep.crawler.bot_yield import _estimates, read_bot_yield
+from botsweep.crawler.bot_yield import _estimates, rank_queued, read_bot_yield
 from botsweep.crawler.policy import DIRECTIONS, SmartPolicy
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, frontier, meta, scores
@@ -50,7 +50,7 @@ RANKED_KEY = "frontier-ranked-for"
 REFRESH_S = 30.0  # how often a running crawl looks for a refitted campaign model
 _CHUNK = 500
 _SCORE_BATCH = 2000
-_PG_RANK_LOCK = 0x62737772  # advisory lock class for ranking the queue ("bswr")
+_RANK_LOCK = 0x62737772  # Database.hold_lock class for ranking the queue ("bswr")
 
 
 def ranking_key(ctx: ScoringContext) -> str:
@@ -93,42 +93,6 @@ def score_missing(conn: Connection, db: Database, ctx: ScoringContext) -> int:
         last = rows[-1].id
 
 
-def _target_probabilities(conn: Connection, scorer: str, ids: list[int]) -> dict[int, float]:
-    return dict(conn.execute(
-        select(scores.c.account_id, scores.c.probability)
-        .where(scores.c.scorer == scorer, scores.c.account_id.in_(ids))).all())
-
-
-def _rank_queue(conn: Connection, ctx: ScoringContext) -> int:
-    """Rank every pending, not begun list again for the target; return how many."""
-    from botsweep.crawler.decide import _candidates
-
-    policy = ctx.policy
-    threshold = ctx.target_threshold()
-    ids = list(conn.execute(
-        select(frontier.c.account_id).distinct()
-        .where(frontier.c.kind.in_(DIRECTIONS), frontier.c.state == "pending",
-               frontier.c.pages == 0, frontier.c.account_id.is_not(None))
-        .order_by(frontier.c.account_id)).scalars())
-    ranked = []
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
-        target_p = _target_probabilities(conn, ctx.target_scorer(), chunk)
-        for candidate in _candidates(conn, chunk, target_p):
-            if candidate.account_id not in target_p:
-                continue  # not profiled yet (a seed): keeps the place it was queued with
-            wanted = {d.kind: d.priority for d in policy.decide(candidate, threshold)
-                      if d.skip is None}
-            ranked += [{"k": kind, "a": candidate.account_id, "p": wanted.get(kind, 0.0)}
-                       for kind in DIRECTIONS]
-    if ranked:
-        conn.execute(update(frontier).where(and_(
-            frontier.c.kind == bindparam("k"), frontier.c.account_id == bindparam("a"),
-            frontier.c.state == "pending", frontier.c.pages == 0,
-        )).values(priority=bindparam("p")), ranked)
-    return len(ranked)
-
-
 def _queue_wanted(conn: Connection, db: Database, ctx: ScoringContext, now: float) -> int:
     """Queue the lists of profiled accounts that the target wants and that have none."""
     from botsweep.crawler.decide import reconsider
@@ -155,12 +119,9 @@ def sync_target(db: Database, ctx: ScoringContext, now: float) -> bool:
         if _stored_key(conn) == key:
             return False
     with db.begin() as conn:
-        # One worker ranks; the others wait here and then find the queue ranked.  (SQLite's
-        # BEGIN IMMEDIATE already serialises; on PostgreSQL two workers updating the same
-        # rows in their own orders could deadlock.)
-        if not db.is_sqlite:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
-                         {"key": _PG_RANK_LOCK})
+        # One worker ranks; the others wait here and then find the queue ranked (two
+        # workers updating the same rows in their own orders could deadlock).
+        db.hold_lock(conn, _RANK_LOCK)
         if _stored_key(conn) == key:
             return False
         scored = score_missing(conn, db, ctx) if ctx.hunts_campaign() else 0
@@ -171,7 +132,7 @@ def sync_target(db: Database, ctx: ScoringContext, now: float) -> bool:
             policy.bot_yield.update(read_bot_yield(conn, ctx.yield_prefix()))
             ctx.ranked_with.clear()
             ctx.ranked_with.update(_estimates(policy))
-            ranked = _rank_queue(conn, ctx)
+            ranked = rank_queued(conn, ctx, sink_unwanted=True, unprofiled_seeds=False)
         added = _queue_wanted(conn, db, ctx, now)
         conn.execute(db.upsert(meta, ["key"], ["value"]), [{"key": RANKED_KEY, "value": key}])
     log.info("queue ranked for %s: %d profiles scored, %d lists ranked again, %d queued",

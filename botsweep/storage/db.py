@@ -183,9 +183,16 @@ class Database:
             # a second process wait (up to the busy timeout) until it is done.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
+            self.hold_lock(conn, _PG_LOCK_KEY)
+
+    def hold_lock(self, conn: Connection, lock_class: int) -> None:
+        """In a transaction: wait until no other transaction on this schema holds
+        ``lock_class``, and hold it until this one ends.  On SQLite the write lock that
+        :meth:`begin` takes already does this; on PostgreSQL it is an advisory lock."""
+        if not self.is_sqlite:
             conn.execute(
                 text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
-                {"key": _PG_LOCK_KEY},
+                {"key": lock_class},
             )
 
     @staticmethod
