@@ -39,7 +39,7 @@ from botsweep.sim.apispec import (
     server_error,
 )
 from botsweep.sim.faults import FaultInjector, FaultSpec
-from botsweep.sim.index import WorldIndex, dumps
+from botsweep.sim.index import WorldIndex, dumps, join_items
 from botsweep.sim.limits import RateLimiter, Verdict, parse_rate_limits
 from botsweep.sim.lists import ListQueries, PageTokens, parse_qs
 from botsweep.sim.tweets import tweets_page
@@ -367,12 +367,9 @@ class SimApp:
                   meta: dict[str, Any] | None) -> bytes:
         end = cls._tail(includes, errors, meta)
         if items:
-            # One copy of the big list: the brackets and the tail ride on the end items
-            # (``items`` is the caller's fresh list, so it is changed in place).
-            items = items if isinstance(items, list) else list(items)
-            items[0] = b'{"data":[' + items[0]
-            items[-1] += b"]" + end
-            return b",".join(items)
+            # ``items`` is the caller's fresh list (a tuple is copied), changed in place.
+            return join_items(items if isinstance(items, list) else list(items),
+                              b'{"data":[', b"]" + end)
         if single is not None:
             return b'{"data":' + single + end
         return b"{" + end[1:] if len(end) > 1 else b"{}"

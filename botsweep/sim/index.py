@@ -17,7 +17,7 @@ import numpy as np
 from botsweep.sim.apispec import TWEET_FIELDS, USER_FIELDS
 from botsweep.sim.world import HIDDEN_STATES, World
 
-__all__ = ["WorldIndex", "dumps"]
+__all__ = ["WorldIndex", "dumps", "join_items"]
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _USER_ORDER = {name: i for i, name in enumerate(USER_FIELDS)}
@@ -29,6 +29,15 @@ _STATE_CODE = {"active": 0, "protected": 1, "suspended": 2, "deleted": 3}
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON."""
     return _ENCODER.encode(value).encode("utf-8")
+
+
+def join_items(items: list[bytes], head: bytes, tail: bytes) -> bytes:
+    """``head``, ``items`` joined by commas, then ``tail``, in one copy of the big list: the
+    head and tail ride on the end items (``items`` must be a fresh list, not empty; it is
+    changed in place)."""
+    items[0] = head + items[0]
+    items[-1] += tail
+    return b",".join(items)
 
 
 def _csr(owner: np.ndarray, member: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -141,16 +150,10 @@ class WorldIndex:
                      tail: bytes) -> bytes:
         """``head``, the user objects of ``picks`` (int64, not empty) joined by commas, and
         ``tail``, as one bytes object: the hot path of a list page, made in one copy."""
-        items = self._cache_for(fields)[0].take(picks).tolist()
         try:
-            items[0] = head + items[0]
-            items[-1] += tail
-            return b",".join(items)
+            return join_items(self._cache_for(fields)[0].take(picks).tolist(), head, tail)
         except TypeError:  # a None: some of them are not serialised yet (first reads only)
-            items = self.users_bytes(picks, fields)
-            items[0] = head + items[0]
-            items[-1] += tail
-            return b",".join(items)
+            return join_items(self.users_bytes(picks, fields), head, tail)
 
     def tweet_object(self, tweet: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
         obj: dict[str, Any] = {"id": tweet["id"], "text": tweet["text"]}
