@@ -92,8 +92,6 @@ def status(
 
     app_ctx = get_context(ctx)
     data = collect_status(app_ctx.db(), campaigns=not check)
-    if worker_id is not None:
-        data["jobs"] = [j for j in data["jobs"] if j["worker_id"] == worker_id]
     if check:
         problem = check_health(data, app_ctx.settings().schedule.stale_after_s,
                                worker_id=worker_id)
@@ -102,6 +100,8 @@ def status(
             raise typer.Exit(1)
         typer.echo("healthy")
         return
+    if worker_id is not None:
+        data["jobs"] = [j for j in data["jobs"] if j["worker_id"] == worker_id]
     if as_json:
         typer.echo(json.dumps(data, indent=2, sort_keys=True))
     else:
