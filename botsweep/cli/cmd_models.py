@@ -32,6 +32,13 @@ ExcludeOption = Annotated[
     typer.Option("--exclude", help="Leave a feature out (repeat), e.g. --exclude like_count."),
 ]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed for folds and trees.")]
+BoostersOption = Annotated[
+    int | None,
+    typer.Option("--boosters",
+                 help="Boosters with different bagging seeds, averaged into the model: less "
+                      "variance, that many times the predict time. Default: 4 below 10,000 "
+                      "accounts, else 1."),
+]
 
 
 def _say(message: str) -> None:
@@ -53,13 +60,13 @@ def _load(data: list[Path]) -> LabelledData:
 
 
 def _cv(labelled: LabelledData, folds: int, weighting: str, exclude: list[str] | None,
-        seed: int) -> CVResult:
+        seed: int, boosters: int | None = None) -> CVResult:
     from botsweep.models.metrics import markdown_table
     from botsweep.models.train import cross_validate, select_features
 
     features = select_features(exclude or [])
     cv = cross_validate(labelled, features=features, folds=folds, weighting=weighting, seed=seed,
-                        progress=_say)
+                        progress=_say, boosters=boosters)
     typer.echo(f"\n{folds}-fold cross-validation (out-of-fold, threshold cross-fitted):\n")
     typer.echo(markdown_table(cv.metrics))
     return cv
@@ -78,6 +85,7 @@ def train(
     weighting: WeightingOption = "dataset",
     exclude: ExcludeOption = None,
     seed: SeedOption = 0,
+    boosters: BoostersOption = None,
 ) -> None:
     """Train a LightGBM bot model: k-fold CV table per dataset, calibration, threshold, file."""
     from botsweep.errors import InputError
@@ -86,7 +94,7 @@ def train(
     if not out.parent.exists():
         raise InputError(f"--out {out}: directory {out.parent} does not exist; create it first")
     labelled = _load(data)
-    cv = _cv(labelled, folds, weighting, exclude, seed)
+    cv = _cv(labelled, folds, weighting, exclude, seed, boosters)
     scorer, _ = train_model(labelled, folds=folds, weighting=weighting, seed=seed, cv=cv)
     scorer.save(out)
     typer.echo(f"\nthreshold {scorer.threshold:.4f} (maximises balanced accuracy, out-of-fold)")

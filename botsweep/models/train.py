@@ -6,7 +6,9 @@ For each of ``folds`` folds (stratified by dataset and label):
    description word table on the training part; the training part's own rows are
    scored by tables cross-fitted within it (5 inner folds);
 2. LightGBM trains on 85% of the training part, with early stopping on the other 15%,
-   then (``refit``) again on the whole training part for the round it stopped at;
+   then (``refit``) again on the whole training part for the round it stopped at, as
+   ``boosters`` bagged boosters averaged into one (:mod:`botsweep.models.ensemble`;
+   by default four below 10,000 accounts, one above);
 3. the held-out fold is predicted, giving out-of-fold (OOF) raw scores for every record.
 
 The reported metrics are cross-fitted: fold k's labels come from a calibrator and
@@ -31,6 +33,7 @@ import numpy as np
 from botsweep.errors import InputError
 from botsweep.models.calibration import Calibrator, choose_threshold
 from botsweep.models.dataset import LabelledData, sample_weights
+from botsweep.models.ensemble import choose_boosters, fit_bagged
 from botsweep.models.features import FEATURES, feature_matrix
 from botsweep.models.metrics import metrics_by_dataset
 from botsweep.models.ngram import UsernameModel
@@ -75,6 +78,7 @@ class CVResult:
     weights: np.ndarray
     best_iterations: list[int]
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    boosters: int = 1  # bagged boosters averaged in each fold's model
 
 
 def select_features(exclude: Sequence[str] = ()) -> list[str]:
@@ -183,8 +187,12 @@ def cross_validate(
     weighting: str = "dataset", seed: int = 0, params: dict[str, Any] | None = None,
     max_rounds: int = 2000, early_stopping: int = 50,
     progress: Callable[[str], None] | None = None, refit: bool = True,
+    boosters: int | None = None,
 ) -> CVResult:
-    """Stratified k-fold CV; returns OOF raw scores and cross-fitted metrics per dataset."""
+    """Stratified k-fold CV; returns OOF raw scores and cross-fitted metrics per dataset.
+
+    ``boosters`` bagged boosters are averaged in each refit (None: :func:`choose_boosters`).
+    """
     from sklearn.model_selection import StratifiedKFold
 
     _check_classes(data)
@@ -192,6 +200,7 @@ def cross_validate(
         raise InputError(f"--folds must be at least 2, got {folds}")
     chosen = list(features) if features is not None else list(FEATURES)
     merged = {**DEFAULT_PARAMS, "seed": seed, **(params or {})}
+    bagged = choose_boosters(boosters, len(data))
     weights = sample_weights(data.labels, data.datasets, weighting)
     strata = _strata(data)
     cache = _Matrix(data, chosen)
@@ -209,13 +218,17 @@ def cross_validate(
             x[fit_index], y[fit_index], weights[fit_index], merged, max_rounds,
             (x[valid_index], y[valid_index], weights[valid_index]), early_stopping)
         if refit:  # the stopping round is known: retrain on the whole training part
-            booster, _ = _fit(x[train_index], y[train_index], weights[train_index], merged,
-                              iterations)
-        raw[test_index] = booster.predict(x[test_index], num_iteration=iterations)
+            booster = fit_bagged(x[train_index], y[train_index], weights[train_index],
+                                 merged, iterations, bagged)
+            iterations_used = None
+        else:
+            iterations_used = iterations
+        raw[test_index] = booster.predict(x[test_index], num_iteration=iterations_used)
         fold_of[test_index] = k
         best.append(iterations)
         if progress:
-            progress(f"fold {k + 1}/{folds}: {iterations} trees")
+            bag = f" x {bagged} boosters" if refit and bagged > 1 else ""
+            progress(f"fold {k + 1}/{folds}: {iterations} trees{bag}")
     prob = np.zeros(len(data))
     predicted = np.zeros(len(data), dtype=np.int8)
     for k in range(folds):
@@ -227,7 +240,8 @@ def cross_validate(
     # AUC ranks the raw OOF scores: each fold's calibrator is monotone, but pooling folds
     # calibrated by slightly different maps would blur the ranking that the model made.
     metrics = metrics_by_dataset(data.labels, raw, predicted, data.datasets)
-    return CVResult(chosen, raw, prob, predicted, fold_of, weights, best, metrics)
+    return CVResult(chosen, raw, prob, predicted, fold_of, weights, best, metrics,
+                    boosters=bagged if refit else 1)
 
 
 def _library_versions() -> dict[str, str]:
@@ -261,7 +275,8 @@ def train_model(
     cache = _Matrix(data, cv.features)
     everyone = np.arange(len(data))
     username_model, word_model, x = cache.tables(everyone)
-    booster, _ = _fit(x, data.labels.astype(np.float64), cv.weights, merged, rounds)
+    booster = fit_bagged(x, data.labels.astype(np.float64), cv.weights, merged, rounds,
+                         cv.boosters)
     y = data.labels.astype(np.float64)
     calibrator = Calibrator.fit(cv.raw, y, cv.weights)
     threshold = choose_threshold(calibrator(cv.raw), y, cv.weights)
@@ -280,6 +295,7 @@ def train_model(
         "weighting": weighting,
         "params": merged,
         "num_boost_round": rounds,
+        "boosters": cv.boosters,
         "library_versions": _library_versions(),
         "data_summary": data.summary,
         "metrics": {"cv_folds": len(cv.best_iterations), "cv": cv.metrics,
