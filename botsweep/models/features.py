@@ -1,8 +1,10 @@
 """Profile features: X API v2 user objects in, one numeric row per account out.
 
 The set joins botornot's "fast" profile features and BotometerLite's (growth rates,
-username digits/length/likelihood), plus the default-image flag read from
-``profile_image_url`` and the domains of description links read from ``entities``.
+username digits/length/likelihood), plus the default-image flag and the picture's
+upload order read from ``profile_image_url``, the domains of the description's links
+read from ``entities`` (:mod:`botsweep.models.links`), and the shape of the name (its
+words, and how many are Capitalised like a person's).
 Only fields that the v2 users endpoints return are read; ``_v1`` never is.
 
 Account age is measured up to when the profile was observed: the record's
@@ -26,8 +28,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from botsweep.models.links import (
+    SHORTENERS,
+    description_domains,
+    image_ids,
+    is_mapping,
+    link_domain_features,
+    registered_domain,
+)
 from botsweep.models.ngram import UsernameModel, default_username_model
-from botsweep.models.textstats import encode_column, epoch_seconds, text_counts
+from botsweep.models.textstats import encode_column, epoch_seconds, text_counts, word_shapes
 from botsweep.models.words import WordModel, default_word_model
 
 if TYPE_CHECKING:
@@ -77,68 +87,12 @@ FEATURES: list[str] = [
     "description_link_domains",
     "description_shortener",
     "description_words",
+    "profile_image_id",
+    "name_words",
+    "name_capitalised_words",
 ]
 
-SHORTENERS = frozenset(
-    "bit.ly goo.gl tinyurl.com ow.ly t.co buff.ly is.gd dlvr.it ift.tt fb.me j.mp amzn.to "
-    "youtu.be lnkd.in tiny.cc shorturl.at rebrand.ly cutt.ly bit.do adf.ly su.pr wp.me "
-    "trib.al po.st rb.gy linktr.ee bitly.com qr.net v.gd x.co".split()
-)
-_SECOND_LEVEL = frozenset("co com net org ac gov edu ne or go gob nic mil ltd plc sch".split())
 _DAY_S = 86_400.0
-
-
-def registered_domain(url: str) -> str | None:
-    """The registered domain of ``url``: lowercased, no ``www.``, no port or user.
-
-    Without a public-suffix list this keeps the last two labels, or three when the
-    second-to-last is a common second level under a country code (``bbc.co.uk``).
-    """
-    if not isinstance(url, str) or not url:
-        return None
-    rest = url.strip().split("://", 1)[-1]
-    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-    host = host.rsplit("@", 1)[-1].split(":", 1)[0].strip(".").lower()
-    if not host or " " in host:
-        return None
-    if host.startswith("www."):
-        host = host[4:]
-    labels = host.split(".")
-    if len(labels) < 2 or all(label.isdigit() for label in labels):
-        return host if len(labels) >= 2 else None
-    keep = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL else 2
-    return ".".join(labels[-keep:])
-
-
-def _is_mapping(value: Any) -> bool:
-    return type(value) is dict or isinstance(value, Mapping)  # the ABC check is slow
-
-
-def _url_items(entities: Any) -> list[Any]:
-    """``entities.description.urls`` when it is a list, else ``[]``."""
-    if not _is_mapping(entities):
-        return []
-    description = entities.get("description")
-    if not _is_mapping(description):
-        return []
-    urls = description.get("urls")
-    return urls if isinstance(urls, list) else []
-
-
-def _domains(items: list[Any]) -> list[str]:
-    out: list[str] = []
-    for item in items:
-        if type(item) is not dict and not isinstance(item, Mapping):
-            continue
-        domain = registered_domain(item.get("expanded_url") or item.get("url") or "")
-        if domain and domain not in out:
-            out.append(domain)
-    return out
-
-
-def description_domains(record: Mapping[str, Any]) -> list[str]:
-    """Registered domains of the description's links (``entities.description.urls``)."""
-    return _domains(_url_items(record.get("entities")))
 
 
 def _count(value: Any) -> float:
@@ -191,27 +145,6 @@ def _ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
     return top / np.maximum(bottom, 1.0)
 
 
-def _domain_features(entities: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-    n = len(entities)
-    link_domains = np.zeros(n)
-    shortener = np.zeros(n)
-    rows = np.flatnonzero(np.fromiter(map(bool, entities), bool, n)).tolist()
-    present = [entities[i] for i in rows]
-    try:  # most entities hold only the profile link: keep those with a description part
-        described = list(map(dict.get, present, repeat("description")))
-        rows = [i for i, part in zip(rows, described, strict=True) if part]
-    except TypeError:  # an entities value that is not a dict: test each one
-        pass
-    for i in rows:
-        items = _url_items(entities[i])
-        if not items:
-            continue
-        domains = _domains(items)
-        link_domains[i] = len(domains)
-        shortener[i] = float(any(domain in SHORTENERS for domain in domains))
-    return link_domains, shortener
-
-
 _TOP_KEYS = ("username", "name", "description", "location", "url", "profile_image_url",
              "created_at", "verified", "protected", "public_metrics")
 
@@ -221,7 +154,7 @@ def _field(records: Sequence[Mapping[str, Any]], key: str) -> list[Any]:
     try:
         return list(map(dict.get, records, repeat(key)))  # type: ignore[arg-type]
     except TypeError:  # a Mapping that is not a dict
-        return [r.get(key) if _is_mapping(r) else None for r in records]
+        return [r.get(key) if is_mapping(r) else None for r in records]
 
 
 _OPTIONAL_KEYS = ("_collected_at", "_fetched_at", "entities")
@@ -306,7 +239,7 @@ def _count_matrix(metrics: Sequence[Any]) -> np.ndarray:
         pass
     out = np.full((n, len(COUNT_FIELDS)), np.nan)
     for i, m in enumerate(metrics):
-        if _is_mapping(m):
+        if is_mapping(m):
             out[i] = [_count(m.get(name)) for name in COUNT_FIELDS]
     return out
 
@@ -371,14 +304,20 @@ def feature_matrix(
     for field in _TEXT_FIELDS:
         column = _segment_counts(*text[field], (*_TEXT_STATS, *_TEXT_EXTRA[field]),
                                  field, cols)
+        if field == "name":
+            name_column = column
         if field == "description":
             words = word_model if word_model is not None else default_word_model()
             cols["description_words"] = words.score(column)
-    cols["description_link_domains"], cols["description_shortener"] = _domain_features(
+    cols["description_link_domains"], cols["description_shortener"] = link_domain_features(
         top["entities"])
+    cols["profile_image_id"] = image_ids(images)
+    words, capitalised = word_shapes(name_column)
+    cols["name_words"] = words.astype(np.float64)
+    cols["name_capitalised_words"] = capitalised.astype(np.float64)
 
     # Filling whole rows of the transpose and copying it once is half the cost of
-    # writing 56 strided columns into the row-major matrix LightGBM wants.
+    # writing 59 strided columns into the row-major matrix LightGBM wants.
     by_column = np.empty((len(FEATURES), n), dtype=np.float64)
     for j, name in enumerate(FEATURES):
         by_column[j] = cols[name]

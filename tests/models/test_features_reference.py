@@ -69,6 +69,22 @@ def _edge_cases() -> list[dict[str, Any]]:
         profile(116, entities={"url": {"urls": [{"expanded_url": "https://a.com"}]}}),
         profile(117, entities=None),
         profile(118, name="Jane Doe", username="JaneDoe"),
+        profile(120, profile_image_url="https://pbs.twimg.com/profile_images/"
+                                       "378800000549950978/e3f9_normal.jpeg"),
+        profile(121, profile_image_url="http://a0.twimg.com/profile_images/12ab/x.png"),
+        profile(122, profile_image_url="https://pbs.twimg.com/profile_images//x.png"),
+        profile(123, profile_image_url="https://pbs.twimg.com/profile_images/١٢/x"),
+        profile(124, profile_image_url="HTTPS://PBS.TWIMG.COM/PROFILE_IMAGES/77/A.JPG"),
+        profile(125, username="SamaEyewear", name="Sama Eyewear", entities={
+            "url": {"urls": [{"expanded_url": "http://www.samaeyewear.net/shop"}]}}),
+        profile(126, username="x", name="Élodie de la Cruz", entities={
+            "url": {"urls": [{"expanded_url": "https://twitter.com/elodie"}]}}),
+        profile(127, entities={"url": {"urls": ["not a mapping"]}}),
+        profile(128, entities={"url": {"urls": [{"expanded_url": "no host"}]}}),
+        profile(129, entities={"url": "nope", "description": {"urls": []}}),
+        profile(130, entities={"url": {"urls": []}}),
+        profile(131, name="ÉLODIE  mc'Donald O'Brien A b", username=None, entities={
+            "url": {"urls": [{"expanded_url": "https://obrien.bbc.co.uk"}]}}),
     ]
     return cases
 
@@ -100,6 +116,13 @@ def _generated(n: int, seed: int) -> list[dict[str, Any]]:
             record["entities"] = {"description": {"urls": [
                 {"expanded_url": f"https://{rng.choice(['bit.ly', 'www.a.org', 'b.co.uk'])}/x"}
             ]}}
+        if rng.integers(0, 3) == 0:
+            host = _text(rng, 4).replace(" ", "") + rng.choice([".com", ".io", ".co.uk", ""])
+            record.setdefault("entities", {})["url"] = {"urls": [
+                {"expanded_url": f"https://{host}/{_text(rng, 3)}"}]}
+        if rng.integers(0, 2) == 0:
+            record["profile_image_url"] = (f"https://pbs.twimg.com/profile_images/"
+                                           f"{int(rng.integers(0, 2**62))}/{_text(rng, 3)}.jpg")
         if rng.integers(0, 5) == 0:
             del record["_collected_at"]
         out.append(record)
