@@ -135,7 +135,7 @@ def _humans_follow_bots(plan: Plan, rng: np.random.Generator) -> None:
     if not plan.networks:
         return
     bots = np.concatenate([n.members for n in plan.networks])
-    fans = plan.organic[rng.random(plan.organic.shape[0]) < 0.02]
+    fans = plan.organic[rng.random(plan.organic.shape[0]) < plan.fan_share]
     for fan in fans:
         plan.add(fan, rng.choice(bots, size=int(rng.integers(1, 4))))
 
