@@ -7,11 +7,9 @@ brought it (``via:<id>`` in ``meta``: owner and direction).  When a lookup score
 as the hunted kind and the ids scored to that class's running counts (``bot-yield:<class>``
 in ``meta``, shared by every worker).  The source rows are then deleted.
 
-:func:`rerank_pending` recomputes the priorities of the queued lists, begun ones included,
-when the estimates they were ranked with have moved, with :func:`rank_queued` (which
-:mod:`botsweep.crawler.retarget` also uses when the target changes, for lists not begun).
-A list of many pages is thus ranked again once its first page is scored: a likely bot's
-audience of humans does not keep the place its owner's score gave it.  Only what a real
+:func:`rerank_pending` recomputes the priorities of the queued, not yet begun lists when
+the estimates they were ranked with have moved (with :func:`rank_queued`, which
+:mod:`botsweep.crawler.retarget` also uses when the target changes).  Only what a real
 crawl sees is used: profiles, scores and the lists read; never the world's labels.
 """
 
@@ -133,29 +131,26 @@ def rerank_pending(conn: Connection, ctx: ScoringContext, applied: dict[str, flo
         return False
     applied.clear()
     applied.update(now)
-    rank_queued(conn, ctx, sink_unwanted=False, unprofiled_seeds=True, begun=True)
+    rank_queued(conn, ctx, sink_unwanted=False, unprofiled_seeds=True)
     return True
 
 
 def rank_queued(conn: Connection, ctx: ScoringContext, *, sink_unwanted: bool,
-                unprofiled_seeds: bool, begun: bool = False) -> int:
-    """Give every pending followers/following list (not begun, unless ``begun``) the
-    priority the policy gives it now, from its owner's hunted probability; return how many
-    rows were given.
+                unprofiled_seeds: bool) -> int:
+    """Give every pending, not begun followers/following list the priority the policy
+    gives it now, from its owner's hunted probability; return how many rows were given.
 
     ``sink_unwanted``: a list the policy no longer wants goes to priority 0 (else it keeps
     its priority).  ``unprofiled_seeds``: seeds not scored yet are ranked too (else they keep
     the place they were queued with).  Accounts that are neither profiled nor seeds keep it.
-    ``begun``: lists already begun are ranked too (else they keep their place).
     """
     from botsweep.crawler.decide import _candidates
 
     policy = ctx.policy
-    which = frontier.c.pages >= 0 if begun else frontier.c.pages == 0
     ids = list(conn.execute(
         select(frontier.c.account_id).distinct()
         .where(frontier.c.kind.in_(DIRECTIONS),
-               frontier.c.state == "pending", which,
+               frontier.c.state == "pending", frontier.c.pages == 0,
                frontier.c.account_id.is_not(None))).scalars())
     target_p = _target_probabilities(conn, ctx.target_scorer(), ids)
     threshold = ctx.target_threshold()
@@ -173,6 +168,6 @@ def rank_queued(conn: Connection, ctx: ScoringContext, *, sink_unwanted: bool,
     if ranked:
         conn.execute(update(frontier).where(and_(
             frontier.c.kind == bindparam("k"), frontier.c.account_id == bindparam("a"),
-            frontier.c.state == "pending", which,
+            frontier.c.state == "pending", frontier.c.pages == 0,
         )).values(priority=bindparam("p")), ranked)
     return len(ranked)

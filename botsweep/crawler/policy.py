@@ -16,14 +16,11 @@ an empty list).
   once they were scored (``bot_yield``, kept by :mod:`botsweep.crawler.bot_yield`; the kind
   is the direction, size class, the owner's band and its follow shape, so that a hub that
   follows 150 accounts and is followed by none is counted apart from an account following
-  and followed by 150).  Until a kind has been scored, its share leans on what lists of the
-  same direction and size class yielded, whatever their owners, and before that on the
-  owner's own evidence (hunted probability plus links to known bots): where bots are a
-  small minority, a likely bot's big list of a new kind is mostly human, as big lists were.
-  The square root, rather than the size itself, keeps cheap lists of likely bots in play:
-  on generated worlds ranking by the full size sent the crawl to big audience lists of
-  mostly humans first and reached the bot networks behind small lists late
-  (docs/benchmarks.md, "Crawl efficiency").  Seeds'
+  and followed by 150).  Until a kind has been scored, its share leans on the owner's own
+  evidence (hunted probability plus links to known bots).  The square root, rather than the
+  size itself, keeps cheap lists of likely bots in play: on generated worlds ranking by the
+  full size sent the crawl to big audience lists of mostly humans first and reached the
+  bot networks behind small lists late (docs/benchmarks.md, "Crawl efficiency").  Seeds'
   lists are weighted up.  It also expands accounts that are not scored as bots but are tied
   to several known bots (mimics), after the likely bots, and never reads the huge lists of
   likely humans such as celebrities.
@@ -161,20 +158,11 @@ class SmartPolicy:
 
     def bot_share(self, candidate: Candidate, direction: str, threshold: float) -> float:
         """Expected share of hunted accounts among the new ids of this list: what lists of
-        its kind yielded once their ids were scored, shrunk towards a prior while few ids of
-        that kind have been scored.  The prior is itself what lists of the same direction
-        and size class yielded, whatever their owners, shrunk towards the owner's own
-        evidence: where bots are a small minority, a big list of a kind not read yet is
-        expected to be mostly human, as the big lists already read were."""
-        key = self.yield_key(candidate, direction, threshold)
+        its kind yielded once their ids were scored, shrunk towards a prior from the owner's
+        own evidence while few ids of that kind have been scored."""
         prior = self.prior_share * min(1.0, self.evidence(candidate))
-        pool = key.rsplit(":", 2)[0] + ":"  # direction and size class
-        pooled = [value for k, value in self.bot_yield.items() if k.startswith(pool)]
-        if pooled:
-            pool_bots = sum(b for b, _ in pooled)
-            pool_scored = sum(n for _, n in pooled)
-            prior = (pool_bots + self.prior_ids * prior) / (pool_scored + self.prior_ids)
-        bots, scored = self.bot_yield.get(key, (0.0, 0.0))
+        bots, scored = self.bot_yield.get(self.yield_key(candidate, direction, threshold),
+                                          (0.0, 0.0))
         return (bots + self.prior_ids * prior) / (scored + self.prior_ids)
 
     def weight(self, candidate: Candidate, likely: bool) -> float:

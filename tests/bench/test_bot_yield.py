@@ -34,28 +34,6 @@ def test_a_list_kind_that_yielded_bots_beats_a_bigger_one_that_yielded_humans() 
     assert _best(policy, hub) > 2 * _best(policy, audience)
 
 
-def test_big_lists_of_a_new_kind_inherit_what_big_lists_yielded() -> None:
-    """Where bots are few, a likely bot's big list is expected to be mostly human once big
-    lists of other owners were: it falls behind a small list of a kind that yielded bots."""
-    policy = SmartPolicy()
-    audience = Candidate(1, followers_count=900, following_count=950, target_probability=0.9)
-    farm = Candidate(2, followers_count=1, following_count=800, target_probability=1.0,
-                     is_seed=True)
-    mimic = Candidate(4, followers_count=700, following_count=20, target_probability=1.0,
-                      is_seed=True)
-    leaf = Candidate(3, followers_count=20, following_count=0, target_probability=0.9)
-    before = _best(policy, audience)
-    assert before > _best(policy, leaf)  # nothing read yet: the bigger list first
-    policy.bot_yield[policy.yield_key(farm, "following", 0.5)] = (30.0, 800.0)
-    policy.bot_yield[policy.yield_key(mimic, "followers", 0.5)] = (20.0, 700.0)
-    policy.bot_yield[policy.yield_key(leaf, "followers", 0.5)] = (38.0, 40.0)
-    for direction, other in (("following", farm), ("followers", mimic)):
-        assert policy.yield_key(other, direction, 0.5) != policy.yield_key(
-            audience, direction, 0.5)
-    assert _best(policy, audience) < before / 5
-    assert _best(policy, leaf) > 2 * _best(policy, audience)
-
-
 def test_hub_shaped_and_audience_shaped_owners_are_counted_apart() -> None:
     policy = SmartPolicy()
     hub = Candidate(1, followers_count=1, following_count=150, target_probability=0.95)
@@ -110,45 +88,6 @@ def test_scored_ids_are_counted_against_the_list_that_brought_them(tmp_path: Pat
     assert left == []  # sources are dropped once counted
     # the queued hub-shaped list now ranks with its kind's yield of ~1, not the prior of 0.5
     assert priority > 1.5 * 40 ** policy.size_power * 0.5
-    db.dispose()
-
-
-def test_a_begun_list_whose_first_page_brought_humans_falls_behind(tmp_path: Path) -> None:
-    """A list of many pages, begun at a likely bot's priority, is ranked again once its first
-    page is scored: humans on page one send its next pages behind a small list of bots."""
-    db = Database(f"sqlite:///{tmp_path / 'g.db'}")
-    policy = SmartPolicy()
-    ctx = ScoringContext(policy=policy, bot=_Model(), threshold=0.5)  # type: ignore[arg-type]
-    big, small = 7, 8
-    fans = list(range(1000, 2000))
-    with db.begin() as conn:
-        conn.execute(insert(accounts), [
-            {"id": big, "first_seen": 0.0, "followers_count": 3200, "following_count": 1900,
-             "fetched_at": 0.0},
-            {"id": small, "first_seen": 0.0, "followers_count": 25, "following_count": 0,
-             "fetched_at": 0.0},
-        ])
-        conn.execute(insert(scores), [
-            {"account_id": aid, "scorer": "bot", "model_version": "fixed", "probability": 0.9,
-             "scored_at": 0.0} for aid in (big, small)])
-        first = {d.kind: d.priority for d in policy.decide(
-            Candidate(big, 3200, 1900, 0.9), 0.5)}["followers"]
-        leaf = {d.kind: d.priority for d in policy.decide(
-            Candidate(small, 25, 0, 0.9), 0.5)}["followers"]
-        assert first > leaf  # before any page is read, the bigger list goes first
-        conn.execute(insert(frontier), [
-            {"kind": "followers", "account_id": big, "priority": first, "enqueued_at": 0.0,
-             "pages": 1, "items": 1000, "cursor": "p2"},
-            {"kind": "followers", "account_id": small, "priority": leaf, "enqueued_at": 0.0,
-             "pages": 0, "items": 0, "cursor": None}])
-        conn.execute(insert(discovered).values(
-            via_id=big, direction="followers", ids=pack_ids(fans), first_seen=1.0))
-        absorb_discovered(conn, db)
-        update_bot_yield(conn, db, ctx, {**dict.fromkeys(fans[:10], 0.9),
-                                         **dict.fromkeys(fans[10:], 0.1)})
-        assert rerank_pending(conn, ctx, {})
-        now = dict(conn.execute(select(frontier.c.account_id, frontier.c.priority)).all())
-    assert now[big] < first / 5 and now[small] > now[big]
     db.dispose()
 
 
