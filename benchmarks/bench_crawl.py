@@ -5,7 +5,10 @@ Generates each world (accounts, planted networks, rng seed), then runs
 (planted bots, fixed rng), each on a fresh DB, measured at every budget.  Prints each
 world's table, then one line with the smart/bfs ratio over every world and budget.
 
-    python benchmarks/bench_crawl.py [--worlds 3000:3:1,20000:6:2,50000:6:3]
+A world spec is ``accounts:networks:seed`` (bots then 10-23% of the world) or
+``accounts:networks:seed:bot_share`` (e.g. ``50000:6:5:0.01``: bots 1% of it).
+
+    python benchmarks/bench_crawl.py [--worlds 3000:3:1,20000:6:2,50000:6:3:0.02]
         [--budgets 10,30,100,300] [--seeds 12]
 """
 
@@ -20,18 +23,24 @@ from botsweep.bench.crawl_bench import run_crawl_bench
 from botsweep.sim.generate import generate_world
 
 
-def _worlds(text: str) -> list[tuple[int, int, int]]:
+def _worlds(text: str) -> list[tuple[int, int, int, float | None]]:
+    """``accounts:networks:seed`` or ``accounts:networks:seed:bot_share``, comma-separated."""
     out = []
     for part in text.split(","):
-        accounts, networks, seed = (int(x) for x in part.split(":"))
-        out.append((accounts, networks, seed))
+        fields = part.split(":")
+        if len(fields) not in (3, 4):
+            sys.exit(f"--worlds {part!r}: write accounts:networks:seed[:bot_share], "
+                     "e.g. 50000:6:5:0.01")
+        share = float(fields[3]) if len(fields) == 4 else None
+        out.append((int(fields[0]), int(fields[1]), int(fields[2]), share))
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--worlds", default="3000:3:1,20000:6:2,50000:6:3",
-                        help="accounts:bot_networks:rng_seed, comma-separated")
+                        help="accounts:bot_networks:rng_seed[:bot_share], comma-separated; "
+                             "without a share, bots are 10-23%% of a world")
     parser.add_argument("--budgets", default="10,30,100,300")
     parser.add_argument("--seeds", type=int, default=12)
     parser.add_argument("--real-limits", action="store_true")
@@ -41,14 +50,16 @@ def main() -> None:
     ratios: list[tuple[str, int, float]] = []
     capped: list[str] = []  # points where even every planted bot would be under 2x
     began = time.monotonic()
-    for accounts, networks, seed in _worlds(args.worlds):
-        world = generate_world(accounts=accounts, bot_networks=networks, rng_seed=seed)
+    for accounts, networks, seed, share in _worlds(args.worlds):
+        world = generate_world(accounts=accounts, bot_networks=networks, rng_seed=seed,
+                               bot_share=share)
         result = run_crawl_bench(world, seeds=args.seeds, budgets=budgets,
                                  time_scale=args.time_scale, real_limits=args.real_limits,
                                  progress=lambda line: print(line, file=sys.stderr))
         print(f"\n## {world.name}: {accounts} accounts, {world.n_follows} follows, "
-              f"{len(world.bots())} planted bots in {networks} networks; "
-              f"{args.seeds} seeds")
+              f"{len(world.bots())} planted bots ({len(world.bots()) / accounts:.1%} of "
+              f"accounts{'' if share is None else f', bot share {share:g}'}) in {networks} "
+              f"networks; {args.seeds} seeds")
         print(f"model: {result.model_note}")
         print(f"limits: {result.limits}")
         for line in result.table_lines():

@@ -27,7 +27,8 @@ sim_app = typer.Typer(
 
 @sim_app.command(epilog=example(
     "botsweep sim generate --out world\n"
-    "botsweep sim generate --out big --accounts 100000 --bot-networks 6 --rng-seed 3"))
+    "botsweep sim generate --out big --accounts 100000 --bot-networks 6 --rng-seed 3\n"
+    "botsweep sim generate --out sparse --accounts 50000 --bot-networks 6 --bot-share 0.02"))
 def generate(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the world into.",
                                       file_okay=False)],
@@ -42,6 +43,9 @@ def generate(
     tweets: Annotated[int, typer.Option(
         help="Also write tweets.jsonl with up to this many recent tweets per account.",
         min=0, max=200)] = 0,
+    bot_share: Annotated[float | None, typer.Option(
+        help="The planted bots' share of all accounts, e.g. 0.02; the networks scale to it "
+             "(default: each network about 6% x its style weight, bots 10-23%).")] = None,
 ) -> None:
     """Write a world directory: world.json, accounts.jsonl, follows.csv (and tweets.jsonl)."""
     from botsweep.errors import InputError
@@ -56,7 +60,7 @@ def generate(
             raise InputError(f"--now {now!r}: write it like 2018-06-01T12:00:00Z") from None
     started = time.perf_counter()
     world = generate_world(accounts=accounts, bot_networks=bot_networks, rng_seed=rng_seed,
-                           now=moment, tweets_per_account=tweets)
+                           now=moment, tweets_per_account=tweets, bot_share=bot_share)
     save_world(world, out)
     took = time.perf_counter() - started
     summary = world.summary()
