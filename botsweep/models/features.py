@@ -1,10 +1,10 @@
 """Profile features: X API v2 user objects in, one numeric row per account out.
 
 The set joins botornot's "fast" profile features and BotometerLite's (growth rates,
-username digits/length/likelihood), plus the default-image flag and the picture's
-upload order read from ``profile_image_url``, the domains of the description's links
-read from ``entities`` (:mod:`botsweep.models.links`), and the shape of the name (its
-words, and how many are Capitalised like a person's).
+username digits/length/likelihood), plus the default-image flag read from
+``profile_image_url``, the domains of description links read from ``entities``
+(:mod:`botsweep.models.links`), and the shape of the name (its words, and how many are
+Capitalised like a person's).
 Only fields that the v2 users endpoints return are read; ``_v1`` never is.
 
 Account age is measured up to when the profile was observed: the record's
@@ -31,7 +31,6 @@ import numpy as np
 from botsweep.models.links import (
     SHORTENERS,
     description_domains,
-    image_ids,
     is_mapping,
     link_domain_features,
     registered_domain,
@@ -87,7 +86,6 @@ FEATURES: list[str] = [
     "description_link_domains",
     "description_shortener",
     "description_words",
-    "profile_image_id",
     "name_words",
     "name_capitalised_words",
 ]
@@ -311,13 +309,12 @@ def feature_matrix(
             cols["description_words"] = words.score(column)
     cols["description_link_domains"], cols["description_shortener"] = link_domain_features(
         top["entities"])
-    cols["profile_image_id"] = image_ids(images)
     words, capitalised = word_shapes(name_column)
     cols["name_words"] = words.astype(np.float64)
     cols["name_capitalised_words"] = capitalised.astype(np.float64)
 
     # Filling whole rows of the transpose and copying it once is half the cost of
-    # writing 59 strided columns into the row-major matrix LightGBM wants.
+    # writing 58 strided columns into the row-major matrix LightGBM wants.
     by_column = np.empty((len(FEATURES), n), dtype=np.float64)
     for j, name in enumerate(FEATURES):
         by_column[j] = cols[name]

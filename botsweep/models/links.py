@@ -1,23 +1,19 @@
-"""Link and picture features: the domains of description links, the picture's upload order.
+"""Link features: the registered domains of the links in a profile's description.
 
-* ``registered_domain``/``description_domains``: the registered domains of links, read
-  from the expanded URLs in ``entities`` (the campaign model and the report use them too);
-* the picture: the number in ``/profile_images/<id>/`` of ``profile_image_url``.  Media
-  ids are issued in time order, so it tells roughly when the current picture was
-  uploaded; accounts that never changed theirs keep an old one.
+Read from the expanded URLs in ``entities.description.urls``.  The bot model counts them
+and flags shorteners; the campaign model and the cluster report use the domains too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from itertools import repeat
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
 __all__ = ["SHORTENERS", "registered_domain", "description_domains", "link_domain_features",
-           "image_ids", "is_mapping"]
+           "is_mapping"]
 
 SHORTENERS = frozenset(
     "bit.ly goo.gl tinyurl.com ow.ly t.co buff.ly is.gd dlvr.it ift.tt fb.me j.mp amzn.to "
@@ -101,12 +97,3 @@ def link_domain_features(entities: Sequence[Any]) -> tuple[np.ndarray, np.ndarra
         link_domains[i] = len(domains)
         shortener[i] = float(any(domain in SHORTENERS for domain in domains))
     return link_domains, shortener
-
-
-def image_ids(images: Sequence[str]) -> np.ndarray:
-    """The number in ``/profile_images/<id>/`` of each picture URL; NaN when there is none."""
-    tails = map(itemgetter(2), map(str.partition, images, repeat("/profile_images/")))
-    ids = [tail.partition("/")[0] for tail in tails]
-    # anything but ASCII digits (nothing, letters, other scripts' digits) becomes NaN
-    texts = [i if i.isdigit() and i.isascii() else "nan" for i in ids]
-    return np.fromiter(map(float, texts), float, len(texts))

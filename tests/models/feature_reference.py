@@ -136,16 +136,6 @@ def _trailing_digits(text: str) -> float:
     return float(len(text) - len(text.rstrip("0123456789")))
 
 
-def _image_id(image: str) -> float:
-    """The digits between ``/profile_images/`` and the next ``/``, as a number."""
-    if "/profile_images/" not in image:
-        return math.nan
-    digits = image.split("/profile_images/", 1)[1].split("/", 1)[0]
-    if digits and all(char in "0123456789" for char in digits):
-        return float(digits)
-    return math.nan
-
-
 def reference_row(record: Mapping[str, Any], now: datetime, username_model: UsernameModel,
                   word_model: WordModel) -> dict[str, float]:
     """Every feature of one record, by its definition."""
@@ -189,7 +179,6 @@ def reference_row(record: Mapping[str, Any], now: datetime, username_model: User
     row["description_link_domains"] = float(len(domains))
     row["description_shortener"] = float(any(d in SHORTENERS for d in domains))
     row["description_words"] = _word_score(_text(record.get("description")), word_model)
-    row["profile_image_id"] = _image_id(image)
     words = [word for word in re.split(r"[\s\x00]+", _text(record.get("name"))) if word]
     row["name_words"] = float(len(words))
     row["name_capitalised_words"] = float(
