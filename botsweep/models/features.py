@@ -2,9 +2,8 @@
 
 The set joins botornot's "fast" profile features and BotometerLite's (growth rates,
 username digits/length/likelihood), plus the default-image flag read from
-``profile_image_url``, the domains of description links read from ``entities``
-(:mod:`botsweep.models.links`), and the shape of the name (its words, and how many are
-Capitalised like a person's).
+``profile_image_url`` and the domains of description links read from ``entities``
+(:mod:`botsweep.models.links`).
 Only fields that the v2 users endpoints return are read; ``_v1`` never is.
 
 Account age is measured up to when the profile was observed: the record's
@@ -36,7 +35,7 @@ from botsweep.models.links import (
     registered_domain,
 )
 from botsweep.models.ngram import UsernameModel, default_username_model
-from botsweep.models.textstats import encode_column, epoch_seconds, text_counts, word_shapes
+from botsweep.models.textstats import encode_column, epoch_seconds, text_counts
 from botsweep.models.words import WordModel, default_word_model
 
 if TYPE_CHECKING:
@@ -86,8 +85,6 @@ FEATURES: list[str] = [
     "description_link_domains",
     "description_shortener",
     "description_words",
-    "name_words",
-    "name_capitalised_words",
 ]
 
 _DAY_S = 86_400.0
@@ -302,19 +299,14 @@ def feature_matrix(
     for field in _TEXT_FIELDS:
         column = _segment_counts(*text[field], (*_TEXT_STATS, *_TEXT_EXTRA[field]),
                                  field, cols)
-        if field == "name":
-            name_column = column
         if field == "description":
             words = word_model if word_model is not None else default_word_model()
             cols["description_words"] = words.score(column)
     cols["description_link_domains"], cols["description_shortener"] = link_domain_features(
         top["entities"])
-    words, capitalised = word_shapes(name_column)
-    cols["name_words"] = words.astype(np.float64)
-    cols["name_capitalised_words"] = capitalised.astype(np.float64)
 
     # Filling whole rows of the transpose and copying it once is half the cost of
-    # writing 58 strided columns into the row-major matrix LightGBM wants.
+    # writing 56 strided columns into the row-major matrix LightGBM wants.
     by_column = np.empty((len(FEATURES), n), dtype=np.float64)
     for j, name in enumerate(FEATURES):
         by_column[j] = cols[name]

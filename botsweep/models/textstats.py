@@ -31,7 +31,7 @@ from functools import cached_property
 import numpy as np
 
 __all__ = ["EncodedColumn", "encode_column", "text_counts", "TEXT_STATS", "narrow",
-           "epoch_seconds", "word_shapes"]
+           "epoch_seconds"]
 
 TEXT_STATS = ("len", "digits", "urls", "hashtags", "mentions", "upper", "nonascii", "emoji",
               "bot")
@@ -170,34 +170,6 @@ def text_counts(column: EncodedColumn, stats: Sequence[str] = TEXT_STATS) -> dic
         else:
             out[stat] = column.count_at(_tags(codes, 35 if stat == "hashtags" else 64))
     return out
-
-
-def _space_table() -> np.ndarray:
-    """Per code point up to U+3001: is it a word separator (``str.isspace``, or NUL).
-
-    U+3000 is the highest separator, so every higher code point reads entry U+3001."""
-    table = np.zeros(0x3002, dtype=bool)
-    table[[code for code in range(0x3002) if chr(code).isspace() or code == 0]] = True
-    return table
-
-
-_SPACE = _space_table()
-
-
-def word_shapes(column: EncodedColumn) -> tuple[np.ndarray, np.ndarray]:
-    """Per string: its words (runs between whitespace), and how many are ASCII
-    Capitalised words (``[A-Z][a-z]+``, like "Jane" but not "JANE", "jane" or "J")."""
-    codes = column.codes
-    space = _SPACE[np.minimum(codes, 0x3001)]
-    begins = np.flatnonzero(space[:-1] & ~space[1:]) + 1  # the final NUL is a space
-    words = column.count_at(begins)
-    lower = (codes >= 97) & (codes <= 122)
-    after = begins + 1  # every word begins before the final NUL, so this is in range
-    capital = begins[(codes[begins] >= 65) & (codes[begins] <= 90) & lower[after]]
-    not_lower = np.flatnonzero(~lower)
-    # the first position after each candidate's lowercase run must end the word
-    ends = not_lower[np.searchsorted(not_lower, capital + 1)]
-    return words, column.count_at(capital[space[ends]])
 
 
 # -- timestamps ------------------------------------------------------------------------

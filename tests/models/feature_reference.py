@@ -10,7 +10,6 @@ the username transitions, left-to-right word log-odds), so equal means identical
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -179,10 +178,6 @@ def reference_row(record: Mapping[str, Any], now: datetime, username_model: User
     row["description_link_domains"] = float(len(domains))
     row["description_shortener"] = float(any(d in SHORTENERS for d in domains))
     row["description_words"] = _word_score(_text(record.get("description")), word_model)
-    words = [word for word in re.split(r"[\s\x00]+", _text(record.get("name"))) if word]
-    row["name_words"] = float(len(words))
-    row["name_capitalised_words"] = float(
-        sum(1 for word in words if re.fullmatch("[A-Z][a-z]+", word)))
     return row
 
 
