@@ -264,7 +264,7 @@ class SimApp:
                                      "so /2/users/:id/tweets is not served"})
             return tweets_page(self, arg, query)
         size = check_int("max_results", query.one("max_results"), 1, 1000, 100)
-        offset = self.page_offset(endpoint, int(arg), query.one("pagination_token"))
+        offset = self.tokens.offset(endpoint, int(arg), query.one("pagination_token"))
         return lambda: self._list(endpoint, arg, size, offset, fields, expansions, tweet_fields)
 
     def _prepare_list(self, endpoint: str, arg: str, qs: str) -> Callable[[], bytes]:
@@ -373,13 +373,3 @@ class SimApp:
         if single is not None:
             return b'{"data":' + single + end
         return b"{" + end[1:] if len(end) > 1 else b"{}"
-
-    # ------------------------------------------------------------------ pagination
-
-    def page_token(self, kind: str, account_id: int, offset: int) -> str:
-        """An opaque token for ``offset`` in ``kind`` list of ``account_id``."""
-        return self.tokens.token(kind, account_id, offset)
-
-    def page_offset(self, kind: str, account_id: int, token: str | None) -> int:
-        """The offset a token stands for; the real 400 if it is not one of ours."""
-        return self.tokens.offset(kind, account_id, token)

@@ -121,7 +121,7 @@ def tweets_page(app: SimApp, arg: str, query: Query) -> Callable[[], bytes]:
     since, until = _id(query, "since_id"), _id(query, "until_id")
     start, end = _time(query, "start_time"), _time(query, "end_time")
     exclude = set(query.get("exclude", ()))
-    offset = app.page_offset("tweets", int(arg), query.one("pagination_token"))
+    offset = app.tokens.offset("tweets", int(arg), query.one("pagination_token"))
     fields = query.fields("tweet.fields")
     user_fields = query.fields("user.fields")
     expansions = query.fields("expansions")
@@ -138,7 +138,7 @@ def tweets_page(app: SimApp, arg: str, query: Query) -> Callable[[], bytes]:
         if page:
             meta["newest_id"], meta["oldest_id"] = page[0]["id"], page[-1]["id"]
         if offset + size < len(timeline):
-            meta["next_token"] = app.page_token("tweets", int(arg), offset + size)
+            meta["next_token"] = app.tokens.token("tweets", int(arg), offset + size)
         includes: dict[str, Any] = {}
         if "author_id" in expansions and page:
             includes["users"] = [app.index.user_object(index, user_fields)]
