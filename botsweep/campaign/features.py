@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from botsweep.errors import ModelError
-from botsweep.models.features import SHORTENERS, description_domains, registered_domain
+from botsweep.models.links import SHORTENERS, description_domains, registered_domain
 
 if TYPE_CHECKING:
     from scipy import sparse

@@ -27,7 +27,7 @@ from botsweep.campaign.model import CampaignModel
 from botsweep.campaign.store import fitted_campaigns, load_campaign_model, scorer_name
 from botsweep.campaign.training import bot_threshold, judgements
 from botsweep.errors import InputError, ModelError
-from botsweep.models.features import description_domains
+from botsweep.models.links import description_domains
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, labels, scores
 

@@ -27,13 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from botsweep.models.links import (
-    SHORTENERS,
-    description_domains,
-    is_mapping,
-    link_domain_features,
-    registered_domain,
-)
+from botsweep.models.links import is_mapping, link_domain_features
 from botsweep.models.ngram import UsernameModel, default_username_model
 from botsweep.models.textstats import encode_column, epoch_seconds, text_counts
 from botsweep.models.words import WordModel, default_word_model
@@ -44,11 +38,8 @@ if TYPE_CHECKING:
 __all__ = [
     "FEATURES",
     "COUNT_FIELDS",
-    "SHORTENERS",
     "extract_features",
     "feature_matrix",
-    "description_domains",
-    "registered_domain",
 ]
 
 COUNT_FIELDS = ("followers_count", "following_count", "tweet_count", "listed_count", "like_count")

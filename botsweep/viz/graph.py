@@ -52,7 +52,7 @@ def _iso(epoch: float | None) -> str | None:
 def _domains(raw: str | None) -> list[str]:
     if not raw:
         return []
-    from botsweep.models.features import description_domains
+    from botsweep.models.links import description_domains
 
     try:
         return description_domains(json.loads(raw))

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from botsweep.models.features import COUNT_FIELDS, FEATURES, SHORTENERS, description_domains
+from botsweep.models.features import COUNT_FIELDS, FEATURES
+from botsweep.models.links import SHORTENERS, description_domains
 from botsweep.models.ngram import ALPHABET, UsernameModel
 from botsweep.models.words import MAX_WORD, WordModel, encode_word
 

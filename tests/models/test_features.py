@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from botsweep.models.features import FEATURES, extract_features, registered_domain
+from botsweep.models.features import FEATURES, extract_features
+from botsweep.models.links import registered_domain
 from botsweep.models.ngram import UsernameModel
 from botsweep.models.words import WordModel
 from tests.models.synth import profile
