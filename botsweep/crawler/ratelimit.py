@@ -26,7 +26,11 @@ Arithmetic, per (endpoint, token):
   new window as the server sees it, and the server wins.
 * Once ``now >= reset + margin_s`` a fresh window is assumed: ``remaining = limit`` and
   ``issued = 0``.  The
-  reset of a window not yet described by a header is estimated as first use + window length.
+  reset of a window not yet described by a header is estimated as first use + window length,
+  where first use is the earliest reservation not given back with ``release``: the server's
+  window starts at the first call it receives, so a reservation that was never sent must
+  not start ours (when an earlier one is given back the estimate moves later, the safe
+  side, since a release does not say which reservation it was).
 * Pending calls stay counted across a window change (they may land in the new window), and
   are released when reported.
 """
@@ -36,7 +40,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["DEFAULT_LIMITS", "RateSnapshot", "RateLedger"]
@@ -70,6 +74,8 @@ class _Window:
     known: bool = False  # reset came from a header (else estimated)
     pending: int = 0
     issued: int = 0
+    # While the reset is an estimate: when each reservation not given back was made.
+    starts: list[float] = field(default_factory=list)
 
     @property
     def available(self) -> int:
@@ -134,6 +140,7 @@ class RateLedger:
             w.reset = None
             w.known = False
             w.issued = 0
+            w.starts.clear()
 
     @staticmethod
     def _sort_key(item: tuple[int, str, _Window], now: float) -> tuple[float, int, int]:
@@ -161,6 +168,8 @@ class RateLedger:
             if w.reset is None:
                 w.reset = now + w.window_s
                 w.known = False
+            if not w.known:
+                w.starts.append(now)
             w.pending += 1
             w.issued += 1
             return key
@@ -208,6 +217,7 @@ class RateLedger:
             w.remaining = remaining
             w.reset = float(snap.reset)
             w.known = True
+            w.starts.clear()
 
     def on_rate_limited(self, token_key: str, endpoint: str, until: float, now: float) -> None:
         """Count a 429 and block the token for this endpoint until ``until``.
@@ -221,6 +231,7 @@ class RateLedger:
             # A reset already past (clock skew) would let us call again at once: hold 1 s.
             w.reset = max(float(until), now + 1.0)
             w.known = True
+            w.starts.clear()
 
     def release(self, token_key: str, endpoint: str) -> None:
         """Give back a reservation whose request was never sent."""
@@ -228,6 +239,12 @@ class RateLedger:
             w = self._window(token_key, endpoint)
             w.pending = max(0, w.pending - 1)
             w.issued = max(0, w.issued - 1)
+            if not w.known and w.starts:
+                # The estimate must rest on a call that may have been sent: drop the
+                # earliest reservation (the later estimate is the safe one), and with none
+                # left the window has not started at all.
+                w.starts.pop(0)
+                w.reset = w.starts[0] + w.window_s if w.starts else None
 
     def snapshot(self, now: float | None = None) -> dict[str, Any]:
         """For status display: ``{"endpoints": {endpoint: {token_key: {limit, remaining,
