@@ -23,7 +23,19 @@ the token.  Arithmetic, per row:
   server's reset and limit win), and the calls we handed out in the window we were
   counting stay spent: ``remaining = limit - max(handed out, counted by the server)``.
 * A 429 sets ``remaining = 0`` until the reply's reset; :meth:`~SharedRateLedger.release`
-  gives a call back only if its window has not changed meanwhile.
+  gives a call back (``remaining + 1``) only if its window has not changed meanwhile (same
+  ``reset``).
+* The estimated window must start with a call the server got, not with one given back.
+  When a release leaves no call of the window handed out (``remaining = limit``), none of
+  them was sent and the server's window has not started: the same UPDATE sets ``reset``
+  back to 0, and the next acquire starts the window afresh.  Only an estimated window gets
+  there: a server that described the window counted the call whose reply described it,
+  so ``remaining`` stays below ``limit``, and calls taken before that reply carry our
+  estimate as their reset and give nothing back.  While other calls of the window are
+  still out, a release leaves the estimate as it is, on the first acquire even if that one
+  was given back: the row keeps no acquire times, and moving the estimate later is not
+  safe either (a call made after the server's window ended but counted in our longer one,
+  lost without headers, shares the server's next window with a fresh window of ours).
 
 Time is always the ``now`` argument (wall-clock epoch seconds, the clock of
 ``x-rate-limit-reset``); the ledger never reads a clock and never sleeps.
@@ -214,17 +226,23 @@ class SharedRateLedger:
             ))
 
     def release(self, token_key: str, endpoint: str) -> None:
-        """Give back a reservation whose request was never sent (if its window still runs)."""
+        """Give back a reservation whose request was never sent (if its window is unchanged)."""
         self._check(token_key, endpoint)
         reset = self._forget(token_key, endpoint)
         if reset is None:
             return
+        # One statement: the row lock orders it with the other workers' acquires and
+        # releases, and SET reads the row as it is once the lock is granted.  Giving back
+        # the last call handed out in the window means the window has not started (see the
+        # module docstring): reset 0, and the next acquire starts it.
+        none_left = rate_limits.c.remaining + 1 >= rate_limits.c.limit
         with self.db.begin() as conn:
             conn.execute(
                 update(rate_limits)
                 .where(self._row(token_key, endpoint), rate_limits.c.reset == reset,
                        rate_limits.c.remaining < rate_limits.c.limit)
-                .values(remaining=rate_limits.c.remaining + 1)
+                .values(remaining=rate_limits.c.remaining + 1,
+                        reset=case((none_left, _NOT_STARTED), else_=rate_limits.c.reset))
             )
 
     def snapshot(self, now: float | None = None) -> dict[str, Any]:

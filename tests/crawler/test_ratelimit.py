@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from botsweep.crawler.ratelimit import DEFAULT_LIMITS, RateLedger, RateSnapshot
+from tests.crawler.rate_server import FakeRateServer, ledger_ops, play
 
 FOL = "/2/users/:id/followers"
 T0 = 1_700_000_000.0
@@ -135,44 +134,8 @@ def test_keys_are_names_never_token_values() -> None:
 
 
 # -- properties against a simulated server ---------------------------------------------
-@dataclass
-class _Server:
-    """Counts calls per token the way X does: a window starts at the first call after reset
-    (``aligned=False``), or windows end on fixed boundaries as in the sim (``aligned=True``)."""
-
-    limit: int
-    window: float
-    aligned: bool
-    reset: dict[str, float] = field(default_factory=dict)
-    used: dict[str, int] = field(default_factory=dict)
-    too_many: int = 0
-
-    def receive(self, key: str, now: float) -> RateSnapshot | None:
-        if now >= self.reset.get(key, -1.0):
-            end = (now // self.window + 1) * self.window if self.aligned else now + self.window
-            self.reset[key], self.used[key] = end, 0
-        if self.used[key] >= self.limit:
-            self.too_many += 1
-            return None
-        self.used[key] += 1
-        return RateSnapshot(self.limit, self.limit - self.used[key], self.reset[key])
-
-
-_ops = st.lists(
-    st.one_of(
-        st.tuples(st.just("call"), st.integers(1, 4)),  # acquire and send n requests
-        st.tuples(st.just("reply"), st.integers(0, 50)),  # one in-flight reply comes back
-        st.tuples(st.just("drop"), st.integers(0, 50)),  # the reply never comes: no headers
-        st.tuples(st.just("unsent"), st.just(0)),  # acquired, then not sent
-        st.tuples(st.just("wait"), st.floats(0.0, 30.0)),
-        st.tuples(st.just("sleep"), st.just(0)),  # sleep until wait_until
-    ),
-    max_size=80,
-)
-
-
 @settings(max_examples=300, deadline=None)
-@given(ops=_ops, limit=st.integers(1, 20), window=st.sampled_from([9.0, 60.0, 900.0]),
+@given(ops=ledger_ops, limit=st.integers(1, 20), window=st.sampled_from([9.0, 60.0, 900.0]),
        aligned=st.booleans(), tokens=st.integers(1, 3), margin=st.sampled_from([0.0, 0.5]))
 # Found by this test in CI: a reservation given back had started the estimated window.
 @example(ops=[("unsent", 0), ("wait", 1.0), ("call", 1), ("drop", 0), ("sleep", 0),
@@ -181,27 +144,7 @@ def test_never_more_calls_than_the_server_allows(ops, limit, window, aligned, to
                                                  margin) -> None:
     keys = [f"TOK_{i}" for i in range(tokens)]
     ledger = RateLedger(keys, {FOL: (limit, int(window))}, margin_s=margin)
-    server = _Server(limit, window, aligned)
-    now, in_flight = T0, []
-    for op, arg in ops:
-        if op == "call":
-            for _ in range(arg):
-                key = ledger.acquire(FOL, now)
-                if key is None:
-                    assert ledger.wait_until(FOL, now) >= now
-                    break
-                in_flight.append((key, server.receive(key, now)))
-        elif op in ("reply", "drop") and in_flight:
-            key, snap = in_flight.pop(arg % len(in_flight))
-            ledger.observe(key, FOL, snap if op == "reply" else None, now)
-        elif op == "unsent":
-            key = ledger.acquire(FOL, now)
-            if key is not None:
-                ledger.release(key, FOL)
-        elif op == "wait":
-            now += arg
-        elif op == "sleep":
-            now = max(now, ledger.wait_until(FOL, now))
+    server = play(ledger, FakeRateServer(limit, window, aligned), FOL, ops, T0)
     assert server.too_many == 0
     assert ledger.rate_limited_count == 0
 
@@ -215,7 +158,7 @@ def test_sequential_crawler_uses_every_call_and_never_429s(limit, default, token
     window = 9.0
     keys = [f"TOK_{i}" for i in range(tokens)]
     ledger = RateLedger(keys, {FOL: (default, 900)})
-    server = _Server(limit, window, aligned)
+    server = FakeRateServer(limit, window, aligned)
     now, calls = T0, 0
     while now < T0 + 10 * window:
         key = ledger.acquire(FOL, now)

@@ -7,11 +7,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete
 
 from botsweep.crawler.ratelimit import RateLedger, RateSnapshot
 from botsweep.crawler.shared_ledger import SharedRateLedger, make_ledger
 from botsweep.storage.db import Database
 from botsweep.storage.schema import rate_limits
+from tests.crawler.rate_server import FakeRateServer, ledger_ops, play
+from tests.pg import pg_url_or_skip
 
 FOL = "/2/users/:id/followers"
 USERS = "/2/users"
@@ -23,6 +28,20 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
     db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
     yield db
     db.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """SQLite in the test's directory, then a fresh PostgreSQL schema (skipped without one)."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+        yield database
+        database.dispose()
+        return
+    with pg_url_or_skip() as url:
+        database = Database(url)
+        yield database
+        database.dispose()
 
 
 def test_defaults_then_fresh_window(sqlite_db: Database) -> None:
@@ -90,6 +109,87 @@ def test_release_after_the_window_changed_gives_nothing_back(sqlite_db: Database
     assert ledger.acquire(FOL, T0 + 2) is None
 
 
+def test_a_reservation_never_sent_does_not_start_the_window(any_db: Database) -> None:
+    """Without headers the window is estimated from the first call the server got: a
+    reservation given back with release must not count as that first call."""
+    ledger = SharedRateLedger(any_db, ["TOK"], {FOL: (1, 9)})
+    assert ledger.acquire(FOL, T0) == "TOK"
+    ledger.release("TOK", FOL)  # not sent: the server's window has not started
+    assert ledger.acquire(FOL, T0 + 1) == "TOK"  # sent: the server's window ends at T0 + 10
+    ledger.observe("TOK", FOL, None, T0 + 1)  # its reply never came
+    assert ledger.wait_until(FOL, T0 + 2) == T0 + 10
+    assert ledger.acquire(FOL, T0 + 9) is None
+    assert ledger.acquire(FOL, T0 + 10) == "TOK"
+
+
+def test_a_worker_giving_back_its_call_does_not_start_the_window_of_another(
+        any_db: Database) -> None:
+    """Two workers on one row: one gives its call back, the other's call is lost."""
+    one = SharedRateLedger(any_db, ["TOK"], {FOL: (2, 9)})
+    two = SharedRateLedger(any_db, ["TOK"], {FOL: (2, 9)})
+    assert one.acquire(FOL, T0) == "TOK"
+    one.release("TOK", FOL)
+    assert two.acquire(FOL, T0 + 1) == "TOK"
+    two.observe("TOK", FOL, None, T0 + 1)
+    assert two.acquire(FOL, T0 + 2) == "TOK"
+    two.observe("TOK", FOL, None, T0 + 2)
+    assert one.wait_until(FOL, T0 + 3) == two.wait_until(FOL, T0 + 3) == T0 + 10
+    assert one.acquire(FOL, T0 + 9.5) is None
+
+
+def test_giving_back_a_later_call_leaves_the_window_on_the_first(sqlite_db: Database) -> None:
+    """The first call was sent, so the window is the server's: a later call given back must
+    not move it (a longer window would let a call after the server's reset, whose reply is
+    lost, and a fresh window of ours fall into one window of the server's)."""
+    ledger = SharedRateLedger(sqlite_db, ["TOK"], {FOL: (2, 9)})
+    assert ledger.acquire(FOL, T0) == "TOK"
+    ledger.observe("TOK", FOL, None, T0)
+    assert ledger.acquire(FOL, T0 + 1) == "TOK"
+    ledger.release("TOK", FOL)
+    row = ledger.snapshot(T0 + 1)["endpoints"][FOL]["TOK"]
+    assert (row["remaining"], row["reset"]) == (1, T0 + 9)
+
+
+def test_a_window_the_server_described_is_kept_when_a_call_is_given_back(
+        sqlite_db: Database) -> None:
+    ledger = SharedRateLedger(sqlite_db, ["TOK"], {FOL: (3, 900)})
+    assert ledger.acquire(FOL, T0) == "TOK"
+    ledger.observe("TOK", FOL, RateSnapshot(3, 2, T0 + 30), T0)
+    assert ledger.acquire(FOL, T0 + 1) == "TOK"
+    ledger.release("TOK", FOL)
+    row = ledger.snapshot(T0 + 1)["endpoints"][FOL]["TOK"]
+    assert (row["remaining"], row["reset"]) == (2, T0 + 30)
+
+
+@pytest.fixture(scope="module")
+def property_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    db = Database(f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'crawl.db'}")
+    yield db
+    db.dispose()
+
+
+@settings(max_examples=100, deadline=None)
+@given(ops=ledger_ops, limit=st.integers(1, 20), window=st.sampled_from([9.0, 60.0, 900.0]),
+       aligned=st.booleans(), tokens=st.integers(1, 3), margin=st.sampled_from([0.0, 0.5]))
+# The case the in-memory ledger's property test found: a call given back started the window.
+@example(ops=[("unsent", 0), ("wait", 1.0), ("call", 1), ("drop", 0), ("sleep", 0),
+              ("call", 1)], limit=1, window=9.0, aligned=False, tokens=1, margin=0.0)
+# A later call given back must not move the window off a first call that was sent.
+@example(ops=[("call", 1), ("drop", 0), ("wait", 1.0), ("unsent", 0), ("wait", 8.5),
+              ("call", 1), ("drop", 0), ("sleep", 0), ("call", 2)],
+         limit=2, window=9.0, aligned=False, tokens=1, margin=0.0)
+def test_never_more_calls_than_the_server_allows(property_db: Database, ops, limit, window,
+                                                 aligned, tokens, margin) -> None:
+    """The in-memory ledger's property (tests/crawler/test_ratelimit.py), shared on SQLite."""
+    with property_db.begin() as conn:
+        conn.execute(delete(rate_limits))
+    keys = [f"TOK_{i}" for i in range(tokens)]
+    ledger = SharedRateLedger(property_db, keys, {FOL: (limit, int(window))}, margin_s=margin)
+    server = play(ledger, FakeRateServer(limit, window, aligned), FOL, ops, T0)
+    assert server.too_many == 0
+    assert ledger.rate_limited_count == 0
+
+
 def test_keys_are_env_names_never_tokens(sqlite_db: Database) -> None:
     with pytest.raises(ValueError, match="never the token"):
         SharedRateLedger(sqlite_db, ["AAAA-secret token"])
@@ -144,6 +244,58 @@ def test_concurrent_workers_never_exceed_the_limit(pg_url: str) -> None:
         with db.connect() as conn:
             rows = conn.execute(rate_limits.select().where(rate_limits.c.endpoint == FOL)).all()
         assert sorted((r.token_key, r.remaining) for r in rows) == [("A", 0), ("B", 0)]
+        for ledger in ledgers:
+            ledger.db.dispose()
+    finally:
+        db.dispose()
+
+
+@pytest.mark.postgres
+def test_concurrent_releases_are_all_counted(pg_url: str) -> None:
+    """Eight workers take and give back calls at once; two keep the first call they get.
+    Every release is counted, and the window has started only if a kept call is out."""
+    limit, window = 3, 900
+    db = Database(pg_url)
+    try:
+        ledgers = [SharedRateLedger(Database(pg_url), ["TOK"], {FOL: (limit, window)})
+                   for _ in range(8)]
+        kept: list[int] = []  # the workers holding a call
+        lock = threading.Lock()
+        start = threading.Barrier(len(ledgers))
+
+        def worker(index: int, ledger: SharedRateLedger) -> None:
+            keep = index < 2
+            start.wait()
+            for attempt in range(10_000):
+                if attempt >= 200 and not keep:
+                    break
+                key = ledger.acquire(FOL, T0)
+                if key is None:
+                    continue
+                if keep:
+                    with lock:
+                        kept.append(index)
+                    keep = False
+                else:
+                    ledger.release(key, FOL)
+
+        threads = [threading.Thread(target=worker, args=pair) for pair in enumerate(ledgers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+
+        def row() -> tuple[int, float]:
+            with db.connect() as conn:
+                found = conn.execute(
+                    rate_limits.select().where(rate_limits.c.endpoint == FOL)).one()
+            return found.remaining, found.reset
+
+        assert sorted(kept) == [0, 1]
+        assert row() == (limit - 2, T0 + window)
+        for index in kept:  # the kept calls are given back too: the window has not started
+            ledgers[index].release("TOK", FOL)
+        assert row() == (limit, 0.0)
         for ledger in ledgers:
             ledger.db.dispose()
     finally:
