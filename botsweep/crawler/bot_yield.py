@@ -87,7 +87,7 @@ def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
     owners = sorted({via for via, _ in sources.values()})
     owner_p = _target_probabilities(conn, ctx.target_scorer(), owners)
     threshold = ctx.target_threshold()
-    by_owner = {c.account_id: c for c in _candidates(conn, owners, owner_p)}
+    by_owner = {c.account_id: c for c in _candidates(conn, owners, owner_p, ctx)}
     counts: dict[str, list[float]] = {}
     for aid, (via, direction) in sources.items():
         owner = by_owner.get(via)
@@ -156,7 +156,7 @@ def rank_queued(conn: Connection, ctx: ScoringContext, *, sink_unwanted: bool,
     threshold = ctx.target_threshold()
     ranked = []
     for chunk in _chunks(ids):
-        for candidate in _candidates(conn, chunk, target_p):
+        for candidate in _candidates(conn, chunk, target_p, ctx):
             if candidate.account_id not in target_p and not (
                     unprofiled_seeds and candidate.is_seed):
                 continue  # not profiled yet: keeps the place it was queued with

@@ -22,6 +22,7 @@ import numpy as np
 from sqlalchemy import Connection, and_, bindparam, case, or_, select, update
 
 from botsweep.crawler.bot_yield import YIELD_PREFIX, rerank_pending, update_bot_yield
+from botsweep.crawler.found_on import list_counts
 from botsweep.crawler.policy import Candidate, Policy, SmartPolicy
 from botsweep.storage.db import Database
 from botsweep.storage.pages import mark_accounts, read_novelty, write_profiles
@@ -91,15 +92,25 @@ class ScoringContext:
 
 def _candidates(
     conn: Connection, ids: Sequence[int], target_p: Mapping[int, float],
+    ctx: ScoringContext | None = None,
 ) -> list[Candidate]:
-    """Candidates for accounts already stored: metrics, seed flag and bot links from the DB."""
+    """Candidates for accounts already stored: metrics, seed flag and bot links from the DB,
+    and (given ``ctx``, for the smart policy) the counts of the list that first brought each
+    (:mod:`botsweep.crawler.found_on`)."""
     seed_ids = set(conn.execute(
         select(seeds.c.account_id).where(seeds.c.account_id.in_(list(ids)))
     ).scalars())
     rows = conn.execute(
         select(accounts.c.id, accounts.c.followers_count, accounts.c.following_count,
-               accounts.c.protected, accounts.c.bot_links).where(accounts.c.id.in_(list(ids)))
+               accounts.c.protected, accounts.c.bot_links, accounts.c.found_via,
+               accounts.c.found_direction).where(accounts.c.id.in_(list(ids)))
     ).all()
+    found: dict[int, tuple[int, int]] = {}
+    if ctx is not None and isinstance(ctx.policy, SmartPolicy):
+        sources = {row.id: (int(row.found_via), str(row.found_direction)) for row in rows
+                   if row.found_via is not None and row.found_direction is not None}
+        found = list_counts(conn, sources, ctx.target_scorer(), ctx.target_threshold(),
+                            target_p)
     return [
         Candidate(
             account_id=row.id,
@@ -109,6 +120,7 @@ def _candidates(
             is_seed=row.id in seed_ids,
             bot_links=row.bot_links or 0,
             protected=bool(row.protected),
+            found_on=found.get(row.id),
         )
         for row in rows
     ]
@@ -246,7 +258,7 @@ def apply_profiles(
     rerank_pending(conn, ctx, ctx.ranked_with)
     target_threshold = ctx.target_threshold()
     decisions = [
-        d for c in _candidates(conn, ids, target_p)
+        d for c in _candidates(conn, ids, target_p, ctx)
         for d in ctx.policy.decide(c, target_threshold)
     ]
     _queue(conn, db, decisions, ctx.policy.name == "smart", fetched_at)
@@ -280,7 +292,7 @@ def reconsider(
         .where(scores.c.scorer == scorer, scores.c.account_id.in_(open_ids))
     ).all())
     decisions = [
-        d for c in _candidates(conn, open_ids, target_p)
+        d for c in _candidates(conn, open_ids, target_p, ctx)
         for d in ctx.policy.decide(c, ctx.target_threshold())
     ]
     _queue(conn, db, decisions, ctx.policy.name == "smart", now)

@@ -21,7 +21,10 @@ an empty list).
   size itself, keeps cheap lists of likely bots in play: on generated worlds ranking by the
   full size sent the crawl to big audience lists of mostly humans first and reached the
   bot networks behind small lists late (docs/benchmarks.md, "Crawl efficiency").  Seeds'
-  lists are weighted up.  It also expands accounts that are not scored as bots but are tied
+  lists are weighted up.  An account's own hunted probability is the model's, adjusted by
+  where the account was found (:meth:`SmartPolicy.hunted`, :mod:`botsweep.crawler.found_on`):
+  on worlds where bots are 1-3% of accounts, humans the model misreads as bots otherwise
+  drew a third of smart's early requests to their big lists.  It also expands accounts that are not scored as bots but are tied
   to several known bots (mimics), after the likely bots, and never reads the huge lists of
   likely humans such as celebrities.
 """
@@ -36,6 +39,8 @@ from botsweep.storage.pages import novelty_key
 __all__ = ["Candidate", "Decision", "Policy", "BfsPolicy", "SmartPolicy", "make_policy"]
 
 DIRECTIONS = ("followers", "following")
+_CLIP = 1e-4  # the model's probability is kept off 0 and 1 before taking odds
+_SHARE_CLIP = 0.02  # a list's share counts for at most 49:1 either way
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class Candidate:
     is_seed: bool = False
     bot_links: int = 0
     protected: bool = False
+    found_on: tuple[int, int] | None = None  # (hunted, scored) on the list that brought it
 
     def count(self, direction: str) -> int | None:
         return self.followers_count if direction == "followers" else self.following_count
@@ -115,6 +121,26 @@ class SmartPolicy:
     name: str = "smart"
     novelty: dict[str, float] = field(default_factory=dict)
     bot_yield: dict[str, tuple[float, float]] = field(default_factory=dict)
+    source_ids: float = 5.0
+
+    def hunted(self, candidate: Candidate) -> float:
+        """The owner's hunted probability given where it was found: the model's odds times
+        the odds of the hunted share of the list that first brought it (shrunk towards the
+        share of all scored lists while few of its ids are scored;
+        :mod:`botsweep.crawler.found_on`).  A seed, or an account with no known source, is
+        ranked by the model alone."""
+        p = candidate.target_probability
+        if candidate.found_on is None or candidate.is_seed:
+            return p
+        bots, scored = candidate.found_on
+        all_bots = sum(b for b, _ in self.bot_yield.values())
+        all_scored = sum(n for _, n in self.bot_yield.values())
+        prior = (all_bots + 1.0) / (all_scored + 2.0)
+        share = (bots + self.source_ids * prior) / (scored + self.source_ids)
+        p = min(max(p, _CLIP), 1.0 - _CLIP)
+        share = min(max(share, _SHARE_CLIP), 1.0 - _SHARE_CLIP)
+        odds = p / (1.0 - p) * share / (1.0 - share)
+        return odds / (1.0 + odds)
 
     def per_request(self, candidate: Candidate, direction: str) -> int:
         """Ids one request of this list brings back: a full page, unless it is shorter."""
@@ -126,14 +152,14 @@ class SmartPolicy:
         return size ** self.size_power * self.novelty.get(novelty_key(direction, size), 1.0)
 
     def evidence(self, candidate: Candidate) -> float:
-        base = 1.0 if candidate.is_seed else candidate.target_probability
+        base = 1.0 if candidate.is_seed else self.hunted(candidate)
         return base + self.link_weight * min(candidate.bot_links, 10)
 
     def band(self, candidate: Candidate, threshold: float) -> str:
         """The owner's kind: a seed, a sure bot, a likely bot, or an account tied to bots."""
         if candidate.is_seed:
             return "seed"
-        p = candidate.target_probability
+        p = self.hunted(candidate)
         if p >= max(threshold, 0.9):
             return "sure"
         return "likely" if p >= threshold else "tied"
@@ -174,7 +200,7 @@ class SmartPolicy:
         return 1.0 if likely else self.tied_weight
 
     def decide(self, candidate: Candidate, threshold: float) -> list[Decision]:
-        likely = candidate.target_probability >= threshold
+        likely = self.hunted(candidate) >= threshold
         tied = (candidate.bot_links >= self.min_links
                 and self.evidence(candidate) >= threshold)
         if not (candidate.is_seed or likely or tied):

@@ -11,6 +11,8 @@
   size class (:func:`novelty_key`): the smart policy's measure of diminishing returns, and
   for each new id the list that brought it (``via:<id>``), from which
   :mod:`botsweep.crawler.bot_yield` counts the bots each kind of list yields once scored.
+  Each new stub also keeps that list in ``accounts.found_via`` / ``found_direction``, for
+  :mod:`botsweep.crawler.found_on`.
 * :func:`write_profiles`: profiles from a lookup (users and per-account errors).
 * :func:`log_call`: one row of the API call log.
 
@@ -144,21 +146,22 @@ def absorb_discovered(
     if not rows:
         return 0, []
     links: dict[int, int] = {}
-    first: dict[int, float] = {}
+    first: dict[int, tuple[float, int, str]] = {}  # first seen, and on which list
     pages: list[tuple[int, str, list[int]]] = []
     for row in rows:
         ids = unpack_ids(row.ids)
         pages.append((int(row.via_id), row.direction, ids))
         for aid in ids:
             links[aid] = links.get(aid, 0) + 1
-            first.setdefault(aid, row.first_seen)
+            first.setdefault(aid, (row.first_seen, int(row.via_id), row.direction))
     ordered = sorted(links)
     existing = set()
     for start in range(0, len(ordered), 5000):
         chunk = ordered[start:start + 5000]
         existing |= set(conn.execute(
             select(accounts.c.id).where(accounts.c.id.in_(chunk))).scalars())
-    fresh = [{"id": aid, "first_seen": first[aid], "bot_links": links[aid]}
+    fresh = [{"id": aid, "first_seen": first[aid][0], "bot_links": links[aid],
+              "found_via": first[aid][1], "found_direction": first[aid][2]}
              for aid in ordered if aid not in existing]
     if fresh:
         conn.execute(db.insert_ignore(accounts, ["id"]), fresh)

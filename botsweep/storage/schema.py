@@ -95,6 +95,10 @@ accounts = Table(
     Column("lookup_until", Float),
     Column("lookup_attempts", Integer, nullable=False, server_default="0"),
     Column("bot_links", Integer, nullable=False, server_default="0"),
+    # the list that first brought the account: its owner and direction (NULL for seeds and
+    # accounts found before revision 0002); the smart policy reads the list's hunted share
+    Column("found_via", BigInteger),
+    Column("found_direction", String(16)),
     CheckConstraint(
         "state IS NULL OR state IN ('active','protected','suspended','not_found','deleted')",
         name="state",
@@ -102,6 +106,7 @@ accounts = Table(
 )
 Index("ix_accounts_username_lower", func.lower(accounts.c.username))
 Index("ix_accounts_unprofiled", accounts.c.fetched_at, accounts.c.state, accounts.c.first_seen)
+Index("ix_accounts_found_via", accounts.c.found_via, accounts.c.found_direction)
 
 follows = Table(
     "follows",
