@@ -5,7 +5,10 @@ brought it (``via:<id>`` in ``meta``: owner and direction).  When a lookup score
 :func:`update_bot_yield` looks up the owners, classes their lists with
 :meth:`SmartPolicy.yield_key` (direction, size class, owner band), and adds the ids scored
 as the hunted kind and the ids scored to that class's running counts (``bot-yield:<class>``
-in ``meta``, shared by every worker).  The source rows are then deleted.
+in ``meta``, shared by every worker).  An id counts as hunted by the policy's posterior
+(:meth:`SmartPolicy.hunted`: the model's odds times those of its list's share), so that the
+few humans a model flags on a list of humans do not make such lists look bot-rich.  The
+source rows are then deleted.
 
 :func:`rerank_pending` recomputes the priorities of the queued, not yet begun lists when
 the estimates they were ranked with have moved (with :func:`rank_queued`, which
@@ -20,7 +23,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, and_, bindparam, delete, select, update
 
-from botsweep.crawler.policy import DIRECTIONS, SmartPolicy
+from botsweep.crawler.found_on import list_counts
+from botsweep.crawler.policy import DIRECTIONS, Candidate, SmartPolicy
 from botsweep.storage.db import Database
 from botsweep.storage.pages import VIA_PREFIX
 from botsweep.storage.schema import frontier, meta, scores
@@ -89,13 +93,19 @@ def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
     threshold = ctx.target_threshold()
     by_owner = {c.account_id: c for c in _candidates(conn, owners, owner_p, ctx)}
     counts: dict[str, list[float]] = {}
+    # An id counts as hunted by the policy's posterior, not the model alone: the few humans
+    # the model flags on a list of humans would otherwise make such lists look 3-5% bots.
+    found = list_counts(conn, sources, ctx.target_scorer(), threshold, target_p)
+    hunted = {aid: policy.hunted(Candidate(aid, None, None, target_p[aid],
+                                           found_on=found.get(aid)))
+              for aid in sources}
     for aid, (via, direction) in sources.items():
         owner = by_owner.get(via)
         if owner is None:
             continue
         key = policy.yield_key(owner, direction, threshold)
         tally = counts.setdefault(key, [0.0, 0.0])
-        tally[0] += 1.0 if target_p[aid] >= threshold else 0.0
+        tally[0] += 1.0 if hunted[aid] >= threshold else 0.0
         tally[1] += 1.0
     if not counts:
         return

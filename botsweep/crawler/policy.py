@@ -24,9 +24,9 @@ an empty list).
   lists are weighted up.  An account's own hunted probability is the model's, adjusted by
   where the account was found (:meth:`SmartPolicy.hunted`, :mod:`botsweep.crawler.found_on`):
   on worlds where bots are 1-3% of accounts, humans the model misreads as bots otherwise
-  drew a third of smart's early requests to their big lists.  It also expands accounts that are not scored as bots but are tied
-  to several known bots (mimics), after the likely bots, and never reads the huge lists of
-  likely humans such as celebrities.
+  drew a third of smart's early requests to their big lists.  It also expands accounts
+  that are not scored as bots but are tied to several known bots (mimics), after the likely
+  bots, and never reads the huge lists of likely humans such as celebrities.
 """
 
 from __future__ import annotations
@@ -125,18 +125,16 @@ class SmartPolicy:
 
     def hunted(self, candidate: Candidate) -> float:
         """The owner's hunted probability given where it was found: the model's odds times
-        the odds of the hunted share of the list that first brought it (shrunk towards the
-        share of all scored lists while few of its ids are scored;
-        :mod:`botsweep.crawler.found_on`).  A seed, or an account with no known source, is
-        ranked by the model alone."""
+        the odds of the hunted share of the list that first brought it
+        (:mod:`botsweep.crawler.found_on`).  The share is shrunk towards one half (odds 1,
+        the balanced classes the model was calibrated on) by ``source_ids`` pseudo-ids, so
+        an account with no scored company on its list, a seed, or an account with no known
+        source is ranked by the model alone."""
         p = candidate.target_probability
         if candidate.found_on is None or candidate.is_seed:
             return p
         bots, scored = candidate.found_on
-        all_bots = sum(b for b, _ in self.bot_yield.values())
-        all_scored = sum(n for _, n in self.bot_yield.values())
-        prior = (all_bots + 1.0) / (all_scored + 2.0)
-        share = (bots + self.source_ids * prior) / (scored + self.source_ids)
+        share = (bots + 0.5 * self.source_ids) / (scored + self.source_ids)
         p = min(max(p, _CLIP), 1.0 - _CLIP)
         share = min(max(share, _SHARE_CLIP), 1.0 - _SHARE_CLIP)
         odds = p / (1.0 - p) * share / (1.0 - share)
