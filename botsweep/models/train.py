@@ -8,8 +8,7 @@ For each of ``folds`` folds (stratified by dataset and label):
 2. LightGBM trains on 85% of the training part, with early stopping on the other 15%,
    then (``refit``) again on the whole training part for the round it stopped at, as
    ``boosters`` bagged boosters averaged into one (:mod:`botsweep.models.ensemble`;
-   by default four below 10,000 accounts, one above; below 10,000 accounts the learning
-   rate is also halved, :func:`training_params`);
+   by default four below 10,000 accounts, one above);
 3. the held-out fold is predicted, giving out-of-fold (OOF) raw scores for every record.
 
 The reported metrics are cross-fitted: fold k's labels come from a calibrator and
@@ -34,7 +33,7 @@ import numpy as np
 from botsweep.errors import InputError
 from botsweep.models.calibration import Calibrator, choose_threshold
 from botsweep.models.dataset import LabelledData, sample_weights
-from botsweep.models.ensemble import SMALL_DATA, choose_boosters, fit_bagged
+from botsweep.models.ensemble import choose_boosters, fit_bagged
 from botsweep.models.features import FEATURES, feature_matrix
 from botsweep.models.metrics import metrics_by_dataset
 from botsweep.models.ngram import UsernameModel
@@ -42,8 +41,7 @@ from botsweep.models.scorer import MODEL_FORMAT, BotScorer, model_version
 from botsweep.models.textstats import encode_column
 from botsweep.models.words import WordModel
 
-__all__ = ["DEFAULT_PARAMS", "CVResult", "cross_validate", "train_model", "select_features",
-           "training_params", "SMALL_DATA_LEARNING_RATE"]
+__all__ = ["DEFAULT_PARAMS", "CVResult", "cross_validate", "train_model", "select_features"]
 
 log = logging.getLogger("botsweep.models")
 
@@ -63,10 +61,6 @@ DEFAULT_PARAMS: dict[str, Any] = {
     # processes hold the cores made 5-fold CV 18x slower on a busy 2-core machine.
     "num_threads": 1,
 }
-# Below SMALL_DATA accounts (where four boosters are bagged too) trees take half steps: on
-# tweetbotornot-train (3,177 accounts), 5-fold balanced accuracy over seeds 0-15 rose from
-# 0.9282 to 0.9293 (paired standard error 0.0004); 0.03 did no better (docs/model-card.md).
-SMALL_DATA_LEARNING_RATE = 0.05
 _LOGLIK = FEATURES.index("username_loglik")
 _WORDS = FEATURES.index("description_words")
 _INNER_FOLDS = 5  # cross-fitting of the username and word tables inside a training part
@@ -182,16 +176,6 @@ def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, params: dict[str, Any], ro
     return booster, max(best, 1)
 
 
-def training_params(accounts: int, seed: int,
-                    params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """LightGBM parameters for a training set of ``accounts``: the defaults, a smaller
-    learning rate below :data:`SMALL_DATA` accounts, then ``params`` (which win)."""
-    merged = {**DEFAULT_PARAMS, "seed": seed}
-    if accounts < SMALL_DATA:
-        merged["learning_rate"] = SMALL_DATA_LEARNING_RATE
-    return {**merged, **(params or {})}
-
-
 def _check_classes(data: LabelledData) -> None:
     if len(set(data.labels.tolist())) < 2:
         only = "bots" if data.labels.size and data.labels[0] == 1 else "humans"
@@ -215,7 +199,7 @@ def cross_validate(
     if folds < 2:
         raise InputError(f"--folds must be at least 2, got {folds}")
     chosen = list(features) if features is not None else list(FEATURES)
-    merged = training_params(len(data), seed, params)
+    merged = {**DEFAULT_PARAMS, "seed": seed, **(params or {})}
     bagged = choose_boosters(boosters, len(data))
     weights = sample_weights(data.labels, data.datasets, weighting)
     strata = _strata(data)
@@ -286,7 +270,7 @@ def train_model(
     cv = cv or cross_validate(
         data, features=features, folds=folds, weighting=weighting, seed=seed, params=params,
         max_rounds=max_rounds, early_stopping=early_stopping, progress=progress)
-    merged = training_params(len(data), seed, params)
+    merged = {**DEFAULT_PARAMS, "seed": seed, **(params or {})}
     rounds = max(1, int(round(float(np.mean(cv.best_iterations)))))
     cache = _Matrix(data, cv.features)
     everyone = np.arange(len(data))

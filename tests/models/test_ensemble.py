@@ -13,7 +13,7 @@ from botsweep.errors import InputError
 from botsweep.models.dataset import LabelledData
 from botsweep.models.ensemble import SMALL_DATA, choose_boosters, fit_bagged, merge_boosters
 from botsweep.models.scorer import BotScorer
-from botsweep.models.train import DEFAULT_PARAMS, train_model, training_params
+from botsweep.models.train import train_model
 from tests.models.synth import planted_profiles, write_jsonl
 
 _PARAMS = {"objective": "binary", "verbose": -1, "num_leaves": 7, "bagging_fraction": 0.7,
@@ -59,20 +59,12 @@ def test_auto_chooses_four_boosters_only_for_small_data() -> None:
         choose_boosters(0, 50)
 
 
-def test_small_training_sets_take_smaller_steps_unless_told_otherwise() -> None:
-    assert training_params(SMALL_DATA - 1, 3)["learning_rate"] == 0.05
-    assert training_params(SMALL_DATA, 3)["learning_rate"] == DEFAULT_PARAMS["learning_rate"]
-    assert training_params(50, 3, {"learning_rate": 0.2})["learning_rate"] == 0.2
-    assert training_params(50, 3)["seed"] == 3
-
-
 def test_a_small_training_set_ships_an_averaged_model(tmp_path: Path) -> None:
     records = planted_profiles(300)
     labels = np.array([r["_label"] == "bot" for r in records], dtype=np.int8)
     data = LabelledData(records, labels, np.array(["synthetic"] * len(records), dtype=object))
     scorer, cv = train_model(data, folds=3, max_rounds=60, early_stopping=10)
     assert cv.boosters == 4 and scorer.meta["boosters"] == 4
-    assert scorer.meta["params"]["learning_rate"] == 0.05  # what it was trained with
     assert scorer.booster.num_trees() == 4 * scorer.meta["num_boost_round"]
     loaded = BotScorer.load(scorer.save(tmp_path / "m.json"))
     np.testing.assert_array_equal(loaded.predict_proba(records), scorer.predict_proba(records))
