@@ -26,10 +26,13 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
-__all__ = ["PG_TARGET", "pg_url_or_skip", "pg_url", "new_schema_name"]
+from botsweep.storage.db import Database
+
+__all__ = ["PG_TARGET", "pg_url_or_skip", "pg_url", "new_schema_name", "database_on"]
 
 PG_TARGET = os.environ.get("BOTSWEEP_TEST_PG", "postgres@127.0.0.1:5432/test")
 _CONNECT_TIMEOUT_S = 3
@@ -89,3 +92,22 @@ def pg_url() -> Iterator[str]:
     """A URL to a fresh PostgreSQL schema, dropped after the test (skips without a server)."""
     with pg_url_or_skip() as url:
         yield url
+
+
+@contextmanager
+def database_on(backend: str, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database on ``backend``: ``sqlite`` in ``tmp_path``, or ``postgres`` in a
+    fresh schema (the test is skipped, with the reason, when no server is reachable)."""
+    if backend == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+        try:
+            yield database
+        finally:
+            database.dispose()
+        return
+    with pg_url_or_skip() as url:
+        database = Database(url)
+        try:
+            yield database
+        finally:
+            database.dispose()

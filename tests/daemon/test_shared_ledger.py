@@ -16,7 +16,7 @@ from botsweep.crawler.shared_ledger import SharedRateLedger, make_ledger
 from botsweep.storage.db import Database
 from botsweep.storage.schema import rate_limits
 from tests.crawler.rate_server import FakeRateServer, ledger_ops, play
-from tests.pg import pg_url_or_skip
+from tests.pg import database_on
 
 FOL = "/2/users/:id/followers"
 USERS = "/2/users"
@@ -33,15 +33,8 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """SQLite in the test's directory, then a fresh PostgreSQL schema (skipped without one)."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    with database_on(request.param, tmp_path) as database:
         yield database
-        database.dispose()
-        return
-    with pg_url_or_skip() as url:
-        database = Database(url)
-        yield database
-        database.dispose()
 
 
 def test_defaults_then_fresh_window(sqlite_db: Database) -> None:

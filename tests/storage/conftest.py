@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from botsweep.storage.db import Database
-from tests.pg import pg_url, pg_url_or_skip  # noqa: F401  (pg_url registers the fixture here)
+from tests.pg import database_on, pg_url  # noqa: F401  (pg_url registers the fixture here)
 
 
 @pytest.fixture
@@ -24,12 +24,5 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated database on each backend: SQLite in the test's directory, then a fresh
     PostgreSQL schema (skipped, with the reason, when no server is reachable)."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    with database_on(request.param, tmp_path) as database:
         yield database
-        database.dispose()
-        return
-    with pg_url_or_skip() as url:
-        database = Database(url)
-        yield database
-        database.dispose()
