@@ -7,6 +7,7 @@ read under the hunted scorer, without the account's own score.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from botsweep.crawler.policy import BfsPolicy, Candidate, SmartPolicy
 from botsweep.storage.db import Database
 from botsweep.storage.pages import absorb_discovered, pack_ids
 from botsweep.storage.schema import accounts, discovered, scores
+from tests.pg import database_on
 
 
 class _Model:
@@ -77,8 +79,13 @@ def _store(db: Database) -> tuple[int, int]:
     return hub, celeb
 
 
-def test_stubs_remember_the_first_list_that_brought_them(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'f.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with database_on(request.param, tmp_path) as database:
+        yield database
+
+
+def test_stubs_remember_the_first_list_that_brought_them(db: Database) -> None:
     hub, celeb = _store(db)
     with db.connect() as conn:
         found = {row.id: (row.found_via, row.found_direction) for row in conn.execute(
@@ -86,12 +93,10 @@ def test_stubs_remember_the_first_list_that_brought_them(tmp_path: Path) -> None
     assert found[100] == (hub, "following")
     assert found[300] == (hub, "following")  # on both lists: the first one counts
     assert found[200] == (celeb, "followers")
-    db.dispose()
 
 
 def test_list_counts_leave_out_the_account_itself_and_follow_the_threshold(
-        tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
+        db: Database) -> None:
     hub, celeb = _store(db)
     own = {100: 0.9, 200: 0.1}
     sources = {100: (hub, "following"), 200: (celeb, "followers")}
@@ -105,4 +110,3 @@ def test_list_counts_leave_out_the_account_itself_and_follow_the_threshold(
     assert strict == {100: (0, 3), 200: (0, 1)}
     assert other_scorer == {100: (0, 0), 200: (0, 0)}
     assert found == {100: (3, 3), 200: (1, 1)}
-    db.dispose()
