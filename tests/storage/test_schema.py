@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,37 @@ def test_both_backends_have_the_same_indexes(db: Database) -> None:
     declared = {(table.name, index.name) for table in metadata.sorted_tables
                 for index in table.indexes}
     assert ("accounts", "ix_accounts_username_lower") in declared
+    assert _index_names(db) == declared
+
+
+def test_stepping_back_to_0001_and_up_again_keeps_rows_and_indexes(db: Database) -> None:
+    # 0002 only adds accounts.found_via/found_direction; going back must not copy the table
+    # (a SQLite table copy drops the expression index on lower(username)).
+    from alembic import command
+    from alembic.config import Config
+
+    from botsweep.storage.db import _MIGRATIONS
+
+    declared = _index_names(db)
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO accounts (id, first_seen, username, found_via, "
+                          "found_direction) VALUES (5, 1.0, 'Ann', 3, 'followers')"))
+
+    def migrate(step: Callable[[Config, str], object], revision: str) -> None:
+        with db.engine.begin() as conn:
+            config = Config()
+            config.set_main_option("script_location", str(_MIGRATIONS))
+            config.attributes["connection"] = conn
+            step(config, revision)
+
+    migrate(command.downgrade, "0001")
+    with db.connect() as conn, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*expression-based index")
+        columns = {c["name"] for c in inspect(conn).get_columns("accounts")}
+        assert conn.execute(text("SELECT id, username FROM accounts")).all() == [(5, "Ann")]
+    assert "found_via" not in columns
+    assert _index_names(db) == declared - {("accounts", "ix_accounts_found_via")}
+    migrate(command.upgrade, "head")
     assert _index_names(db) == declared
 
 

@@ -26,7 +26,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.drop_index("ix_accounts_found_via")
-        batch_op.drop_column("found_direction")
-        batch_op.drop_column("found_via")
+    # ALTER TABLE DROP COLUMN (SQLite 3.35+), not a batch table copy: a copy would lose the
+    # expression index on lower(username), which SQLite cannot reflect.
+    op.drop_index("ix_accounts_found_via", table_name="accounts")
+    op.drop_column("accounts", "found_direction")
+    op.drop_column("accounts", "found_via")
