@@ -159,14 +159,13 @@ def _split_validation(index: np.ndarray, strata: np.ndarray, seed: int) -> tuple
 
 
 def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, params: dict[str, Any], rounds: int,
-         valid: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+         valid: tuple[np.ndarray, np.ndarray, np.ndarray],
          early_stopping: int = 50) -> tuple[Any, int]:
+    """Up to ``rounds`` trees, stopped early on ``valid``; returns the booster and the best
+    round.  (A fit for a known number of rounds is :func:`~botsweep.models.ensemble.fit_bagged`.)"""
     import lightgbm
 
     train_set = lightgbm.Dataset(x, label=y, weight=w, free_raw_data=True)
-    if valid is None:
-        booster = lightgbm.train(params, train_set, num_boost_round=rounds)
-        return booster, rounds
     valid_set = lightgbm.Dataset(valid[0], label=valid[1], weight=valid[2], reference=train_set)
     booster = lightgbm.train(
         params, train_set, num_boost_round=rounds, valid_sets=[valid_set],
