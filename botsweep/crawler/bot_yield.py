@@ -68,8 +68,12 @@ def _target_probabilities(conn: Connection, scorer: str,
 
 
 def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
-                     target_p: Mapping[int, float]) -> None:
-    """Count the newly scored ids against the kind of list that brought them."""
+                     target_p: Mapping[int, float],
+                     found: Mapping[int, tuple[int, int] | None] | None = None) -> None:
+    """Count the newly scored ids against the kind of list that brought them.
+
+    ``found``: the ids' :attr:`Candidate.found_on` counts when the caller has them already
+    (else they are read with :func:`~botsweep.crawler.found_on.list_counts`)."""
     from botsweep.crawler.decide import _candidates
 
     policy = ctx.policy
@@ -95,7 +99,8 @@ def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
     counts: dict[str, list[float]] = {}
     # An id counts as hunted by the policy's posterior, not the model alone: the few humans
     # the model flags on a list of humans would otherwise make such lists look 3-5% bots.
-    found = list_counts(conn, sources, ctx.target_scorer(), threshold, target_p)
+    if found is None:
+        found = list_counts(conn, sources, ctx.target_scorer(), threshold, target_p)
     hunted = {aid: policy.hunted(Candidate(aid, None, None, target_p[aid],
                                            found_on=found.get(aid)))
               for aid in sources}

@@ -254,13 +254,12 @@ def apply_profiles(
             target_p = camp_p
     record_model(conn, db, ctx.bot.version, ctx.threshold)
     update_novelty(conn, db, ctx)
-    update_bot_yield(conn, db, ctx, target_p)
+    # Read once: the list counts serve both the bot yield and the decisions.
+    candidates = _candidates(conn, ids, target_p, ctx)
+    update_bot_yield(conn, db, ctx, target_p, {c.account_id: c.found_on for c in candidates})
     rerank_pending(conn, ctx, ctx.ranked_with)
     target_threshold = ctx.target_threshold()
-    decisions = [
-        d for c in _candidates(conn, ids, target_p, ctx)
-        for d in ctx.policy.decide(c, target_threshold)
-    ]
+    decisions = [d for c in candidates for d in ctx.policy.decide(c, target_threshold)]
     _queue(conn, db, decisions, ctx.policy.name == "smart", fetched_at)
     likely = sum(1 for p in bot_p.values() if p >= ctx.threshold)
     return {"profiled": len(ids), "likely": likely, "queued": len(decisions)}
