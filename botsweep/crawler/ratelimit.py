@@ -29,8 +29,11 @@ Arithmetic, per (endpoint, token):
   reset of a window not yet described by a header is estimated as first use + window length,
   where first use is the earliest reservation not given back with ``release``: the server's
   window starts at the first call it receives, so a reservation that was never sent must
-  not start ours (when an earlier one is given back the estimate moves later, the safe
-  side, since a release does not say which reservation it was).
+  not start ours.  A release does not say which reservation it was, so the earliest is
+  dropped and the estimate moves later.  That is not always right: if the earliest call was
+  sent and its reply lost, and a later reservation is the one given back, the estimate now
+  ends after the server's window, and calls made in between can share the server's next
+  window with a fresh one of ours (a 429; the crawler does not call ``release`` today).
 * Pending calls stay counted across a window change (they may land in the new window), and
   are released when reported.
 """
@@ -241,8 +244,8 @@ class RateLedger:
             w.issued = max(0, w.issued - 1)
             if not w.known and w.starts:
                 # The estimate must rest on a call that may have been sent: drop the
-                # earliest reservation (the later estimate is the safe one), and with none
-                # left the window has not started at all.
+                # earliest reservation (which one was unsent is not known; see the module
+                # docstring), and with none left the window has not started at all.
                 w.starts.pop(0)
                 w.reset = w.starts[0] + w.window_s if w.starts else None
 

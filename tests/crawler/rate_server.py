@@ -6,6 +6,8 @@
   or are lost, reservations given back unsent, waits and sleeps until ``wait_until``.
 * :func:`play` runs such traffic through a ledger (in memory or shared) and returns the
   server, so a property test can check that the ledger never let it see too many calls.
+* :func:`check_unsent_call_does_not_start_window`: the case a property test found, played
+  the same way against either ledger.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from hypothesis import strategies as st
 
 from botsweep.crawler.ratelimit import RateSnapshot
 
-__all__ = ["FakeRateServer", "Ledger", "ledger_ops", "play"]
+__all__ = ["FakeRateServer", "Ledger", "ledger_ops", "play",
+           "check_unsent_call_does_not_start_window"]
 
 
 @dataclass
@@ -90,3 +93,15 @@ def play(ledger: Ledger, server: FakeRateServer, endpoint: str, ops: list[tuple[
         elif op == "sleep":
             now = max(now, ledger.wait_until(endpoint, now))
     return server
+
+
+def check_unsent_call_does_not_start_window(ledger: Any, endpoint: str, t0: float) -> None:
+    """With a limit of 1 call per 9 s and no headers, the window is estimated from the first
+    call the server got: a reservation given back with release must not count as that
+    first call.  ``ledger`` must have been made with ``{endpoint: (1, 9)}`` and token TOK."""
+    assert ledger.acquire(endpoint, t0) == "TOK"
+    ledger.release("TOK", endpoint)  # not sent: the server's window has not started
+    assert ledger.acquire(endpoint, t0 + 1) == "TOK"  # sent: the server's window ends at +10
+    ledger.observe("TOK", endpoint, None, t0 + 1)  # its reply never came
+    assert ledger.wait_until(endpoint, t0 + 2) == t0 + 10
+    assert ledger.acquire(endpoint, t0 + 9) is None

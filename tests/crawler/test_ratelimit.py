@@ -7,7 +7,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from botsweep.crawler.ratelimit import DEFAULT_LIMITS, RateLedger, RateSnapshot
-from tests.crawler.rate_server import FakeRateServer, ledger_ops, play
+from tests.crawler.rate_server import (
+    FakeRateServer,
+    check_unsent_call_does_not_start_window,
+    ledger_ops,
+    play,
+)
 
 FOL = "/2/users/:id/followers"
 T0 = 1_700_000_000.0
@@ -24,15 +29,7 @@ def test_defaults_before_any_header() -> None:
 
 
 def test_a_reservation_never_sent_does_not_start_the_window() -> None:
-    """Without headers the window is estimated from the first call the server got: a
-    reservation given back with release must not count as that first call."""
-    ledger = RateLedger(["TOK"], {FOL: (1, 9)})
-    assert ledger.acquire(FOL, T0) == "TOK"
-    ledger.release("TOK", FOL)  # not sent: the server's window has not started
-    assert ledger.acquire(FOL, T0 + 1) == "TOK"  # sent: the server's window ends at T0 + 10
-    ledger.observe("TOK", FOL, None, T0 + 1)  # its reply never came
-    assert ledger.wait_until(FOL, T0 + 2) == T0 + 10
-    assert ledger.acquire(FOL, T0 + 9) is None
+    check_unsent_call_does_not_start_window(RateLedger(["TOK"], {FOL: (1, 9)}), FOL, T0)
 
 
 def test_giving_back_the_earlier_of_two_reservations_moves_the_estimate_later() -> None:

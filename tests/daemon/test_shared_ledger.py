@@ -15,7 +15,12 @@ from botsweep.crawler.ratelimit import RateLedger, RateSnapshot
 from botsweep.crawler.shared_ledger import SharedRateLedger, make_ledger
 from botsweep.storage.db import Database
 from botsweep.storage.schema import rate_limits
-from tests.crawler.rate_server import FakeRateServer, ledger_ops, play
+from tests.crawler.rate_server import (
+    FakeRateServer,
+    check_unsent_call_does_not_start_window,
+    ledger_ops,
+    play,
+)
 from tests.pg import database_on
 
 FOL = "/2/users/:id/followers"
@@ -103,15 +108,8 @@ def test_release_after_the_window_changed_gives_nothing_back(sqlite_db: Database
 
 
 def test_a_reservation_never_sent_does_not_start_the_window(any_db: Database) -> None:
-    """Without headers the window is estimated from the first call the server got: a
-    reservation given back with release must not count as that first call."""
     ledger = SharedRateLedger(any_db, ["TOK"], {FOL: (1, 9)})
-    assert ledger.acquire(FOL, T0) == "TOK"
-    ledger.release("TOK", FOL)  # not sent: the server's window has not started
-    assert ledger.acquire(FOL, T0 + 1) == "TOK"  # sent: the server's window ends at T0 + 10
-    ledger.observe("TOK", FOL, None, T0 + 1)  # its reply never came
-    assert ledger.wait_until(FOL, T0 + 2) == T0 + 10
-    assert ledger.acquire(FOL, T0 + 9) is None
+    check_unsent_call_does_not_start_window(ledger, FOL, T0)
     assert ledger.acquire(FOL, T0 + 10) == "TOK"
 
 
