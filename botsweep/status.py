@@ -24,6 +24,7 @@ from botsweep.storage.schema import (
     scores,
     seeds,
 )
+from botsweep.storage.scores import stored_threshold
 
 __all__ = ["collect_status", "expanded_accounts_query", "coverage", "check_health"]
 
@@ -103,9 +104,13 @@ def collect_status(db: Database, *, campaigns: bool = True) -> dict[str, Any]:
         scored = {
             scorer: count for scorer, count in _grouped(conn, scores.c.scorer)
         }
+        # "Likely bots" as the crawl and the report count them: at or above the stored
+        # model's own threshold (one half before any model has scored).
+        threshold = stored_threshold(conn)
+        threshold = 0.5 if threshold is None else threshold
         likely_bots = conn.execute(
             select(func.count()).select_from(scores)
-            .where(and_(scores.c.scorer == "bot", scores.c.probability >= 0.5))
+            .where(and_(scores.c.scorer == "bot", scores.c.probability >= threshold))
         ).scalar_one()
         job_rows = [
             {"worker_id": r.worker_id, "job": r.job_id, "last_run_at": r.last_run_at,
@@ -136,7 +141,7 @@ def collect_status(db: Database, *, campaigns: bool = True) -> dict[str, Any]:
         "frontier": frontier_by,
         "requests": requests,
         "rate_limited_429": rate_limited,
-        "scores": {"by_scorer": scored, "likely_bots": likely_bots},
+        "scores": {"by_scorer": scored, "likely_bots": likely_bots, "bot_threshold": threshold},
         "coverage": cov,
         "jobs": job_rows,
         "campaigns": campaign_entries,

@@ -33,8 +33,8 @@ from sqlalchemy import and_, func, select
 from botsweep.campaign.model import MIN_SEEDS, TrainingData, _Scorer
 from botsweep.errors import InputError
 from botsweep.storage.db import Database
-from botsweep.storage.schema import accounts, labels, meta, scores, seeds
-from botsweep.storage.scores import iso_time
+from botsweep.storage.schema import accounts, labels, scores, seeds
+from botsweep.storage.scores import iso_time, stored_threshold
 
 __all__ = ["training_data", "bot_threshold", "judgements", "UNLABELLED_WEIGHT"]
 
@@ -45,11 +45,7 @@ UNLABELLED_WEIGHT = 0.2
 def bot_threshold(db: Database) -> float | None:
     """The generic model's threshold that the stored ``bot`` scores were made with."""
     with db.connect() as conn:
-        value = conn.execute(select(meta.c.value).where(meta.c.key == "bot_threshold")).scalar()
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+        return stored_threshold(conn)
 
 
 def _rank(row_label: str, row_campaign: str, name: str, is_label: bool) -> tuple[int, int] | None:

@@ -18,7 +18,8 @@ from sqlalchemy import Connection, and_, or_, select
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, meta, scores
 
-__all__ = ["store_scores", "score_pending", "record_model", "iso_time", "Scorer"]
+__all__ = ["store_scores", "score_pending", "record_model", "stored_threshold", "iso_time",
+           "Scorer"]
 
 
 class Scorer(Protocol):
@@ -58,6 +59,15 @@ def record_model(conn: Connection, db: Database, version: str, threshold: float)
         {"key": "bot_threshold", "value": repr(float(threshold))},
         {"key": "bot_model_version", "value": version},
     ])
+
+
+def stored_threshold(conn: Connection) -> float | None:
+    """The threshold recorded by :func:`record_model` with the stored scores, if any."""
+    value = conn.execute(select(meta.c.value).where(meta.c.key == "bot_threshold")).scalar()
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def score_pending(db: Database, scorer: Scorer, *, batch: int = 20_000,

@@ -16,11 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from botsweep.config import DatabaseSettings
 from botsweep.errors import DatabaseLocked, InputError
 from botsweep.seeding import SEED_PRIORITY, AccountRef, add_labels, add_seeds
+from botsweep.status import collect_status
 from botsweep.storage.db import Database
 from botsweep.storage.pages import log_call, mark_accounts, write_follow_page, write_profiles
 from botsweep.storage.schema import accounts, api_calls, follows, frontier, labels, runs, scores
 from botsweep.storage.schema import seeds as seeds_table
-from botsweep.storage.scores import store_scores
+from botsweep.storage.scores import record_model, store_scores
 
 BIG = 2**63 - 1  # X ids are below 2^63: the largest must survive on both backends
 
@@ -216,3 +217,18 @@ def test_a_handle_and_its_id_are_one_seed_once_known(db: Database) -> None:
     assert add_seeds(db, [AccountRef(id=77), AccountRef(handle="BOB")], now=3.0) == 0
     assert sorted(_rows(db, select(seeds_table)), key=repr) == before
     assert add_seeds(db, [AccountRef(handle="carol")], now=3.0) == 1
+
+
+def test_status_counts_likely_bots_at_the_stored_models_threshold(db: Database) -> None:
+    """``botsweep status`` must agree with the crawl and the report, which both count an
+    account as a likely bot at or above the model's own threshold, not at one half."""
+    users = [_user(i) for i in (41, 42, 43, 44)]
+    with db.begin() as conn:
+        write_profiles(conn, db, users, 1_700_000_000.5)
+        store_scores(conn, db, "bot", "m1", {41: 0.49, 42: 0.51, 43: 0.527, 44: 0.9}, {})
+    assert collect_status(db)["scores"]["likely_bots"] == 3  # no model recorded: one half
+    with db.begin() as conn:
+        record_model(conn, db, "m1", 0.528)
+    status = collect_status(db)
+    assert status["scores"]["likely_bots"] == 1
+    assert status["scores"]["bot_threshold"] == 0.528
