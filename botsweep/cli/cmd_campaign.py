@@ -18,7 +18,7 @@ campaign_app = typer.Typer(
     name="campaign",
     help="Learn one bot network's fingerprint from its seeds and labels, and score for it.",
     no_args_is_help=True,
-    epilog=example("botsweep campaign fit pron\nbotsweep campaign show pron"),
+    epilog=example("botsweep campaign fit --campaign pron\nbotsweep campaign show --campaign pron"),
     rich_markup_mode=None,
 )
 

@@ -48,3 +48,52 @@ def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) 
     for path in COMMANDS:
         assert path[0] in out
     assert "--config" in out
+
+
+def _examples() -> list[tuple[str, list[str]]]:
+    """Each ``botsweep …`` command of every help example, as (where it is shown, argv)."""
+    import shlex
+
+    found: list[tuple[str, list[str]]] = []
+
+    def walk(command: object, prefix: list[str]) -> None:
+        epilog = getattr(command, "epilog", None) or ""
+        for line in epilog.splitlines()[1:]:
+            for part in line.replace("&&", "\n").replace("|", "\n").splitlines():
+                words = shlex.split(part.strip().rstrip("&"), comments=True)
+                while words and "=" in words[0]:  # VAR=value botsweep …
+                    words.pop(0)
+                if words[:1] == ["botsweep"]:
+                    found.append((" ".join(["botsweep", *prefix]), words[1:]))
+        for name, sub in sorted((getattr(command, "commands", None) or {}).items()):
+            if not sub.hidden:
+                walk(sub, [*prefix, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+EXAMPLES = _examples()
+
+
+@pytest.mark.parametrize("shown_in, argv", EXAMPLES,
+                         ids=[f"{w}: {' '.join(a)}" for w, a in EXAMPLES])
+def test_every_help_example_parses(shown_in: str, argv: list[str]) -> None:
+    """An example a user copies from ``--help`` must at least be a valid command line:
+    known commands, known options, the right number of arguments (parsed, never run)."""
+    command = typer.main.get_command(app)
+    args = list(argv)
+    while True:
+        ctx = command.make_context("botsweep", args, resilient_parsing=False)
+        subs = getattr(command, "commands", None)
+        if not subs:
+            break
+        rest = [*getattr(ctx, "_protected_args", getattr(ctx, "protected_args", [])), *ctx.args]
+        assert rest, f"{shown_in} --help: `botsweep {' '.join(argv)}` names no command"
+        _, command, args = command.resolve_command(ctx, rest)
+    assert command is not None
+
+
+def test_the_examples_cover_every_command() -> None:
+    shown = {argv[0] for _, argv in EXAMPLES if argv}
+    assert {path[0] for path in COMMANDS} <= shown
