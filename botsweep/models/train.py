@@ -8,14 +8,16 @@ For each of ``folds`` folds (stratified by dataset and label):
 2. LightGBM trains on 85% of the training part, with early stopping on the other 15%,
    then (``refit``) again on the whole training part for the round it stopped at, as
    ``boosters`` bagged boosters averaged into one (:mod:`botsweep.models.ensemble`;
-   by default four below 10,000 accounts, one above);
+   by default four below 10,000 accounts, one above).  Below 10,000 accounts the
+   learning rate is 0.05 instead of 0.1, and the refit runs 1/0.85 times the stopping
+   round, since it sees 1/0.85 times the rows;
 3. the held-out fold is predicted, giving out-of-fold (OOF) raw scores for every record.
 
 The reported metrics are cross-fitted: fold k's labels come from a calibrator and
 threshold fitted on the other folds' OOF scores, so no number is scored with something
 that saw it; AUC ranks the raw OOF scores.  The shipped model is then trained on all
-records for the mean best iteration, calibrated (isotonic) on all OOF scores, and its
-threshold maximises weighted balanced accuracy on them.
+records for the mean number of rounds the refits ran, calibrated (isotonic) on all OOF
+scores, and its threshold maximises weighted balanced accuracy on them.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy as np
 from botsweep.errors import InputError
 from botsweep.models.calibration import Calibrator, choose_threshold
 from botsweep.models.dataset import LabelledData, sample_weights
-from botsweep.models.ensemble import choose_boosters, fit_bagged
+from botsweep.models.ensemble import SMALL_DATA, choose_boosters, fit_bagged
 from botsweep.models.features import FEATURES, feature_matrix
 from botsweep.models.metrics import metrics_by_dataset
 from botsweep.models.ngram import UsernameModel
@@ -41,7 +43,8 @@ from botsweep.models.scorer import MODEL_FORMAT, BotScorer, model_version
 from botsweep.models.textstats import encode_column
 from botsweep.models.words import WordModel
 
-__all__ = ["DEFAULT_PARAMS", "CVResult", "cross_validate", "train_model", "select_features"]
+__all__ = ["DEFAULT_PARAMS", "CVResult", "cross_validate", "train_model", "select_features",
+           "refit_rounds"]
 
 log = logging.getLogger("botsweep.models")
 
@@ -64,6 +67,24 @@ DEFAULT_PARAMS: dict[str, Any] = {
 _LOGLIK = FEATURES.index("username_loglik")
 _WORDS = FEATURES.index("description_words")
 _INNER_FOLDS = 5  # cross-fitting of the username and word tables inside a training part
+_VALID_SHARE = 0.15  # of a training part, held out for early stopping
+# Below SMALL_DATA accounts (the size of a user's own label set): on tweetbotornot-train
+# (3,208 accounts), learning rate 0.05 with the longer refit gained 0.0014 balanced accuracy
+# over 0.1 (32 seeds, paired standard error 0.0004) for about twice the trees.  The shipped
+# model, trained on 25,026 accounts, keeps 0.1 and the plain refit.
+_SMALL_DATA_LEARNING_RATE = 0.05
+_SMALL_DATA_REFIT_SCALE = 1.0 / (1.0 - _VALID_SHARE)
+
+
+def _size_params(accounts: int) -> dict[str, Any]:
+    return {"learning_rate": _SMALL_DATA_LEARNING_RATE} if accounts < SMALL_DATA else {}
+
+
+def refit_rounds(stopping_round: float, accounts: int) -> int:
+    """Rounds for a fit on a whole training part, given the early-stopping round found on
+    85% of it: scaled by 1/0.85 below SMALL_DATA accounts, unchanged above."""
+    scale = _SMALL_DATA_REFIT_SCALE if accounts < SMALL_DATA else 1.0
+    return max(1, int(round(stopping_round * scale)))
 
 
 @dataclass
@@ -152,10 +173,10 @@ def _split_validation(index: np.ndarray, strata: np.ndarray, seed: int) -> tuple
     from sklearn.model_selection import train_test_split
 
     try:
-        return tuple(train_test_split(index, test_size=0.15, random_state=seed,
+        return tuple(train_test_split(index, test_size=_VALID_SHARE, random_state=seed,
                                       stratify=strata[index]))
     except ValueError:  # a stratum too small to split: fall back to a plain random split
-        return tuple(train_test_split(index, test_size=0.15, random_state=seed))
+        return tuple(train_test_split(index, test_size=_VALID_SHARE, random_state=seed))
 
 
 def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, params: dict[str, Any], rounds: int,
@@ -198,7 +219,7 @@ def cross_validate(
     if folds < 2:
         raise InputError(f"--folds must be at least 2, got {folds}")
     chosen = list(features) if features is not None else list(FEATURES)
-    merged = {**DEFAULT_PARAMS, "seed": seed, **(params or {})}
+    merged = {**DEFAULT_PARAMS, "seed": seed, **_size_params(len(data)), **(params or {})}
     bagged = choose_boosters(boosters, len(data))
     weights = sample_weights(data.labels, data.datasets, weighting)
     strata = _strata(data)
@@ -218,7 +239,7 @@ def cross_validate(
             (x[valid_index], y[valid_index], weights[valid_index]), early_stopping)
         if refit:  # the stopping round is known: retrain on the whole training part
             booster = fit_bagged(x[train_index], y[train_index], weights[train_index],
-                                 merged, iterations, bagged)
+                                 merged, refit_rounds(iterations, len(data)), bagged)
             iterations_used = None
         else:
             iterations_used = iterations
@@ -269,8 +290,8 @@ def train_model(
     cv = cv or cross_validate(
         data, features=features, folds=folds, weighting=weighting, seed=seed, params=params,
         max_rounds=max_rounds, early_stopping=early_stopping, progress=progress)
-    merged = {**DEFAULT_PARAMS, "seed": seed, **(params or {})}
-    rounds = max(1, int(round(float(np.mean(cv.best_iterations)))))
+    merged = {**DEFAULT_PARAMS, "seed": seed, **_size_params(len(data)), **(params or {})}
+    rounds = refit_rounds(float(np.mean(cv.best_iterations)), len(data))
     cache = _Matrix(data, cv.features)
     everyone = np.arange(len(data))
     username_model, word_model, x = cache.tables(everyone)

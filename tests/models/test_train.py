@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from botsweep.errors import InputError, ModelError
+from botsweep.models import train as train_module
 from botsweep.models.calibration import Calibrator, choose_threshold
 from botsweep.models.dataset import LabelledData, load_labelled, sample_weights
 from botsweep.models.evaluate import leave_one_dataset_out
 from botsweep.models.ngram import UsernameModel
 from botsweep.models.scorer import BotScorer
 from botsweep.models.textstats import encode_column
-from botsweep.models.train import cross_validate, train_model
+from botsweep.models.train import cross_validate, refit_rounds, train_model
 from botsweep.models.words import WordModel
 from tests.models.synth import planted_profiles, profile, write_jsonl
 
@@ -165,3 +167,32 @@ def test_training_rows_are_scored_by_tables_that_never_saw_them() -> None:
     held_out = cache.tables(others)[2]  # a row outside the training part gets the full tables
     fitted = cache.username_model(others).loglik(["qzxjqzxjqzxj"])[0]
     assert held_out[human, FEATURES.index("username_loglik")] == pytest.approx(fitted)
+
+
+def test_refits_below_small_data_run_longer() -> None:
+    assert refit_rounds(100, 3_208) == 118  # 100 / 0.85
+    assert refit_rounds(100, 25_026) == 100
+    assert refit_rounds(0.2, 100) == 1
+
+
+def test_small_sets_train_at_learning_rate_005_and_refit_longer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[tuple[float, int]] = []
+    real = train_module.fit_bagged
+
+    def spy(x: Any, y: Any, w: Any, params: dict[str, Any], rounds: int, boosters: int) -> Any:
+        seen.append((params["learning_rate"], rounds))
+        return real(x, y, w, params, rounds, boosters)
+
+    monkeypatch.setattr(train_module, "fit_bagged", spy)
+    records = planted_profiles(300)
+    labels = np.array([1 if r["_label"] == "bot" else 0 for r in records], dtype=np.int8)
+    data = LabelledData(records, labels, np.array(["one"] * len(records), dtype=object))
+    cv = cross_validate(data, folds=3, max_rounds=120, early_stopping=15, boosters=1)
+    assert [rate for rate, _ in seen] == [0.05] * 3
+    assert [rounds for _, rounds in seen] == [refit_rounds(b, 300) for b in cv.best_iterations]
+    seen.clear()
+    cross_validate(data, folds=3, max_rounds=120, early_stopping=15, boosters=1,
+                   params={"learning_rate": 0.1})
+    assert [rate for rate, _ in seen] == [0.1] * 3
