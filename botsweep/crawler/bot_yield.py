@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, and_, bindparam, delete, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, select, update
 
 from botsweep.crawler.found_on import list_counts
 from botsweep.crawler.policy import DIRECTIONS, Candidate, SmartPolicy
@@ -69,16 +69,17 @@ def _target_probabilities(conn: Connection, scorer: str,
 
 def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
                      target_p: Mapping[int, float],
-                     found: Mapping[int, tuple[int, int] | None] | None = None) -> None:
+                     found: Mapping[int, tuple[int, int] | None] | None = None) -> list[int]:
     """Count the newly scored ids against the kind of list that brought them.
 
     ``found``: the ids' :attr:`Candidate.found_on` counts when the caller has them already
-    (else they are read with :func:`~botsweep.crawler.found_on.list_counts`)."""
+    (else they are read with :func:`~botsweep.crawler.found_on.list_counts`).  Returns the
+    owners of the lists whose ids were counted (for the smart policy)."""
     from botsweep.crawler.decide import _candidates
 
     policy = ctx.policy
     if not target_p:
-        return
+        return []
     keys = [f"{VIA_PREFIX}{aid}" for aid in target_p]
     sources: dict[int, tuple[int, str]] = {}
     for start in range(0, len(keys), _CHUNK):
@@ -89,7 +90,7 @@ def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
             sources[int(str(key)[len(VIA_PREFIX):])] = (int(via), direction)
         conn.execute(delete(meta).where(meta.c.key.in_(chunk)))  # whatever the policy
     if not sources or not isinstance(policy, SmartPolicy):
-        return
+        return []
     if not policy.bot_yield:  # a resumed crawl, or another worker's counts
         policy.bot_yield.update(read_bot_yield(conn, ctx.yield_prefix()))
     owners = sorted({via for via, _ in sources.values()})
@@ -113,7 +114,7 @@ def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
         tally[0] += 1.0 if hunted[aid] >= threshold else 0.0
         tally[1] += 1.0
     if not counts:
-        return
+        return owners
     old = read_bot_yield(conn, ctx.yield_prefix())
     rows = []
     for key, (bots, scored) in counts.items():
@@ -122,6 +123,7 @@ def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
         policy.bot_yield[key] = total
         rows.append({"key": ctx.yield_prefix() + key, "value": f"{total[0]:.0f} {total[1]:.0f}"})
     conn.execute(db.upsert(meta, ["key"], ["value"]), rows)
+    return owners
 
 
 def _estimates(policy: SmartPolicy) -> dict[str, float]:
@@ -151,18 +153,22 @@ def rerank_pending(conn: Connection, ctx: ScoringContext, applied: dict[str, flo
 
 
 def rank_queued(conn: Connection, ctx: ScoringContext, *, sink_unwanted: bool,
-                unprofiled_seeds: bool) -> int:
+                unprofiled_seeds: bool, only: Sequence[int] | None = None,
+                lower_only: bool = False) -> int:
     """Give every pending, not begun followers/following list the priority the policy
     gives it now, from its owner's hunted probability; return how many rows were given.
 
     ``sink_unwanted``: a list the policy no longer wants goes to priority 0 (else it keeps
     its priority).  ``unprofiled_seeds``: seeds not scored yet are ranked too (else they keep
     the place they were queued with).  Accounts that are neither profiled nor seeds keep it.
+    ``only``: rank these accounts' lists alone.  ``lower_only``: a list only moves down.
     """
     from botsweep.crawler.decide import _candidates
 
     policy = ctx.policy
-    ids = list(conn.execute(
+    if only is not None and not only:
+        return 0
+    ids = list(only) if only is not None else list(conn.execute(
         select(frontier.c.account_id).distinct()
         .where(frontier.c.kind.in_(DIRECTIONS),
                frontier.c.state == "pending", frontier.c.pages == 0,
@@ -181,8 +187,12 @@ def rank_queued(conn: Connection, ctx: ScoringContext, *, sink_unwanted: bool,
             ranked += [{"k": kind, "a": candidate.account_id, "p": wanted.get(kind, 0.0)}
                        for kind in kinds]
     if ranked:
+        given = bindparam("p")
+        if lower_only:
+            given = case((frontier.c.priority > bindparam("p"), bindparam("p")),
+                         else_=frontier.c.priority)
         conn.execute(update(frontier).where(and_(
             frontier.c.kind == bindparam("k"), frontier.c.account_id == bindparam("a"),
             frontier.c.state == "pending", frontier.c.pages == 0,
-        )).values(priority=bindparam("p")), ranked)
+        )).values(priority=given), ranked)
     return len(ranked)

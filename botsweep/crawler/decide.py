@@ -21,8 +21,14 @@ from typing import Any, Protocol
 import numpy as np
 from sqlalchemy import Connection, and_, bindparam, case, or_, select, update
 
-from botsweep.crawler.bot_yield import YIELD_PREFIX, rerank_pending, update_bot_yield
+from botsweep.crawler.bot_yield import (
+    YIELD_PREFIX,
+    rank_queued,
+    rerank_pending,
+    update_bot_yield,
+)
 from botsweep.crawler.found_on import list_counts
+from botsweep.crawler.list_mates import mate_yields, mates_of
 from botsweep.crawler.policy import Candidate, Policy, SmartPolicy
 from botsweep.storage.db import Database
 from botsweep.storage.pages import mark_accounts, read_novelty, write_profiles
@@ -30,8 +36,8 @@ from botsweep.storage.schema import accounts, frontier, meta, scores, seeds
 from botsweep.storage.scores import iso_time, record_model, store_scores
 
 __all__ = [
-    "ProbabilityModel", "ScoringContext", "apply_profiles", "reconsider", "skip_unreadable",
-    "update_novelty", "NOVELTY_WEIGHT",
+    "ProbabilityModel", "ScoringContext", "apply_profiles", "reconsider", "rerank_mates",
+    "skip_unreadable", "update_novelty", "NOVELTY_WEIGHT",
 ]
 
 NOVELTY_WEIGHT = 0.4  # weight of each newly read page in the running share of new ids
@@ -106,11 +112,13 @@ def _candidates(
                accounts.c.found_direction).where(accounts.c.id.in_(list(ids)))
     ).all()
     found: dict[int, tuple[int, int]] = {}
+    mates: dict[int, dict[str, tuple[float, float]]] = {}
     if ctx is not None and isinstance(ctx.policy, SmartPolicy):
         sources = {row.id: (int(row.found_via), str(row.found_direction)) for row in rows
                    if row.found_via is not None and row.found_direction is not None}
         found = list_counts(conn, sources, ctx.target_scorer(), ctx.target_threshold(),
                             target_p)
+        mates = mate_yields(conn, sources, ctx.target_scorer(), ctx.target_threshold())
     return [
         Candidate(
             account_id=row.id,
@@ -121,6 +129,8 @@ def _candidates(
             bot_links=row.bot_links or 0,
             protected=bool(row.protected),
             found_on=found.get(row.id),
+            mates=tuple((kind, bots, read)
+                        for kind, (bots, read) in sorted(mates.get(row.id, {}).items())),
         )
         for row in rows
     ]
@@ -256,13 +266,24 @@ def apply_profiles(
     update_novelty(conn, db, ctx)
     # Read once: the list counts serve both the bot yield and the decisions.
     candidates = _candidates(conn, ids, target_p, ctx)
-    update_bot_yield(conn, db, ctx, target_p, {c.account_id: c.found_on for c in candidates})
-    rerank_pending(conn, ctx, ctx.ranked_with)
+    owners = update_bot_yield(conn, db, ctx, target_p,
+                              {c.account_id: c.found_on for c in candidates})
+    if not rerank_pending(conn, ctx, ctx.ranked_with):
+        rerank_mates(conn, ctx, owners)
     target_threshold = ctx.target_threshold()
     decisions = [d for c in candidates for d in ctx.policy.decide(c, target_threshold)]
     _queue(conn, db, decisions, ctx.policy.name == "smart", fetched_at)
     likely = sum(1 for p in bot_p.values() if p >= ctx.threshold)
     return {"profiled": len(ids), "likely": likely, "queued": len(decisions)}
+
+
+def rerank_mates(conn: Connection, ctx: ScoringContext, owners: Sequence[int]) -> int:
+    """Rank again the queued, not begun lists of the accounts found on the same list as
+    ``owners``, whose lists have just been read or their ids scored (smart policy only)."""
+    if not owners or not isinstance(ctx.policy, SmartPolicy):
+        return 0
+    return rank_queued(conn, ctx, sink_unwanted=False, unprofiled_seeds=False,
+                       only=mates_of(conn, owners), lower_only=True)
 
 
 def reconsider(

@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 
 from botsweep.config import Settings
 from botsweep.crawler.clock import Clock, SystemClock
-from botsweep.crawler.decide import ScoringContext
+from botsweep.crawler.decide import ScoringContext, rerank_mates
 from botsweep.crawler.frontier import Frontier, Task
 from botsweep.crawler.lookups import LookupSteps
 from botsweep.crawler.ratelimit import RateLedger
@@ -334,5 +334,6 @@ class CrawlEngine:
             )
             self.log_call(endpoint, token_key, page.status, "ok", len(page.items),
                           time.monotonic() - began, conn=conn)
+            rerank_mates(conn, self.scoring, [task.account_id])
         self.stats.pages += 1
         self.stats.edges += len(result["ids"])

@@ -24,7 +24,11 @@ an empty list).
   lists are weighted up.  An account's own hunted probability is the model's, adjusted by
   where the account was found (:meth:`SmartPolicy.hunted`, :mod:`botsweep.crawler.found_on`):
   on worlds where bots are 1-3% of accounts, humans the model misreads as bots otherwise
-  drew a third of smart's early requests to their big lists.  It also expands accounts
+  drew a third of smart's early requests to their big lists.  A list's expected rate is
+  lowered, never raised, by what the same direction's lists of the owner's list-mates (the
+  accounts first found on the same list) brought lately (:mod:`botsweep.crawler.list_mates`):
+  the hubs of one flower cluster follow the same leaves, so once one hub's following list has
+  brought them the others' bring nothing new.  It also expands accounts
   that are not scored as bots but are tied to several known bots (mimics), after the likely
   bots, and never reads the huge lists of likely humans such as celebrities.
 """
@@ -55,6 +59,7 @@ class Candidate:
     bot_links: int = 0
     protected: bool = False
     found_on: tuple[int, int] | None = None  # (hunted, scored) on the list that brought it
+    mates: tuple[tuple[str, float, float], ...] = ()  # (direction, hunted new, ids read)
 
     def count(self, direction: str) -> int | None:
         return self.followers_count if direction == "followers" else self.following_count
@@ -122,6 +127,7 @@ class SmartPolicy:
     novelty: dict[str, float] = field(default_factory=dict)
     bot_yield: dict[str, tuple[float, float]] = field(default_factory=dict)
     source_ids: float = 5.0
+    mate_ids: float = 20.0
 
     def hunted(self, candidate: Candidate) -> float:
         """The owner's hunted probability given where it was found: the model's odds times
@@ -144,10 +150,6 @@ class SmartPolicy:
         """Ids one request of this list brings back: a full page, unless it is shorter."""
         count = candidate.count(direction)
         return self.page_size if count is None else max(1, min(count, self.page_size))
-
-    def expected_new(self, candidate: Candidate, direction: str) -> float:
-        size = self.per_request(candidate, direction)
-        return size ** self.size_power * self.novelty.get(novelty_key(direction, size), 1.0)
 
     def evidence(self, candidate: Candidate) -> float:
         base = 1.0 if candidate.is_seed else self.hunted(candidate)
@@ -189,6 +191,18 @@ class SmartPolicy:
                                           (0.0, 0.0))
         return (bots + self.prior_ids * prior) / (scored + self.prior_ids)
 
+    def rate(self, candidate: Candidate, direction: str, threshold: float) -> float:
+        """Expected new hunted ids per id read: the size class's novelty times the kind's
+        bot share, shrunk by ``mate_ids`` pseudo-ids towards what the same direction's lists
+        of the owner's list-mates brought (:mod:`botsweep.crawler.list_mates`)."""
+        size = self.per_request(candidate, direction)
+        prior = (self.novelty.get(novelty_key(direction, size), 1.0)
+                 * self.bot_share(candidate, direction, threshold))
+        for kind, bots, ids in candidate.mates:
+            if kind == direction:
+                return min(prior, (bots + self.mate_ids * prior) / (ids + self.mate_ids))
+        return prior
+
     def weight(self, candidate: Candidate, likely: bool) -> float:
         """Seeds first: they are known bots, and each may open a part of the network not
         reached yet.  Accounts only tied to bots come last: their lists mostly bring back
@@ -213,8 +227,8 @@ class SmartPolicy:
                 skip = f"likely human with {count} {direction}: too costly to read"
             priority = 0.0
             if skip is None:
-                priority = (weight * self.expected_new(candidate, direction)
-                            * self.bot_share(candidate, direction, threshold))
+                priority = (weight * self.per_request(candidate, direction) ** self.size_power
+                            * self.rate(candidate, direction, threshold))
             decisions.append(Decision(candidate.account_id, direction, priority, skip))
         return decisions
 
