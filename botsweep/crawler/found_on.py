@@ -24,9 +24,33 @@ from sqlalchemy import Connection, and_, case, func, select
 
 from botsweep.storage.schema import accounts, scores
 
-__all__ = ["list_counts"]
+__all__ = ["list_counts", "source_totals"]
 
 _CHUNK = 500
+
+
+def source_totals(
+    conn: Connection, owners: Sequence[int], scorer: str, threshold: float,
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """``{(list owner, direction): (hunted, scored)}``: of the accounts first found on each
+    list of ``owners`` that are scored by ``scorer``, how many score at or above
+    ``threshold``, and how many there are."""
+    totals: dict[tuple[int, str], tuple[int, int]] = {}
+    hunted = case((scores.c.probability >= threshold, 1), else_=0)
+    joined = accounts.join(scores, and_(scores.c.account_id == accounts.c.id,
+                                        scores.c.scorer == scorer))
+    ordered = sorted(set(owners))
+    for start in range(0, len(ordered), _CHUNK):
+        chunk: Sequence[int] = ordered[start:start + _CHUNK]
+        rows = conn.execute(
+            select(accounts.c.found_via, accounts.c.found_direction,
+                   func.sum(hunted), func.count())
+            .select_from(joined)
+            .where(accounts.c.found_via.in_(chunk))
+            .group_by(accounts.c.found_via, accounts.c.found_direction))
+        for via, direction, bots, scored in rows:
+            totals[(int(via), str(direction))] = (int(bots or 0), int(scored))
+    return totals
 
 
 def list_counts(
@@ -38,21 +62,7 @@ def list_counts(
     ``sources`` maps account ids to (list owner, direction); ``own_p`` holds the accounts'
     own probabilities under ``scorer`` (an account does not count towards its own list).
     """
-    owners = sorted({via for via, _ in sources.values()})
-    totals: dict[tuple[int, str], tuple[int, int]] = {}
-    hunted = case((scores.c.probability >= threshold, 1), else_=0)
-    joined = accounts.join(scores, and_(scores.c.account_id == accounts.c.id,
-                                        scores.c.scorer == scorer))
-    for start in range(0, len(owners), _CHUNK):
-        chunk: Sequence[int] = owners[start:start + _CHUNK]
-        rows = conn.execute(
-            select(accounts.c.found_via, accounts.c.found_direction,
-                   func.sum(hunted), func.count())
-            .select_from(joined)
-            .where(accounts.c.found_via.in_(chunk))
-            .group_by(accounts.c.found_via, accounts.c.found_direction))
-        for via, direction, bots, scored in rows:
-            totals[(int(via), str(direction))] = (int(bots or 0), int(scored))
+    totals = source_totals(conn, [via for via, _ in sources.values()], scorer, threshold)
     out: dict[int, tuple[int, int]] = {}
     for aid, source in sources.items():
         bots, scored = totals.get(source, (0, 0))

@@ -23,15 +23,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Connection, and_, case, func, select, tuple_
+from sqlalchemy import Connection, select, tuple_
 from sqlalchemy.orm import aliased
 
-from botsweep.storage.schema import accounts, frontier, scores
+from botsweep.crawler.found_on import source_totals
+from botsweep.crawler.policy import DIRECTIONS
+from botsweep.storage.schema import accounts, frontier
 
 __all__ = ["mate_yields", "mates_of"]
 
 _CHUNK = 200
-DIRECTIONS = ("followers", "following")
 Source = tuple[int, str]  # (list owner, direction)
 
 
@@ -48,7 +49,6 @@ def mate_yields(
     source (seeds) or whose mates have had no list read are left out."""
     keys = sorted(set(sources.values()))
     mate = aliased(accounts)
-    brought = aliased(accounts)
     lists: dict[tuple[int, str, str], list[tuple[float, int, int, int]]] = {}
     for start in range(0, len(keys), _CHUNK):
         chunk: Sequence[Source] = keys[start:start + _CHUNK]
@@ -61,17 +61,12 @@ def mate_yields(
             .where(where, frontier.c.kind.in_(DIRECTIONS), frontier.c["items"] > 0)).all()
         if not rows:
             continue
-        is_hunted = case((scores.c.probability >= threshold, 1), else_=0)
-        hunted = {(int(via), str(kind)): int(bots or 0) for via, kind, bots in conn.execute(
-            select(brought.c.found_via, brought.c.found_direction, func.sum(is_hunted))
-            .select_from(brought.join(scores, and_(scores.c.account_id == brought.c.id,
-                                                   scores.c.scorer == scorer)))
-            .where(brought.c.found_via.in_({int(r.account_id) for r in rows}))
-            .group_by(brought.c.found_via, brought.c.found_direction))}
+        hunted = source_totals(conn, [int(r.account_id) for r in rows], scorer, threshold)
         for via, direction, kind, owner, items, done_at, row_id in rows:
             when = math.inf if done_at is None else float(done_at)
             lists.setdefault((int(via), str(direction), str(kind)), []).append(
-                (when, int(row_id), hunted.get((int(owner), str(kind)), 0), int(items)))
+                (when, int(row_id), hunted.get((int(owner), str(kind)), (0, 0))[0],
+                 int(items)))
     rates: dict[tuple[int, str], dict[str, tuple[float, float]]] = {}
     for (via, direction, kind), read in lists.items():
         bots = ids = 0.0
