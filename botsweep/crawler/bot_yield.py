@@ -96,7 +96,8 @@ def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
     owners = sorted({via for via, _ in sources.values()})
     owner_p = _target_probabilities(conn, ctx.target_scorer(), owners)
     threshold = ctx.target_threshold()
-    by_owner = {c.account_id: c for c in _candidates(conn, owners, owner_p, ctx)}
+    # A kind of list (yield_key) depends on the owner's band and shape, not on its mates.
+    by_owner = {c.account_id: c for c in _candidates(conn, owners, owner_p, ctx, mates=False)}
     counts: dict[str, list[float]] = {}
     # An id counts as hunted by the policy's posterior, not the model alone: the few humans
     # the model flags on a list of humans would otherwise make such lists look 3-5% bots.

@@ -98,11 +98,12 @@ class ScoringContext:
 
 def _candidates(
     conn: Connection, ids: Sequence[int], target_p: Mapping[int, float],
-    ctx: ScoringContext | None = None,
+    ctx: ScoringContext | None = None, *, mates: bool = True,
 ) -> list[Candidate]:
     """Candidates for accounts already stored: metrics, seed flag and bot links from the DB,
     and (given ``ctx``, for the smart policy) the counts of the list that first brought each
-    (:mod:`botsweep.crawler.found_on`)."""
+    (:mod:`botsweep.crawler.found_on`) and, unless ``mates`` is False, what their list-mates'
+    lists brought (:mod:`botsweep.crawler.list_mates`; only deciding on lists needs it)."""
     seed_ids = set(conn.execute(
         select(seeds.c.account_id).where(seeds.c.account_id.in_(list(ids)))
     ).scalars())
@@ -112,13 +113,14 @@ def _candidates(
                accounts.c.found_direction).where(accounts.c.id.in_(list(ids)))
     ).all()
     found: dict[int, tuple[int, int]] = {}
-    mates: dict[int, dict[str, tuple[float, float]]] = {}
+    rates: dict[int, dict[str, tuple[float, float]]] = {}
     if ctx is not None and isinstance(ctx.policy, SmartPolicy):
         sources = {row.id: (int(row.found_via), str(row.found_direction)) for row in rows
                    if row.found_via is not None and row.found_direction is not None}
         found = list_counts(conn, sources, ctx.target_scorer(), ctx.target_threshold(),
                             target_p)
-        mates = mate_yields(conn, sources, ctx.target_scorer(), ctx.target_threshold())
+        if mates:
+            rates = mate_yields(conn, sources, ctx.target_scorer(), ctx.target_threshold())
     return [
         Candidate(
             account_id=row.id,
@@ -130,7 +132,7 @@ def _candidates(
             protected=bool(row.protected),
             found_on=found.get(row.id),
             mates=tuple((kind, bots, read)
-                        for kind, (bots, read) in sorted(mates.get(row.id, {}).items())),
+                        for kind, (bots, read) in sorted(rates.get(row.id, {}).items())),
         )
         for row in rows
     ]
