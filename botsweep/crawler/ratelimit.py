@@ -29,11 +29,12 @@ Arithmetic, per (endpoint, token):
   reset of a window not yet described by a header is estimated as first use + window length,
   where first use is the earliest reservation not given back with ``release``: the server's
   window starts at the first call it receives, so a reservation that was never sent must
-  not start ours.  A release does not say which reservation it was, so the earliest is
-  dropped and the estimate moves later.  That is not always right: if the earliest call was
-  sent and its reply lost, and a later reservation is the one given back, the estimate now
-  ends after the server's window, and calls made in between can share the server's next
-  window with a fresh one of ours (a 429; the crawler does not call ``release`` today).
+  not start ours.  ``release(..., reserved_at=)`` names the reservation by the ``now`` it
+  was acquired with, and exactly that one is dropped.  Without it, the latest reservation
+  is dropped: a caller that finds it cannot send gives back the call it has just taken.
+  (Dropping the earliest instead was wrong whenever the earliest call had been sent and its
+  reply lost: the estimate then ended after the server's window, and a call made in between
+  shared the server's next window with a fresh one of ours, a 429.)
 * Pending calls stay counted across a window change (they may land in the new window), and
   are released when reported.
 """
@@ -236,17 +237,23 @@ class RateLedger:
             w.known = True
             w.starts.clear()
 
-    def release(self, token_key: str, endpoint: str) -> None:
-        """Give back a reservation whose request was never sent."""
+    def release(self, token_key: str, endpoint: str, reserved_at: float | None = None) -> None:
+        """Give back a reservation whose request was never sent.
+
+        ``reserved_at`` is the ``now`` it was acquired with; without it, the latest
+        reservation is taken to be the one given back.
+        """
         with self._lock:
             w = self._window(token_key, endpoint)
             w.pending = max(0, w.pending - 1)
             w.issued = max(0, w.issued - 1)
             if not w.known and w.starts:
-                # The estimate must rest on a call that may have been sent: drop the
-                # earliest reservation (which one was unsent is not known; see the module
-                # docstring), and with none left the window has not started at all.
-                w.starts.pop(0)
+                # The estimate must rest on calls that may have been sent; with none left,
+                # the window has not started at all.
+                if reserved_at is not None and reserved_at in w.starts:
+                    w.starts.remove(reserved_at)
+                else:
+                    w.starts.pop()
                 w.reset = w.starts[0] + w.window_s if w.starts else None
 
     def snapshot(self, now: float | None = None) -> dict[str, Any]:

@@ -225,8 +225,12 @@ class SharedRateLedger:
                 remaining=0, reset=max(float(until), now + 1.0), updated_at=now,
             ))
 
-    def release(self, token_key: str, endpoint: str) -> None:
-        """Give back a reservation whose request was never sent (if its window is unchanged)."""
+    def release(self, token_key: str, endpoint: str, reserved_at: float | None = None) -> None:
+        """Give back a reservation whose request was never sent (if its window is unchanged).
+
+        ``reserved_at`` is accepted for the interface of :class:`RateLedger`; the row keeps
+        no acquire times, so it is not needed here (see the module docstring).
+        """
         self._check(token_key, endpoint)
         reset = self._forget(token_key, endpoint)
         if reset is None:

@@ -53,7 +53,8 @@ class Ledger(Protocol):
     def wait_until(self, endpoint: str, now: float) -> float: ...
     def observe(self, token_key: str, endpoint: str, snap: RateSnapshot | None,
                 now: float) -> None: ...
-    def release(self, token_key: str, endpoint: str) -> None: ...
+    def release(self, token_key: str, endpoint: str,
+                reserved_at: float | None = None) -> None: ...
 
 
 ledger_ops = st.lists(
@@ -87,7 +88,7 @@ def play(ledger: Ledger, server: FakeRateServer, endpoint: str, ops: list[tuple[
         elif op == "unsent":
             key = ledger.acquire(endpoint, now)
             if key is not None:
-                ledger.release(key, endpoint)
+                ledger.release(key, endpoint, reserved_at=now)
         elif op == "wait":
             now += arg
         elif op == "sleep":

@@ -32,17 +32,29 @@ def test_a_reservation_never_sent_does_not_start_the_window() -> None:
     check_unsent_call_does_not_start_window(RateLedger(["TOK"], {FOL: (1, 9)}), FOL, T0)
 
 
-def test_giving_back_the_earlier_of_two_reservations_moves_the_estimate_later() -> None:
+@pytest.mark.parametrize(("given_back", "window_end"), [(0, 12), (3, 9)])
+def test_the_reservation_given_back_is_the_one_named(given_back: float,
+                                                     window_end: float) -> None:
+    """Two reservations, one given back: the estimated window starts at the other one."""
     ledger = RateLedger(["TOK"], {FOL: (2, 9)})
     assert ledger.acquire(FOL, T0) == "TOK"
     assert ledger.acquire(FOL, T0 + 3) == "TOK"
-    # release does not say which one was unsent; if it was the first, the server's window
-    # ends at T0 + 12, so that is the safe estimate
-    ledger.release("TOK", FOL)
+    ledger.release("TOK", FOL, reserved_at=T0 + given_back)
     ledger.observe("TOK", FOL, None, T0 + 4)
     assert ledger.acquire(FOL, T0 + 5) == "TOK"
     ledger.observe("TOK", FOL, None, T0 + 5)
-    assert ledger.wait_until(FOL, T0 + 6) == T0 + 12
+    assert ledger.wait_until(FOL, T0 + 6) == T0 + window_end
+
+
+def test_a_call_given_back_after_a_sent_one_does_not_move_the_window() -> None:
+    """Limit 2 per 9 s, no headers: the first call was sent (its reply lost), the second
+    given back.  The server's window runs from the first call; an estimate moved to the
+    second let a call at +9.5 start a server window that our fresh one then overfilled."""
+    server = FakeRateServer(2, 9.0, aligned=False)
+    ops = [("call", 1), ("drop", 0), ("wait", 1.0), ("unsent", 0), ("wait", 8.5),
+           ("call", 1), ("drop", 0), ("sleep", 0), ("call", 2)]
+    play(RateLedger(["TOK"], {FOL: (2, 9)}), server, FOL, ops, T0)
+    assert server.too_many == 0
 
 
 def test_server_headers_win() -> None:

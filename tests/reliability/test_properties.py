@@ -144,20 +144,20 @@ def test_the_ledger_never_wedges(ops: list[tuple[Any, ...]], tokens: int) -> Non
             key = ledger.acquire(arg, now)
             if key is not None:
                 assert key in keys
-                in_flight.append((key, arg))
+                in_flight.append((key, arg, now))
             else:
                 assert ledger.wait_until(arg, now) >= now
         elif op in ("reply", "429", "unsent") and in_flight:
-            key, endpoint = in_flight.pop(arg % len(in_flight))
+            key, endpoint, reserved_at = in_flight.pop(arg % len(in_flight))
             if op == "unsent":
-                ledger.release(key, endpoint)
+                ledger.release(key, endpoint, reserved_at=reserved_at)
                 continue
             ledger.observe(key, endpoint, extra if op == "reply" else None, now)
             if op == "429":
                 ledger.on_rate_limited(key, endpoint, now + extra, now)
         elif op == "wait":
             now += arg
-    for key, endpoint in in_flight:  # every outstanding call comes back, without headers
+    for key, endpoint, _ in in_flight:  # every outstanding call comes back, without headers
         ledger.observe(key, endpoint, None, now)
     for endpoint in (FOL, USERS):
         window = DEFAULT_LIMITS[endpoint][1]
