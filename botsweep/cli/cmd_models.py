@@ -11,6 +11,7 @@ from botsweep.cli.app import example, get_context
 
 if TYPE_CHECKING:
     from botsweep.models.dataset import LabelledData
+    from botsweep.models.extra import ExtraData
     from botsweep.models.train import CVResult
 
 __all__ = ["register"]
@@ -41,6 +42,21 @@ BoostersOption = Annotated[
 ]
 
 
+ExtraDataOption = Annotated[
+    list[Path] | None,
+    typer.Option("--extra-data",
+                 help="Other labelled profiles (file or directory; repeat) that join every "
+                      "training part but never the folds, the threshold or the figures: "
+                      "they help a small --data set without imposing their idea of a bot."),
+]
+ExtraWeightOption = Annotated[
+    float | None,
+    typer.Option("--extra-weight", show_default=False,
+                 help="The --extra-data accounts' total weight, as a share of --data's "
+                      "(default 0.05)."),
+]
+
+
 def _say(message: str) -> None:
     typer.echo(message, err=True)
 
@@ -59,14 +75,32 @@ def _load(data: list[Path]) -> LabelledData:
     return labelled
 
 
+def _extra(labelled: LabelledData, paths: list[Path] | None,
+           weight: float | None) -> ExtraData | None:
+    from botsweep.errors import InputError
+    from botsweep.models.dataset import load_labelled
+    from botsweep.models.extra import DEFAULT_EXTRA_WEIGHT, prepare_extra
+
+    if not paths:
+        if weight is not None:
+            raise InputError("--extra-weight needs --extra-data")
+        return None
+    weight = DEFAULT_EXTRA_WEIGHT if weight is None else weight
+    extra = prepare_extra(labelled, load_labelled(paths), weight)
+    _say(f"extra data: {len(extra.data)} accounts in {len(extra.data.dataset_names())} "
+         f"datasets, weighing {weight:g} x --data in all; {extra.dropped} dropped as already "
+         "in --data")
+    return extra
+
+
 def _cv(labelled: LabelledData, folds: int, weighting: str, exclude: list[str] | None,
-        seed: int, boosters: int | None = None) -> CVResult:
+        seed: int, boosters: int | None = None, extra: ExtraData | None = None) -> CVResult:
     from botsweep.models.metrics import markdown_table
     from botsweep.models.train import cross_validate, select_features
 
     features = select_features(exclude or [])
     cv = cross_validate(labelled, features=features, folds=folds, weighting=weighting, seed=seed,
-                        progress=_say, boosters=boosters)
+                        progress=_say, boosters=boosters, extra=extra)
     typer.echo(f"\n{folds}-fold cross-validation (out-of-fold, threshold cross-fitted):\n")
     typer.echo(markdown_table(cv.metrics))
     return cv
@@ -86,6 +120,8 @@ def train(
     exclude: ExcludeOption = None,
     seed: SeedOption = 0,
     boosters: BoostersOption = None,
+    extra_data: ExtraDataOption = None,
+    extra_weight: ExtraWeightOption = None,
 ) -> None:
     """Train a LightGBM bot model: k-fold CV table per dataset, calibration, threshold, file."""
     from botsweep.errors import InputError
@@ -94,7 +130,8 @@ def train(
     if not out.parent.exists():
         raise InputError(f"--out {out}: directory {out.parent} does not exist; create it first")
     labelled = _load(data)
-    cv = _cv(labelled, folds, weighting, exclude, seed, boosters)
+    extra = _extra(labelled, extra_data, extra_weight)
+    cv = _cv(labelled, folds, weighting, exclude, seed, boosters, extra)
     scorer, _ = train_model(labelled, folds=folds, weighting=weighting, seed=seed, cv=cv)
     scorer.save(out)
     typer.echo(f"\nthreshold {scorer.threshold:.4f} (maximises balanced accuracy, out-of-fold)")
@@ -172,7 +209,8 @@ def score(
 def register(app: typer.Typer) -> None:
     app.command(epilog=example(
         "botsweep train --data ../shared/data/profiles --out model.json\n"
-        "botsweep train --data mine.jsonl.gz --data theirs.jsonl.gz --exclude like_count"
+        "botsweep train --data mine.jsonl.gz --data theirs.jsonl.gz --exclude like_count\n"
+        "botsweep train --data mine.jsonl.gz --extra-data ../shared/data/profiles"
     ))(train)
     app.command(epilog=example(
         "botsweep evaluate --data ../shared/data/profiles\n"

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FEATURES",
+    "CONSTANT_FEATURES",
+    "OWN_LABELS",
     "COUNT_FIELDS",
     "extract_features",
     "feature_matrix",
@@ -77,6 +79,12 @@ FEATURES: list[str] = [
     "description_shortener",
     "description_words",
 ]
+
+# Features a model may take that records do not carry: the scorer fills in the value.
+# ``own_labels`` marks the training accounts that carry the user's own labels (1) against
+# extra labelled data (0); a crawl is scored as the user's own (botsweep.models.extra).
+OWN_LABELS = "own_labels"
+CONSTANT_FEATURES: dict[str, float] = {OWN_LABELS: 1.0}
 
 _DAY_S = 86_400.0
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from botsweep.errors import ModelError
 from botsweep.models.calibration import Calibrator
-from botsweep.models.features import FEATURES, feature_matrix
+from botsweep.models.features import CONSTANT_FEATURES, FEATURES, feature_matrix
 from botsweep.models.ngram import UsernameModel
 from botsweep.models.words import WordModel
 
@@ -60,7 +60,8 @@ class BotScorer:
                  calibrator: Calibrator, username_model: UsernameModel,
                  meta: Mapping[str, Any] | None = None, version: str | None = None,
                  *, word_model: WordModel | None = None) -> None:
-        unknown = [name for name in features if name not in FEATURES]
+        unknown = [name for name in features
+                   if name not in FEATURES and name not in CONSTANT_FEATURES]
         if unknown:
             raise ModelError(
                 f"model uses features this botsweep does not compute: {', '.join(unknown)}; "
@@ -75,7 +76,10 @@ class BotScorer:
         self.username_model = username_model
         self.word_model = word_model if word_model is not None else WordModel.empty()
         self.meta: dict[str, Any] = dict(meta or {})
-        self._columns = np.array([FEATURES.index(name) for name in self.feature_names])
+        self._computed = [i for i, name in enumerate(self.feature_names) if name in FEATURES]
+        self._columns = np.array([FEATURES.index(self.feature_names[i]) for i in self._computed])
+        self._constants = {i: CONSTANT_FEATURES[name] for i, name in enumerate(self.feature_names)
+                           if name in CONSTANT_FEATURES}
         self._identity = self.feature_names == list(FEATURES)
         self.version = version or str(self.meta.get("version") or "botsweep-lgbm-unversioned")
         self.predict_threads = 0  # LightGBM predict threads; 0 = OpenMP's default (all cores)
@@ -93,7 +97,13 @@ class BotScorer:
                               word_model=self.word_model)
         if self._identity:
             return full
-        return full[:, self._columns]
+        if not self._constants:
+            return full[:, self._columns]
+        out = np.empty((full.shape[0], len(self.feature_names)), dtype=full.dtype)
+        out[:, self._computed] = full[:, self._columns]
+        for index, value in self._constants.items():
+            out[:, index] = value
+        return out
 
     def raw_matrix(self, matrix: np.ndarray, threads: int | None = None,
                    booster: lightgbm.Booster | None = None) -> np.ndarray:

@@ -13,6 +13,11 @@ For each of ``folds`` folds (stratified by dataset and label):
    round, since it sees 1/0.85 times the rows;
 3. the held-out fold is predicted, giving out-of-fold (OOF) raw scores for every record.
 
+With ``extra`` labelled data (:mod:`botsweep.models.extra`), the folds split the user's
+own records only; every training part, and the final fit, also holds the extra records,
+marked by the ``own_labels`` feature, and every figure, the calibration and the threshold
+come from the user's records.
+
 The reported metrics are cross-fitted: fold k's labels come from a calibrator and
 threshold fitted on the other folds' OOF scores, so no number is scored with something
 that saw it; AUC ranks the raw OOF scores.  The shipped model is then trained on all
@@ -34,8 +39,9 @@ import numpy as np
 
 from botsweep.errors import InputError
 from botsweep.models.calibration import Calibrator, choose_threshold
-from botsweep.models.dataset import LabelledData, sample_weights
+from botsweep.models.dataset import LabelledData
 from botsweep.models.ensemble import SMALL_DATA, choose_boosters, fit_bagged
+from botsweep.models.extra import OWN_LABELS, ExtraData, combined, row_weights, with_own_column
 from botsweep.models.features import FEATURES, feature_matrix
 from botsweep.models.metrics import metrics_by_dataset
 from botsweep.models.ngram import UsernameModel
@@ -80,10 +86,11 @@ def _size_params(accounts: int) -> dict[str, Any]:
     return {"learning_rate": _SMALL_DATA_LEARNING_RATE} if accounts < SMALL_DATA else {}
 
 
-def refit_rounds(stopping_round: float, accounts: int) -> int:
+def refit_rounds(stopping_round: float, accounts: int, grown: float | None = None) -> int:
     """Rounds for a fit on a whole training part, given the early-stopping round found on
-    85% of it: scaled by 1/0.85 below SMALL_DATA accounts, unchanged above."""
-    scale = _SMALL_DATA_REFIT_SCALE if accounts < SMALL_DATA else 1.0
+    85% of it: scaled by 1/0.85 (or by ``grown``, the refit's rows over the early-stopping
+    fit's, when extra data joins both) below SMALL_DATA accounts, unchanged above."""
+    scale = 1.0 if accounts >= SMALL_DATA else grown or _SMALL_DATA_REFIT_SCALE
     return max(1, int(round(stopping_round * scale)))
 
 
@@ -100,6 +107,8 @@ class CVResult:
     best_iterations: list[int]
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     boosters: int = 1  # bagged boosters averaged in each fold's model
+    extra: ExtraData | None = None  # extra labelled data in every training part
+    grown: float | None = None  # with extra: mean refit rows over early-stopping fit rows
 
 
 def select_features(exclude: Sequence[str] = ()) -> list[str]:
@@ -207,11 +216,12 @@ def cross_validate(
     weighting: str = "dataset", seed: int = 0, params: dict[str, Any] | None = None,
     max_rounds: int = 2000, early_stopping: int = 50,
     progress: Callable[[str], None] | None = None, refit: bool = True,
-    boosters: int | None = None,
+    boosters: int | None = None, extra: ExtraData | None = None,
 ) -> CVResult:
     """Stratified k-fold CV; returns OOF raw scores and cross-fitted metrics per dataset.
 
     ``boosters`` bagged boosters are averaged in each refit (None: :func:`choose_boosters`).
+    With ``extra``, its records join every training part; the result covers ``data`` only.
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -221,25 +231,37 @@ def cross_validate(
     chosen = list(features) if features is not None else list(FEATURES)
     merged = {**DEFAULT_PARAMS, "seed": seed, **_size_params(len(data)), **(params or {})}
     bagged = choose_boosters(boosters, len(data))
-    weights = sample_weights(data.labels, data.datasets, weighting)
-    strata = _strata(data)
-    cache = _Matrix(data, chosen)
-    y = data.labels.astype(np.float64)
+    rows = combined(data, extra)
+    weights = row_weights(data, extra, weighting)
+    strata = _strata(rows)
+    cache = _Matrix(rows, chosen)
+    y = rows.labels.astype(np.float64)
+    extra_index = np.arange(len(data), len(rows))
     raw = np.zeros(len(data))
     fold_of = np.full(len(data), -1)
     best: list[int] = []
+    grown: list[float] = []
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The least populated class")
-        splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(raw, strata))
-    for k, (train_index, test_index) in enumerate(splits):
+        splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed)
+                      .split(raw, strata[:len(data)]))
+    for k, (own_train, test_index) in enumerate(splits):
+        fit_index, valid_index = _split_validation(own_train, strata, seed + k)
+        train_index = own_train
+        if extra is not None:
+            train_index = np.concatenate([own_train, extra_index])
+            fit_index = np.concatenate([fit_index, extra_index])
+            grown.append(len(train_index) / len(fit_index))
         x = cache.tables(train_index)[2]
-        fit_index, valid_index = _split_validation(train_index, strata, seed + k)
+        if extra is not None:
+            x = with_own_column(x, len(data))
         booster, iterations = _fit(
             x[fit_index], y[fit_index], weights[fit_index], merged, max_rounds,
             (x[valid_index], y[valid_index], weights[valid_index]), early_stopping)
         if refit:  # the stopping round is known: retrain on the whole training part
+            rounds = refit_rounds(iterations, len(data), grown[-1] if grown else None)
             booster = fit_bagged(x[train_index], y[train_index], weights[train_index],
-                                 merged, refit_rounds(iterations, len(data)), bagged)
+                                 merged, rounds, bagged)
             iterations_used = None
         else:
             iterations_used = iterations
@@ -249,6 +271,7 @@ def cross_validate(
         if progress:
             bag = f" x {bagged} boosters" if refit and bagged > 1 else ""
             progress(f"fold {k + 1}/{folds}: {iterations} trees{bag}")
+    y, weights = y[:len(data)], weights[:len(data)]
     prob = np.zeros(len(data))
     predicted = np.zeros(len(data), dtype=np.int8)
     for k in range(folds):
@@ -260,8 +283,10 @@ def cross_validate(
     # AUC ranks the raw OOF scores: each fold's calibrator is monotone, but pooling folds
     # calibrated by slightly different maps would blur the ranking that the model made.
     metrics = metrics_by_dataset(data.labels, raw, predicted, data.datasets)
-    return CVResult(chosen, raw, prob, predicted, fold_of, weights, best, metrics,
-                    boosters=bagged if refit else 1)
+    features_used = chosen + [OWN_LABELS] if extra is not None else chosen
+    return CVResult(features_used, raw, prob, predicted, fold_of, weights, best, metrics,
+                    boosters=bagged if refit else 1, extra=extra,
+                    grown=float(np.mean(grown)) if grown else None)
 
 
 def _library_versions() -> dict[str, str]:
@@ -285,18 +310,24 @@ def train_model(
     weighting: str = "dataset", seed: int = 0, params: dict[str, Any] | None = None,
     max_rounds: int = 2000, early_stopping: int = 50,
     progress: Callable[[str], None] | None = None, cv: CVResult | None = None,
+    extra: ExtraData | None = None,
 ) -> tuple[BotScorer, CVResult]:
-    """Cross-validate, then fit the final calibrated model on every record."""
+    """Cross-validate, then fit the final calibrated model on every record (and ``extra``'s;
+    a given ``cv`` brings its own extra data)."""
     cv = cv or cross_validate(
         data, features=features, folds=folds, weighting=weighting, seed=seed, params=params,
-        max_rounds=max_rounds, early_stopping=early_stopping, progress=progress)
+        max_rounds=max_rounds, early_stopping=early_stopping, progress=progress, extra=extra)
+    extra = cv.extra
     merged = {**DEFAULT_PARAMS, "seed": seed, **_size_params(len(data)), **(params or {})}
-    rounds = refit_rounds(float(np.mean(cv.best_iterations)), len(data))
-    cache = _Matrix(data, cv.features)
-    everyone = np.arange(len(data))
-    username_model, word_model, x = cache.tables(everyone)
-    booster = fit_bagged(x, data.labels.astype(np.float64), cv.weights, merged, rounds,
-                         cv.boosters)
+    rounds = refit_rounds(float(np.mean(cv.best_iterations)), len(data), cv.grown)
+    rows = combined(data, extra)
+    base = [name for name in cv.features if name != OWN_LABELS]
+    cache = _Matrix(rows, base)
+    username_model, word_model, x = cache.tables(np.arange(len(rows)))
+    if extra is not None:
+        x = with_own_column(x, len(data))
+    booster = fit_bagged(x, rows.labels.astype(np.float64), row_weights(data, extra, weighting),
+                         merged, rounds, cv.boosters)
     y = data.labels.astype(np.float64)
     calibrator = Calibrator.fit(cv.raw, y, cv.weights)
     threshold = choose_threshold(calibrator(cv.raw), y, cv.weights)
@@ -322,6 +353,8 @@ def train_model(
                     "best_iterations": cv.best_iterations},
         "feature_importance_gain": importance,
     }
+    if extra is not None:
+        meta["extra_data"] = extra.summary()
     scorer = BotScorer(booster, cv.features, threshold, calibrator, username_model, meta, version,
                        word_model=word_model)
     return scorer, cv
