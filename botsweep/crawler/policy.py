@@ -21,16 +21,20 @@ an empty list).
   size itself, keeps cheap lists of likely bots in play: on generated worlds ranking by the
   full size sent the crawl to big audience lists of mostly humans first and reached the
   bot networks behind small lists late (docs/benchmarks.md, "Crawl efficiency").  Seeds'
-  lists are weighted up.  An account's own hunted probability is the model's, adjusted by
-  where the account was found (:meth:`SmartPolicy.hunted`, :mod:`botsweep.crawler.found_on`):
-  on worlds where bots are 1-3% of accounts, humans the model misreads as bots otherwise
-  drew a third of smart's early requests to their big lists.  A list's expected rate is
-  lowered, never raised, by what the same direction's lists of the owner's list-mates (the
-  accounts first found on the same list) brought lately (:mod:`botsweep.crawler.list_mates`):
-  the hubs of one flower cluster follow the same leaves, so once one hub's following list has
-  brought them the others' bring nothing new.  It also expands accounts
-  that are not scored as bots but are tied to several known bots (mimics), after the likely
-  bots, and never reads the huge lists of likely humans such as celebrities.
+  lists are weighted up, and a seed counts as sure evidence, except for the following list
+  of a seed that the model scores under the threshold: a bot built to pass for a human
+  (a mimic) follows humans for its cover, so that list's prior share is the model's
+  (:meth:`SmartPolicy.seed_evidence`).  An account's own hunted probability is the model's,
+  adjusted by where the account was found (:meth:`SmartPolicy.hunted`,
+  :mod:`botsweep.crawler.found_on`): on worlds where bots are 1-3% of accounts, humans the
+  model misreads as bots otherwise drew a third of smart's early requests to their big
+  lists.  A list's expected rate is lowered, never raised, by what the same direction's
+  lists of the owner's list-mates (the accounts first found on the same list) brought
+  lately (:mod:`botsweep.crawler.list_mates`): the hubs of one flower cluster follow the
+  same leaves, so once one hub's following list has brought them the others' bring nothing
+  new.  It also expands accounts that are not scored as bots but are tied to several known
+  bots (mimics), after the likely bots, and never reads the huge lists of likely humans
+  such as celebrities.
 """
 
 from __future__ import annotations
@@ -155,6 +159,19 @@ class SmartPolicy:
         base = 1.0 if candidate.is_seed else self.hunted(candidate)
         return base + self.link_weight * min(candidate.bot_links, 10)
 
+    def seed_evidence(self, candidate: Candidate, direction: str, threshold: float) -> float:
+        """The owner's evidence for the prior share of one of its lists: a seed is sure
+        (:meth:`evidence`), but not for its following list when the model scores it under
+        the threshold.  Such a seed is a bot that passes for a human, and it passes by
+        following humans: on generated worlds the mimic seeds' following lists (110-517
+        accounts, 1-3% of their new ids bots) took first requests ahead of smaller lists of
+        bots.  Its followers list keeps the seed's evidence: others choose to follow it, and
+        a flower leaf the model misreads is followed by the hubs of its flower."""
+        if (candidate.is_seed and direction == "following"
+                and candidate.target_probability < threshold):
+            return candidate.target_probability + self.link_weight * min(candidate.bot_links, 10)
+        return self.evidence(candidate)
+
     def band(self, candidate: Candidate, threshold: float) -> str:
         """The owner's kind: a seed, a sure bot, a likely bot, or an account tied to bots."""
         if candidate.is_seed:
@@ -186,7 +203,7 @@ class SmartPolicy:
         """Expected share of hunted accounts among the new ids of this list: what lists of
         its kind yielded once their ids were scored, shrunk towards a prior from the owner's
         own evidence while few ids of that kind have been scored."""
-        prior = self.prior_share * min(1.0, self.evidence(candidate))
+        prior = self.prior_share * min(1.0, self.seed_evidence(candidate, direction, threshold))
         bots, scored = self.bot_yield.get(self.yield_key(candidate, direction, threshold),
                                           (0.0, 0.0))
         return (bots + self.prior_ids * prior) / (scored + self.prior_ids)
