@@ -28,7 +28,8 @@ from botsweep.errors import InputError
 from botsweep.models.dataset import LabelledData, sample_weights
 from botsweep.models.features import OWN_LABELS
 
-__all__ = ["OWN_LABELS", "DEFAULT_EXTRA_WEIGHT", "ExtraData", "prepare_extra", "with_own_column"]
+__all__ = ["OWN_LABELS", "DEFAULT_EXTRA_WEIGHT", "ExtraData", "prepare_extra", "combined",
+           "row_weights", "with_own_column"]
 
 # The extra accounts' total weight against the user's.  With each of four shared sets as
 # the user's labels and the other eight as extra, 5-fold CV balanced accuracy moved by
