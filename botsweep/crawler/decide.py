@@ -88,12 +88,14 @@ class ScoringContext:
         digest = hashlib.sha1(str(self.campaign_name).encode("utf-8")).hexdigest()[:8]
         return f"bot-yield@{digest}:"
 
-    def refresh(self, db: Database, now: float, *, force: bool = False) -> bool:
+    def refresh(self, db: Database, now: float, *, force: bool = False,
+                worker: str | None = None) -> bool:
         """Take up a refitted campaign model, and rank the queue for the current target
-        when it was ranked for another (see :mod:`botsweep.crawler.retarget`)."""
+        when it was ranked for another, unless another live worker hunts that other
+        target (see :mod:`botsweep.crawler.retarget`)."""
         from botsweep.crawler.retarget import refresh
 
-        return refresh(db, self, now, force=force)
+        return refresh(db, self, now, force=force, worker=worker)
 
 
 def _candidates(

@@ -30,6 +30,7 @@ from botsweep.crawler.frontier import Frontier, Task
 from botsweep.crawler.lookups import LookupSteps
 from botsweep.crawler.ratelimit import RateLedger
 from botsweep.crawler.replies import ENDPOINTS
+from botsweep.crawler.retarget import stand_down
 from botsweep.crawler.retry import RetryPolicy
 from botsweep.crawler.source import Source
 from botsweep.errors import (
@@ -181,7 +182,8 @@ class CrawlEngine:
         """Crawl; stop on the follows-request budget, the time limit, idleness or ``stop``."""
         started = self.clock.now()
         self.frontier.reclaim_on_start()
-        self.scoring.refresh(self.db, started, force=True)  # a new target or campaign model
+        # a new target or campaign model (ConfigError if a live worker hunts another target)
+        self.scoring.refresh(self.db, started, force=True, worker=self.worker_id)
         self._start_run(command)
         try:
             while not self.stop.is_set():
@@ -210,6 +212,7 @@ class CrawlEngine:
         finally:
             self.stats.waiting_until = None
             self.frontier.release_all()
+            stand_down(self.db, self.worker_id)
             self._end_run()
             self.emit()
         return self.stats
@@ -217,7 +220,7 @@ class CrawlEngine:
     def _step(self) -> bool:
         self.lookups.absorb()
         now = self.clock.now()
-        self.scoring.refresh(self.db, now)  # a campaign model refitted meanwhile
+        self.scoring.refresh(self.db, now, worker=self.worker_id)  # a campaign model refitted
         return (self.lookups.resolve(now) or self.lookups.lookup(now)
                 or self._follows(now))
 

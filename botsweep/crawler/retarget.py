@@ -22,12 +22,20 @@ lists already queued would otherwise keep the ranks of the old target.  So
 ``campaign:NAME <model version>``), so every worker and every later crawl knows.
 :func:`refresh` is what the engine calls: at the start of a run, and every
 ``REFRESH_S`` of crawl time it reloads a campaign model that was refitted meanwhile.
-Workers sharing one database should hunt the same target: two that do not would rank the
-queue back and forth.
+
+Workers sharing one database must hunt the same target: two that did not would rank the
+queue back and forth every ``REFRESH_S``.  So ``meta`` key ``frontier-hunted-by`` holds the
+worker that crawls for the stored ranking and when it last said so (each refresh of a
+worker whose target is the stored one); a worker that would rank the queue for another
+target while that worker is live (heard from within ``LIVE_S``) stops with a ConfigError
+naming it instead.  A refitted campaign model is the same target.  A crawl that ends
+withdraws its claim (:func:`stand_down`), so the next crawl may hunt something else at
+once; one that crashed is not heard from, and its claim lapses after ``LIVE_S``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import TYPE_CHECKING
 
@@ -35,19 +43,24 @@ from sqlalchemy import Connection, and_, or_, select
 
 from botsweep.crawler.bot_yield import _estimates, rank_queued, read_bot_yield
 from botsweep.crawler.policy import DIRECTIONS, SmartPolicy
+from botsweep.errors import ConfigError
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, frontier, meta, scores
 
 if TYPE_CHECKING:
     from botsweep.crawler.decide import ScoringContext
 
-__all__ = ["RANKED_KEY", "REFRESH_S", "ranking_key", "refresh", "sync_target",
-           "score_missing"]
+__all__ = ["RANKED_KEY", "HUNTER_KEY", "REFRESH_S", "LIVE_S", "ranking_key", "refresh",
+           "sync_target", "score_missing", "stand_down"]
 
 log = logging.getLogger("botsweep.crawler")
 
 RANKED_KEY = "frontier-ranked-for"
+HUNTER_KEY = "frontier-hunted-by"
 REFRESH_S = 30.0  # how often a running crawl looks for a refitted campaign model
+# A worker is live while it has said so within this long (it says so every REFRESH_S of
+# crawling; the engine's loop never sleeps more than 30 s between steps).
+LIVE_S = 180.0
 _CHUNK = 500
 _SCORE_BATCH = 2000
 _RANK_LOCK = 0x62737772  # Database.hold_lock class for ranking the queue ("bswr")
@@ -63,6 +76,45 @@ def ranking_key(ctx: ScoringContext) -> str:
 
 def _stored_key(conn: Connection) -> str | None:
     return conn.execute(select(meta.c.value).where(meta.c.key == RANKED_KEY)).scalar()
+
+
+def _target_of(key: str) -> str:
+    """``bot`` or ``campaign:NAME``: a ranking key without the campaign model's version."""
+    return key.split(" ", 1)[0]
+
+
+def _say_hunting(conn: Connection, db: Database, key: str, worker: str, now: float) -> None:
+    value = json.dumps({"worker": worker, "target": _target_of(key), "at": now})
+    conn.execute(db.upsert(meta, ["key"], ["value"]), [{"key": HUNTER_KEY, "value": value}])
+
+
+def stand_down(db: Database, worker: str) -> None:
+    """Withdraw ``worker``'s claim to hunt the stored target (its crawl has ended)."""
+    with db.begin() as conn:
+        raw = conn.execute(select(meta.c.value).where(meta.c.key == HUNTER_KEY)).scalar()
+        try:
+            ours = raw is not None and json.loads(raw)["worker"] == worker
+        except (ValueError, TypeError, KeyError):
+            ours = True  # unreadable: nobody's claim
+        if ours:
+            conn.execute(meta.delete().where(meta.c.key == HUNTER_KEY))
+
+
+def _check_no_live_rival(conn: Connection, key: str, worker: str, now: float) -> None:
+    """ConfigError if another worker, live, crawls this database for another target."""
+    raw = conn.execute(select(meta.c.value).where(meta.c.key == HUNTER_KEY)).scalar()
+    try:
+        hunter = json.loads(raw) if raw else None
+        rival, target, at = str(hunter["worker"]), str(hunter["target"]), float(hunter["at"])
+    except (ValueError, TypeError, KeyError):
+        return  # nothing said yet, or not by this version: nobody to stand aside for
+    if rival == worker or target == _target_of(key) or now - at >= LIVE_S:
+        return
+    raise ConfigError(
+        f"worker {rival} is crawling this database for {target} (heard from {now - at:.0f} s "
+        f"ago); workers sharing a database must hunt the same target: give this one the same "
+        f"crawler.target and crawler.campaign, or stop that worker first"
+    )
 
 
 def score_missing(conn: Connection, db: Database, ctx: ScoringContext) -> int:
@@ -112,18 +164,29 @@ def _queue_wanted(conn: Connection, db: Database, ctx: ScoringContext, now: floa
                for i in range(0, len(ids), _CHUNK))
 
 
-def sync_target(db: Database, ctx: ScoringContext, now: float) -> bool:
-    """Rank the queue for the current target if it was ranked for another; True if so."""
+def sync_target(db: Database, ctx: ScoringContext, now: float,
+                worker: str | None = None) -> bool:
+    """Rank the queue for the current target if it was ranked for another; True if so.
+
+    With ``worker`` (the engine's id): say that it hunts the stored target, or refuse to
+    rank the queue away from a target that another live worker hunts (ConfigError).
+    """
     key = ranking_key(ctx)
     with db.connect() as conn:
-        if _stored_key(conn) == key:
-            return False
+        current = _stored_key(conn) == key
+    if current:
+        if worker is not None:
+            with db.begin() as conn:
+                _say_hunting(conn, db, key, worker, now)
+        return False
     with db.begin() as conn:
         # One worker ranks; the others wait here and then find the queue ranked (two
         # workers updating the same rows in their own orders could deadlock).
         db.hold_lock(conn, _RANK_LOCK)
         if _stored_key(conn) == key:
             return False
+        if worker is not None:
+            _check_no_live_rival(conn, key, worker, now)
         scored = score_missing(conn, db, ctx) if ctx.hunts_campaign() else 0
         policy = ctx.policy
         ranked = 0
@@ -135,6 +198,8 @@ def sync_target(db: Database, ctx: ScoringContext, now: float) -> bool:
             ranked = rank_queued(conn, ctx, sink_unwanted=True, unprofiled_seeds=False)
         added = _queue_wanted(conn, db, ctx, now)
         conn.execute(db.upsert(meta, ["key"], ["value"]), [{"key": RANKED_KEY, "value": key}])
+        if worker is not None:
+            _say_hunting(conn, db, key, worker, now)
     log.info("queue ranked for %s: %d profiles scored, %d lists ranked again, %d queued",
              key, scored, ranked, added)
     return True
@@ -157,7 +222,8 @@ def _reload_campaign(db: Database, ctx: ScoringContext) -> None:
         ctx.campaign, ctx.campaign_name = model, name
 
 
-def refresh(db: Database, ctx: ScoringContext, now: float, *, force: bool = False) -> bool:
+def refresh(db: Database, ctx: ScoringContext, now: float, *, force: bool = False,
+            worker: str | None = None) -> bool:
     """Reload a refitted campaign model and re-rank the queue for it, at most every
     ``REFRESH_S`` (or now, with ``force``); True if the queue was ranked again."""
     if not force and ctx.checked_at is not None and now - ctx.checked_at < REFRESH_S:
@@ -165,4 +231,4 @@ def refresh(db: Database, ctx: ScoringContext, now: float, *, force: bool = Fals
     if ctx.checked_at is not None or ctx.campaign is None:
         _reload_campaign(db, ctx)  # a fresh context has just loaded it
     ctx.checked_at = now
-    return sync_target(db, ctx, now)
+    return sync_target(db, ctx, now, worker)

@@ -19,8 +19,9 @@ from botsweep.crawler.bot_yield import read_bot_yield, update_bot_yield
 from botsweep.crawler.decide import ScoringContext, apply_profiles
 from botsweep.crawler.frontier import Frontier
 from botsweep.crawler.policy import SmartPolicy
-from botsweep.crawler.retarget import RANKED_KEY, REFRESH_S
+from botsweep.crawler.retarget import LIVE_S, RANKED_KEY, REFRESH_S, stand_down
 from botsweep.crawler.run import scoring_context
+from botsweep.errors import ConfigError
 from botsweep.storage.db import Database
 from botsweep.storage.pages import VIA_PREFIX, write_profiles
 from botsweep.storage.schema import frontier, meta, scores
@@ -119,6 +120,48 @@ def test_a_new_campaign_model_version_ranks_the_queue_again(db: Database) -> Non
         versions = set(conn.execute(select(scores.c.model_version)
                                     .where(scores.c.scorer == "campaign:pron")).scalars())
     assert versions == {"fake-campaign-2"}
+    db.dispose()
+
+
+def test_a_worker_does_not_rank_the_queue_away_from_a_live_worker_hunting_another_target(
+        db: Database) -> None:
+    """Two workers on one database with different targets would rank the queue back and
+    forth every REFRESH_S; the second one is refused, naming the first, until the first
+    has stopped (not heard from for LIVE_S)."""
+    bots = _context("bot")
+    assert bots.refresh(db, NOW, force=True, worker="w1")  # the first worker ranks the queue
+    order = _claim_order(db)
+    campaign = _context("campaign", FakeCampaign())
+    with pytest.raises(ConfigError, match="worker w1 is crawling this database for bot"):
+        campaign.refresh(db, NOW + 5, force=True, worker="w2")
+    assert _claim_order(db) == order  # nothing ranked, nothing half-written
+    with db.connect() as conn:
+        ranked = conn.execute(select(meta.c.value).where(meta.c.key == RANKED_KEY)).scalar()
+    assert ranked == "bot"
+    # w1 keeps saying it crawls (each refresh); once it stops, w2 may take the database over
+    assert bots.refresh(db, NOW + 60, force=True, worker="w1") is False
+    with pytest.raises(ConfigError, match="heard from 40 s ago"):
+        campaign.refresh(db, NOW + 100, force=True, worker="w2")
+    assert campaign.refresh(db, NOW + 60 + LIVE_S, force=True, worker="w2")
+    assert {aid for aid, _ in _claim_order(db)[:4]} == {MEMBER, QUIET}
+    # now w1, restarted with its old target, is the one refused
+    with pytest.raises(ConfigError, match="worker w2 is crawling this database for campaign:pron"):
+        _context("bot").refresh(db, NOW + 61 + LIVE_S, force=True, worker="w1")
+    stand_down(db, "w1")  # not w1's claim: it stays
+    with pytest.raises(ConfigError, match="worker w2"):
+        _context("bot").refresh(db, NOW + 62 + LIVE_S, force=True, worker="w1")
+    stand_down(db, "w2")  # w2's crawl ended: the database is free at once
+    assert _context("bot").refresh(db, NOW + 63 + LIVE_S, force=True, worker="w1")
+    db.dispose()
+
+
+def test_workers_hunting_the_same_campaign_share_its_refits(db: Database) -> None:
+    """A refitted campaign model is the same target: another worker may rank for it."""
+    assert _context("campaign", FakeCampaign()).refresh(db, NOW, force=True, worker="w1")
+    assert _context("campaign", FakeCampaign("fake-campaign-2")).refresh(
+        db, NOW + 1, force=True, worker="w2")
+    assert not _context("campaign", FakeCampaign("fake-campaign-2")).refresh(
+        db, NOW + 2, force=True, worker="w1")
     db.dispose()
 
 
