@@ -18,8 +18,9 @@ __all__ = ["register"]
 
 DataOption = Annotated[
     list[Path],
-    typer.Option("--data", help="A labelled .jsonl[.gz] profile file, or a directory of them. "
-                                "Repeat for several."),
+    typer.Option("--data", metavar="PATH",
+                 help="A labelled .jsonl[.gz] profile file, or a directory of them. "
+                      "Repeat for several."),
 ]
 FoldsOption = Annotated[int, typer.Option("--folds", help="Cross-validation folds.")]
 WeightingOption = Annotated[
@@ -30,7 +31,8 @@ WeightingOption = Annotated[
 ]
 ExcludeOption = Annotated[
     list[str] | None,
-    typer.Option("--exclude", help="Leave a feature out (repeat), e.g. --exclude like_count."),
+    typer.Option("--exclude", metavar="FEATURE",
+                 help="Leave a feature out (repeat), e.g. --exclude like_count."),
 ]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed for folds and trees.")]
 BoostersOption = Annotated[
@@ -44,7 +46,7 @@ BoostersOption = Annotated[
 
 ExtraDataOption = Annotated[
     list[Path] | None,
-    typer.Option("--extra-data",
+    typer.Option("--extra-data", metavar="PATH",
                  help="Other labelled profiles (file or directory; repeat) that join every "
                       "training part but never the folds, the threshold or the figures: "
                       "they help a small --data set without imposing their idea of a bot."),

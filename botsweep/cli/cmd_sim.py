@@ -93,9 +93,11 @@ def serve(
     time_scale: Annotated[float, typer.Option(
         help="World time and rate windows run this many times faster than real time.")] = 1.0,
     token: Annotated[list[str] | None, typer.Option(
-        "--token", help="Accepted bearer token; repeat for a pool (default: sim-token).")] = None,
+        "--token", metavar="TOKEN",
+        help="Accepted bearer token; repeat for a pool (default: sim-token).")] = None,
     rate_limit: Annotated[list[str] | None, typer.Option(
-        "--rate-limit", help="ENDPOINT=N requests per 15-minute window: followers, following, "
+        "--rate-limit", metavar="ENDPOINT=N",
+        help="ENDPOINT=N requests per 15-minute window: followers, following, "
         "users, users_by, user_by_username, user, tweets, or * for all.")] = None,
     faults: Annotated[str | None, typer.Option(
         help="Fault rates, e.g. 5xx=0.03,timeout=0.01,reset=0.01,malformed=0.01.")] = None,
