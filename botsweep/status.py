@@ -119,6 +119,9 @@ def collect_status(db: Database, *, campaigns: bool = True) -> dict[str, Any]:
             for r in conn.execute(select(jobs).order_by(jobs.c.worker_id, jobs.c.job_id))
         ]
         cov = coverage(conn)
+        from botsweep.crawler.retarget import hunting
+
+        hunted = hunting(conn)
         fitted = campaigns and conn.execute(
             select(func.count()).select_from(meta)
             .where(meta.c.key.like("campaign_model:%"))).scalar_one() > 0
@@ -143,6 +146,7 @@ def collect_status(db: Database, *, campaigns: bool = True) -> dict[str, Any]:
         "rate_limited_429": rate_limited,
         "scores": {"by_scorer": scored, "likely_bots": likely_bots, "bot_threshold": threshold},
         "coverage": cov,
+        "hunting": hunted,
         "jobs": job_rows,
         "campaigns": campaign_entries,
     }

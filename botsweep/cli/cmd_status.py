@@ -34,6 +34,12 @@ def render_status(data: dict[str, Any]) -> None:
         f"[bold]edges[/bold] {data['edges']}; [bold]likely bots[/bold] "
         f"{data['scores']['likely_bots']}; [bold]429s[/bold] {data['rate_limited_429']}"
     )
+    hunted = data.get("hunting") or {}
+    if hunted.get("ranked_for"):  # a campaign name is free text: never rich markup
+        crawler = (f"; crawled by worker {hunted['worker']} (heard from "
+                   f"{_when(hunted['heard_at'], time.time())})" if hunted.get("worker") else "")
+        console.print(f"queue ranked for {hunted['ranked_for']}{crawler}", markup=False,
+                      highlight=False)
     for campaign in data.get("campaigns", []):  # free text: never rich markup
         console.print(campaign["line"], markup=False, highlight=False)
     console.print(

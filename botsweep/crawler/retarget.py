@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from botsweep.crawler.decide import ScoringContext
 
 __all__ = ["RANKED_KEY", "HUNTER_KEY", "REFRESH_S", "LIVE_S", "ranking_key", "refresh",
-           "sync_target", "score_missing", "stand_down"]
+           "sync_target", "score_missing", "stand_down", "hunting"]
 
 log = logging.getLogger("botsweep.crawler")
 
@@ -88,26 +88,38 @@ def _say_hunting(conn: Connection, db: Database, key: str, worker: str, now: flo
     conn.execute(db.upsert(meta, ["key"], ["value"]), [{"key": HUNTER_KEY, "value": value}])
 
 
+def _claim(conn: Connection) -> tuple[str, str, float] | None:
+    """The stored claim: (worker, target, when last heard from), or None."""
+    raw = conn.execute(select(meta.c.value).where(meta.c.key == HUNTER_KEY)).scalar()
+    try:
+        hunter = json.loads(raw) if raw else None
+        return str(hunter["worker"]), str(hunter["target"]), float(hunter["at"])
+    except (ValueError, TypeError, KeyError):
+        return None  # nothing said yet, or unreadable: nobody's claim
+
+
+def hunting(conn: Connection) -> dict[str, object]:
+    """For ``botsweep status``: what the queue is ranked for, and which worker crawls for it
+    (``worker`` and ``heard_at`` are None when no crawl holds the claim)."""
+    claim = _claim(conn)
+    return {"ranked_for": _stored_key(conn), "worker": claim[0] if claim else None,
+            "heard_at": claim[2] if claim else None}
+
+
 def stand_down(db: Database, worker: str) -> None:
     """Withdraw ``worker``'s claim to hunt the stored target (its crawl has ended)."""
     with db.begin() as conn:
-        raw = conn.execute(select(meta.c.value).where(meta.c.key == HUNTER_KEY)).scalar()
-        try:
-            ours = raw is not None and json.loads(raw)["worker"] == worker
-        except (ValueError, TypeError, KeyError):
-            ours = True  # unreadable: nobody's claim
-        if ours:
+        claim = _claim(conn)
+        if claim is None or claim[0] == worker:
             conn.execute(meta.delete().where(meta.c.key == HUNTER_KEY))
 
 
 def _check_no_live_rival(conn: Connection, key: str, worker: str, now: float) -> None:
     """ConfigError if another worker, live, crawls this database for another target."""
-    raw = conn.execute(select(meta.c.value).where(meta.c.key == HUNTER_KEY)).scalar()
-    try:
-        hunter = json.loads(raw) if raw else None
-        rival, target, at = str(hunter["worker"]), str(hunter["target"]), float(hunter["at"])
-    except (ValueError, TypeError, KeyError):
-        return  # nothing said yet, or not by this version: nobody to stand aside for
+    claim = _claim(conn)
+    if claim is None:
+        return
+    rival, target, at = claim
     if rival == worker or target == _target_of(key) or now - at >= LIVE_S:
         return
     raise ConfigError(

@@ -5,6 +5,7 @@ worker has not been heard from for LIVE_S (it crashed) or has ended its crawl.""
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -47,6 +48,11 @@ def test_a_crawl_for_another_target_than_a_live_workers_is_refused(
     assert "worker other-host-7 is crawling this database for campaign:pron" in lines[0]
     assert "crawler.target" in lines[0]
     assert _calls(db) == 0  # refused before any request
+    shown = run_cli(config, "status")
+    assert shown.returncode == 0, shown.stderr
+    said = " ".join(shown.stdout.split())  # rich wraps lines at the terminal's width
+    assert re.search(r"queue ranked for campaign:pron campaign-v1; crawled by worker "
+                     r"other-host-7 \(heard from \d+ s ago\)", said), said
 
     _claim(db, time.time() - LIVE_S - 5)  # that worker crashed: its claim has lapsed
     crawled = run_cli(config, "crawl", "--no-progress", "--max-requests", "2")
@@ -56,4 +62,7 @@ def test_a_crawl_for_another_target_than_a_live_workers_is_refused(
         stored = dict(conn.execute(select(meta.c.key, meta.c.value)).all())
     assert stored[RANKED_KEY] == "bot"
     assert HUNTER_KEY not in stored  # the crawl ended and withdrew its claim
+    shown = run_cli(config, "status")
+    said = " ".join(shown.stdout.split())
+    assert "queue ranked for bot states:" in said, said
     db.dispose()
