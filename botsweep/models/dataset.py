@@ -34,6 +34,7 @@ __all__ = [
     "KNOWN_COLLECTED_AT",
     "LOWER_BOUND_SETS",
     "sample_weights",
+    "per_dataset_counts",
     "WEIGHTINGS",
 ]
 
@@ -145,22 +146,27 @@ def load_labelled(paths: Iterable[str | Path], fix_times: bool = True) -> Labell
     datasets = [item[1] for item in kept.values()]
     labels = np.fromiter((item[2] for item in kept.values()), dtype=np.int8, count=len(kept))
     fixes = _fix_observation_times(records, datasets) if fix_times else Counter()
-    per_dataset: dict[str, dict[str, int]] = {}
-    for dataset, label in zip(datasets, labels.tolist(), strict=True):
-        entry = per_dataset.setdefault(dataset, {"accounts": 0, "bots": 0, "humans": 0})
-        entry["accounts"] += 1
-        entry["bots" if label else "humans"] += 1
     summary = {
         "files": [path.name for path in files],
         "accounts": len(records),
         "bots": int(labels.sum()),
         "humans": int(len(labels) - labels.sum()),
-        "datasets": dict(sorted(per_dataset.items())),
+        "datasets": per_dataset_counts(datasets, labels),
         "dropped_conflicting_ids": len(conflicted),
         "skipped": dict(skipped),
         "observation_time_fixes": dict(fixes),
     }
     return LabelledData(records, labels, np.array(datasets, dtype=object), summary)
+
+
+def per_dataset_counts(datasets: Iterable[str], labels: np.ndarray) -> dict[str, dict[str, int]]:
+    """``{dataset: {accounts, bots, humans}}``, sorted by dataset name."""
+    per_dataset: dict[str, dict[str, int]] = {}
+    for dataset, label in zip(datasets, labels.tolist(), strict=True):
+        entry = per_dataset.setdefault(dataset, {"accounts": 0, "bots": 0, "humans": 0})
+        entry["accounts"] += 1
+        entry["bots" if label else "humans"] += 1
+    return dict(sorted(per_dataset.items()))
 
 
 def sample_weights(labels: np.ndarray, datasets: np.ndarray, scheme: str) -> np.ndarray:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from botsweep.errors import InputError
-from botsweep.models.dataset import LabelledData, sample_weights
+from botsweep.models.dataset import LabelledData, per_dataset_counts, sample_weights
 from botsweep.models.features import OWN_LABELS
 
 __all__ = ["OWN_LABELS", "DEFAULT_EXTRA_WEIGHT", "ExtraData", "prepare_extra", "combined",
@@ -62,17 +62,8 @@ def prepare_extra(own: LabelledData, extra: LabelledData, weight: float) -> Extr
     if not keep.any():
         raise InputError("--extra-data holds no account that is not already in --data")
     kept = extra.subset(keep)
-    kept.summary["datasets"] = _per_dataset(kept)
+    kept.summary["datasets"] = per_dataset_counts(kept.datasets.tolist(), kept.labels)
     return ExtraData(kept, float(weight), int((~keep).sum()))
-
-
-def _per_dataset(data: LabelledData) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for name in data.dataset_names():
-        labels = data.labels[data.datasets == name]
-        out[name] = {"accounts": int(labels.size), "bots": int(labels.sum()),
-                     "humans": int(labels.size - labels.sum())}
-    return out
 
 
 def combined(own: LabelledData, extra: ExtraData | None) -> LabelledData:
