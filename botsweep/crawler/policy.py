@@ -155,8 +155,11 @@ class SmartPolicy:
         count = candidate.count(direction)
         return self.page_size if count is None else max(1, min(count, self.page_size))
 
-    def evidence(self, candidate: Candidate) -> float:
-        base = 1.0 if candidate.is_seed else self.hunted(candidate)
+    def evidence(self, candidate: Candidate, base: float | None = None) -> float:
+        """``base`` (by default 1 for a seed, else its hunted probability) plus the weight
+        of its links to known bots."""
+        if base is None:
+            base = 1.0 if candidate.is_seed else self.hunted(candidate)
         return base + self.link_weight * min(candidate.bot_links, 10)
 
     def seed_evidence(self, candidate: Candidate, direction: str, threshold: float) -> float:
@@ -169,7 +172,7 @@ class SmartPolicy:
         a flower leaf the model misreads is followed by the hubs of its flower."""
         if (candidate.is_seed and direction == "following"
                 and candidate.target_probability < threshold):
-            return candidate.target_probability + self.link_weight * min(candidate.bot_links, 10)
+            return self.evidence(candidate, candidate.target_probability)
         return self.evidence(candidate)
 
     def band(self, candidate: Candidate, threshold: float) -> str:
