@@ -36,10 +36,12 @@ def render_status(data: dict[str, Any]) -> None:
     )
     hunted = data.get("hunting") or {}
     if hunted.get("ranked_for"):  # a campaign name is free text: never rich markup
-        crawler = (f"; crawled by worker {hunted['worker']} (heard from "
-                   f"{_when(hunted['heard_at'], time.time())})" if hunted.get("worker") else "")
-        console.print(f"queue ranked for {hunted['ranked_for']}{crawler}", markup=False,
-                      highlight=False)
+        now = time.time()
+        crawlers = ", ".join(f"worker {w['worker']} (heard from {_when(w['heard_at'], now)})"
+                             for w in hunted.get("workers", []))
+        console.print(f"queue ranked for {hunted['ranked_for']}"
+                      + (f"; crawled by {crawlers}" if crawlers else ""),
+                      markup=False, highlight=False)
     for campaign in data.get("campaigns", []):  # free text: never rich markup
         console.print(campaign["line"], markup=False, highlight=False)
     console.print(

@@ -212,7 +212,7 @@ class CrawlEngine:
         finally:
             self.stats.waiting_until = None
             self.frontier.release_all()
-            stand_down(self.db, self.worker_id)
+            stand_down(self.db, self.worker_id, self.clock.now())
             self._end_run()
             self.emit()
         return self.stats

@@ -24,17 +24,19 @@ lists already queued would otherwise keep the ranks of the old target.  So
 ``REFRESH_S`` of crawl time it reloads a campaign model that was refitted meanwhile.
 
 Workers sharing one database must hunt the same target: two that did not would rank the
-queue back and forth every ``REFRESH_S``.  So ``meta`` key ``frontier-hunted-by`` holds the
-worker that crawls for the stored ranking and when it last said so (each refresh of a
-worker whose target is the stored one); a worker that would rank the queue for another
-target while that worker is live (heard from within ``LIVE_S``) stops with a ConfigError
-naming it instead.  A refitted campaign model is the same target.  A crawl that ends
-withdraws its claim (:func:`stand_down`), so the next crawl may hunt something else at
-once; one that crashed is not heard from, and its claim lapses after ``LIVE_S``.
+queue back and forth every ``REFRESH_S``.  So each crawling worker keeps a claim in
+``meta`` (key ``frontier-hunted-by:<hash of its id>``: its id, its target and when it last
+said so, at each refresh); a worker that would rank the queue for another target while a
+worker claiming the stored one is live (heard from within ``LIVE_S``) stops with a
+ConfigError naming it instead.  A refitted campaign model is the same target.  A crawl
+that ends withdraws its own claim (:func:`stand_down`), so once no worker of the old target
+crawls, the next crawl may hunt something else at once; a crashed worker is not heard from,
+and its claim lapses after ``LIVE_S`` (and is cleared at the next crawl's end).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from typing import TYPE_CHECKING
@@ -50,13 +52,13 @@ from botsweep.storage.schema import accounts, frontier, meta, scores
 if TYPE_CHECKING:
     from botsweep.crawler.decide import ScoringContext
 
-__all__ = ["RANKED_KEY", "HUNTER_KEY", "REFRESH_S", "LIVE_S", "ranking_key", "refresh",
-           "sync_target", "score_missing", "stand_down", "hunting"]
+__all__ = ["RANKED_KEY", "HUNTER_PREFIX", "REFRESH_S", "LIVE_S", "claim_key", "ranking_key",
+           "refresh", "sync_target", "score_missing", "stand_down", "hunting"]
 
 log = logging.getLogger("botsweep.crawler")
 
 RANKED_KEY = "frontier-ranked-for"
-HUNTER_KEY = "frontier-hunted-by"
+HUNTER_PREFIX = "frontier-hunted-by:"  # one claim per crawling worker
 REFRESH_S = 30.0  # how often a running crawl looks for a refitted campaign model
 # A worker is live while it has said so within this long (it says so every REFRESH_S of
 # crawling; the engine's loop never sleeps more than 30 s between steps).
@@ -83,50 +85,58 @@ def _target_of(key: str) -> str:
     return key.split(" ", 1)[0]
 
 
+def claim_key(worker: str) -> str:
+    """The ``meta`` key of ``worker``'s claim (hashed: ``meta.key`` holds 64 characters)."""
+    return HUNTER_PREFIX + hashlib.sha1(worker.encode("utf-8")).hexdigest()[:16]
+
+
 def _say_hunting(conn: Connection, db: Database, key: str, worker: str, now: float) -> None:
     value = json.dumps({"worker": worker, "target": _target_of(key), "at": now})
-    conn.execute(db.upsert(meta, ["key"], ["value"]), [{"key": HUNTER_KEY, "value": value}])
+    conn.execute(db.upsert(meta, ["key"], ["value"]),
+                 [{"key": claim_key(worker), "value": value}])
 
 
-def _claim(conn: Connection) -> tuple[str, str, float] | None:
-    """The stored claim: (worker, target, when last heard from), or None."""
-    raw = conn.execute(select(meta.c.value).where(meta.c.key == HUNTER_KEY)).scalar()
-    try:
-        hunter = json.loads(raw) if raw else None
-        return str(hunter["worker"]), str(hunter["target"]), float(hunter["at"])
-    except (ValueError, TypeError, KeyError):
-        return None  # nothing said yet, or unreadable: nobody's claim
+def _claims(conn: Connection) -> list[tuple[str, str, float, str]]:
+    """Every stored claim: (worker, target, when last heard from, meta key), latest first;
+    unreadable ones are nobody's."""
+    out = []
+    for key, raw in conn.execute(select(meta.c.key, meta.c.value)
+                                 .where(meta.c.key.startswith(HUNTER_PREFIX))):
+        try:
+            claim = json.loads(raw)
+            out.append((str(claim["worker"]), str(claim["target"]), float(claim["at"]), key))
+        except (ValueError, TypeError, KeyError):
+            continue
+    return sorted(out, key=lambda claim: -claim[2])
 
 
 def hunting(conn: Connection) -> dict[str, object]:
-    """For ``botsweep status``: what the queue is ranked for, and which worker crawls for it
-    (``worker`` and ``heard_at`` are None when no crawl holds the claim)."""
-    claim = _claim(conn)
-    return {"ranked_for": _stored_key(conn), "worker": claim[0] if claim else None,
-            "heard_at": claim[2] if claim else None}
+    """For ``botsweep status``: what the queue is ranked for, and the workers that claim to
+    crawl for it, latest heard from first (``[{worker, target, heard_at}]``)."""
+    return {"ranked_for": _stored_key(conn),
+            "workers": [{"worker": worker, "target": target, "heard_at": at}
+                        for worker, target, at, _ in _claims(conn)]}
 
 
-def stand_down(db: Database, worker: str) -> None:
-    """Withdraw ``worker``'s claim to hunt the stored target (its crawl has ended)."""
+def stand_down(db: Database, worker: str, now: float) -> None:
+    """Withdraw ``worker``'s claim (its crawl has ended), and clear claims that lapsed."""
     with db.begin() as conn:
-        claim = _claim(conn)
-        if claim is None or claim[0] == worker:
-            conn.execute(meta.delete().where(meta.c.key == HUNTER_KEY))
+        gone = [key for other, _, at, key in _claims(conn)
+                if other == worker or now - at >= LIVE_S]
+        if gone:
+            conn.execute(meta.delete().where(meta.c.key.in_(gone)))
 
 
 def _check_no_live_rival(conn: Connection, key: str, worker: str, now: float) -> None:
     """ConfigError if another worker, live, crawls this database for another target."""
-    claim = _claim(conn)
-    if claim is None:
-        return
-    rival, target, at = claim
-    if rival == worker or target == _target_of(key) or now - at >= LIVE_S:
-        return
-    raise ConfigError(
-        f"worker {rival} is crawling this database for {target} (heard from {now - at:.0f} s "
-        f"ago); workers sharing a database must hunt the same target: give this one the same "
-        f"crawler.target and crawler.campaign, or stop that worker first"
-    )
+    for rival, target, at, _ in _claims(conn):
+        if rival != worker and target != _target_of(key) and now - at < LIVE_S:
+            raise ConfigError(
+                f"worker {rival} is crawling this database for {target} (heard from "
+                f"{now - at:.0f} s ago); workers sharing a database must hunt the same target: "
+                f"give this one the same crawler.target and crawler.campaign, or stop that "
+                f"worker first"
+            )
 
 
 def score_missing(conn: Connection, db: Database, ctx: ScoringContext) -> int:

@@ -147,11 +147,26 @@ def test_a_worker_does_not_rank_the_queue_away_from_a_live_worker_hunting_anothe
     # now w1, restarted with its old target, is the one refused
     with pytest.raises(ConfigError, match="worker w2 is crawling this database for campaign:pron"):
         _context("bot").refresh(db, NOW + 61 + LIVE_S, force=True, worker="w1")
-    stand_down(db, "w1")  # not w1's claim: it stays
+    stand_down(db, "w1", NOW + 62 + LIVE_S)  # w1's lapsed claim goes, w2's stays
     with pytest.raises(ConfigError, match="worker w2"):
         _context("bot").refresh(db, NOW + 62 + LIVE_S, force=True, worker="w1")
-    stand_down(db, "w2")  # w2's crawl ended: the database is free at once
+    stand_down(db, "w2", NOW + 62 + LIVE_S)  # w2's crawl ended: the database is free at once
     assert _context("bot").refresh(db, NOW + 63 + LIVE_S, force=True, worker="w1")
+    db.dispose()
+
+
+def test_one_worker_ending_its_crawl_does_not_free_a_target_another_still_hunts(
+        db: Database) -> None:
+    """Each worker keeps its own claim: when one of two workers hunting bots stands down,
+    the other still holds the database for bots."""
+    assert _context("bot").refresh(db, NOW, force=True, worker="w1")
+    assert not _context("bot").refresh(db, NOW + 1, force=True, worker="w3")
+    assert not _context("bot").refresh(db, NOW + 2, force=True, worker="w1")  # w1 said last
+    stand_down(db, "w1", NOW + 3)
+    with pytest.raises(ConfigError, match="worker w3 is crawling this database for bot"):
+        _context("campaign", FakeCampaign()).refresh(db, NOW + 4, force=True, worker="w2")
+    stand_down(db, "w3", NOW + 5)
+    assert _context("campaign", FakeCampaign()).refresh(db, NOW + 6, force=True, worker="w2")
     db.dispose()
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from botsweep.crawler.retarget import HUNTER_KEY, LIVE_S, RANKED_KEY
+from botsweep.crawler.retarget import HUNTER_PREFIX, LIVE_S, RANKED_KEY, claim_key
 from botsweep.seeding import AccountRef, add_seeds
 from botsweep.sim.world import World
 from botsweep.storage.db import Database
@@ -22,7 +22,7 @@ from tests.reliability.kit import run_cli, write_config
 def _claim(db: Database, at: float) -> None:
     """Another host's worker crawls this database for a campaign, last heard from ``at``."""
     rows = [{"key": RANKED_KEY, "value": "campaign:pron campaign-v1"},
-            {"key": HUNTER_KEY,
+            {"key": claim_key("other-host-7"),
              "value": json.dumps({"worker": "other-host-7", "target": "campaign:pron", "at": at})}]
     with db.begin() as conn:
         conn.execute(db.upsert(meta, ["key"], ["value"]), rows)
@@ -61,7 +61,8 @@ def test_a_crawl_for_another_target_than_a_live_workers_is_refused(
     with db.connect() as conn:
         stored = dict(conn.execute(select(meta.c.key, meta.c.value)).all())
     assert stored[RANKED_KEY] == "bot"
-    assert HUNTER_KEY not in stored  # the crawl ended and withdrew its claim
+    # the crawl ended and withdrew its claim, and cleared the crashed worker's lapsed one
+    assert not [key for key in stored if key.startswith(HUNTER_PREFIX)]
     shown = run_cli(config, "status")
     said = " ".join(shown.stdout.split())
     assert "queue ranked for bot states:" in said, said
