@@ -1,14 +1,15 @@
 """The smart policy's bot yield: how many of the new ids each kind of list brought were bots.
 
 ``absorb_discovered`` remembers, for every id it sees for the first time, the list that
-brought it (``via:<id>`` in ``meta``: owner and direction).  When a lookup scores such ids,
+brought it (``accounts.found_via`` and ``found_direction``), and marks it
+``yield_pending``.  When a lookup scores such ids,
 :func:`update_bot_yield` looks up the owners, classes their lists with
 :meth:`SmartPolicy.yield_key` (direction, size class, owner band), and adds the ids scored
 as the hunted kind and the ids scored to that class's running counts (``bot-yield:<class>``
 in ``meta``, shared by every worker).  An id counts as hunted by the policy's posterior
 (:meth:`SmartPolicy.hunted`: the model's odds times those of its list's share), so that the
 few humans a model flags on a list of humans do not make such lists look bot-rich.  The
-source rows are then deleted.
+ids' ``yield_pending`` marks are then cleared, so that no id is counted twice.
 
 :func:`rerank_pending` recomputes the priorities of the queued, not yet begun lists when
 the estimates they were ranked with have moved (with :func:`rank_queued`, which
@@ -21,13 +22,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, select, update
+from sqlalchemy import Connection, and_, bindparam, case, select, update
 
 from botsweep.crawler.found_on import list_counts
 from botsweep.crawler.policy import DIRECTIONS, Candidate, SmartPolicy
 from botsweep.storage.db import Database
-from botsweep.storage.pages import VIA_PREFIX
-from botsweep.storage.schema import frontier, meta, scores
+from botsweep.storage.schema import accounts, frontier, meta, scores
 
 if TYPE_CHECKING:
     from botsweep.crawler.decide import ScoringContext
@@ -80,15 +80,19 @@ def update_bot_yield(conn: Connection, db: Database, ctx: ScoringContext,
     policy = ctx.policy
     if not target_p:
         return []
-    keys = [f"{VIA_PREFIX}{aid}" for aid in target_p]
+    ids = sorted(target_p)
     sources: dict[int, tuple[int, str]] = {}
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start:start + _CHUNK]
-        for key, value in conn.execute(
-                select(meta.c.key, meta.c.value).where(meta.c.key.in_(chunk))):
-            via, direction = str(value).split()
-            sources[int(str(key)[len(VIA_PREFIX):])] = (int(via), direction)
-        conn.execute(delete(meta).where(meta.c.key.in_(chunk)))  # whatever the policy
+    for start in range(0, len(ids), _CHUNK):
+        # Clearing the marks and reading them is one statement: of two workers scoring the
+        # same ids, only one gets them back (the other's UPDATE finds them cleared).
+        claimed = conn.execute(
+            update(accounts)
+            .where(accounts.c.id.in_(ids[start:start + _CHUNK]), accounts.c.yield_pending)
+            .values(yield_pending=False)
+            .returning(accounts.c.id, accounts.c.found_via, accounts.c.found_direction))
+        for aid, via, direction in claimed:
+            if via is not None and direction is not None:
+                sources[int(aid)] = (int(via), str(direction))
     if not sources or not isinstance(policy, SmartPolicy):
         return []
     if not policy.bot_yield:  # a resumed crawl, or another worker's counts

@@ -35,7 +35,7 @@ __all__ = ["Database", "HEAD_REVISION", "translate_db_error"]
 
 log = logging.getLogger("botsweep.storage")
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _migrate_lock = threading.Lock()
 _PG_LOCK_KEY = 0x62737770  # "bswp": the advisory lock class for botsweep's migrations

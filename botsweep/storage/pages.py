@@ -8,11 +8,10 @@
   transaction, so random-order inserts share their B-tree pages) and counts, for each
   account, how many expanded accounts' lists it was found on (``bot_links``).  It also
   keeps running counts in ``meta`` of how many ids were new, per list direction and page
-  size class (:func:`novelty_key`): the smart policy's measure of diminishing returns, and
-  for each new id the list that brought it (``via:<id>``), from which
-  :mod:`botsweep.crawler.bot_yield` counts the bots each kind of list yields once scored.
-  Each new stub also keeps that list in ``accounts.found_via`` / ``found_direction``, for
-  :mod:`botsweep.crawler.found_on`.
+  size class (:func:`novelty_key`): the smart policy's measure of diminishing returns.
+  Each new stub keeps the list that brought it in ``accounts.found_via`` /
+  ``found_direction`` (for :mod:`botsweep.crawler.found_on`), marked ``yield_pending``
+  until :mod:`botsweep.crawler.bot_yield` has counted it against its kind of list.
 * :func:`write_profiles`: profiles from a lookup (users and per-account errors).
 * :func:`log_call`: one row of the API call log.
 
@@ -35,7 +34,7 @@ from botsweep.storage.follow_page import write_follow_page
 from botsweep.storage.schema import accounts, api_calls, discovered, meta
 
 __all__ = [
-    "write_follow_page", "absorb_discovered", "novelty_key", "VIA_PREFIX", "size_class",
+    "write_follow_page", "absorb_discovered", "novelty_key", "size_class",
     "read_novelty", "pending_discovered_ids", "pack_ids", "unpack_ids", "write_profiles",
     "mark_accounts", "log_call", "profile_row", "PROFILE_COLUMNS",
 ]
@@ -92,7 +91,6 @@ def profile_row(user: Mapping[str, Any], fetched_at: float) -> dict[str, Any]:
     return row
 
 
-VIA_PREFIX = "via:"  # meta key of a new id's source list, until the id is scored
 
 
 def size_class(ids_per_page: int) -> int:
@@ -161,7 +159,8 @@ def absorb_discovered(
         existing |= set(conn.execute(
             select(accounts.c.id).where(accounts.c.id.in_(chunk))).scalars())
     fresh = [{"id": aid, "first_seen": first[aid][0], "bot_links": links[aid],
-              "found_via": first[aid][1], "found_direction": first[aid][2]}
+              "found_via": first[aid][1], "found_direction": first[aid][2],
+              "yield_pending": True}
              for aid in ordered if aid not in existing]
     if fresh:
         conn.execute(db.insert_ignore(accounts, ["id"]), fresh)
@@ -173,23 +172,15 @@ def absorb_discovered(
             [{"aid": aid, "n": links[aid]} for aid in grown],
         )
     # New ids per page, in discovery order: an id is new on the first page that brings it.
-    # Each new id also remembers the list that brought it (``via:<id>`` in ``meta``), so that
-    # once it is scored the smart policy can count the bots each kind of list yields.
     brought: set[int] = set()
     novelty: dict[str, tuple[int, int, int]] = {}
-    sources: list[dict[str, str]] = []
-    for via_id, direction, ids in pages:
-        fresh_ids = [aid for aid in ids if aid not in existing and aid not in brought]
-        new = len(fresh_ids)
-        sources += [{"key": f"{VIA_PREFIX}{aid}", "value": f"{via_id} {direction}"}
-                    for aid in dict.fromkeys(fresh_ids)]
+    for _via_id, direction, ids in pages:
+        new = sum(1 for aid in ids if aid not in existing and aid not in brought)
         brought.update(ids)
         key = novelty_key(direction, len(ids))
         was = novelty.get(key, (0, 0, 0))
         novelty[key] = (was[0] + new, was[1] + len(ids), was[2] + 1)
     _count_novelty(conn, db, novelty)
-    if sources:
-        conn.execute(db.insert_ignore(meta, ["key"]), sources)
     conn.execute(delete(discovered).where(discovered.c.seq.in_([r.seq for r in rows])))
     return len(rows), grown
 

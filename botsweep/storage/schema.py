@@ -33,6 +33,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 
@@ -99,6 +100,9 @@ accounts = Table(
     # accounts found before revision 0002); the smart policy reads the list's hunted share
     Column("found_via", BigInteger),
     Column("found_direction", String(16)),
+    # found on a list and not scored yet: the smart policy has still to count it against
+    # its kind of list (bot_yield); cleared once counted
+    Column("yield_pending", Boolean, nullable=False, server_default=false()),
     CheckConstraint(
         "state IS NULL OR state IN ('active','protected','suspended','not_found','deleted')",
         name="state",

@@ -10,8 +10,8 @@ from botsweep.crawler.bot_yield import read_bot_yield, rerank_pending, update_bo
 from botsweep.crawler.decide import ScoringContext
 from botsweep.crawler.policy import Candidate, SmartPolicy
 from botsweep.storage.db import Database
-from botsweep.storage.pages import VIA_PREFIX, absorb_discovered, pack_ids
-from botsweep.storage.schema import accounts, discovered, frontier, meta, scores
+from botsweep.storage.pages import absorb_discovered, pack_ids
+from botsweep.storage.schema import accounts, discovered, frontier, scores
 
 
 class _Model:
@@ -69,15 +69,18 @@ def test_scored_ids_are_counted_against_the_list_that_brought_them(tmp_path: Pat
              "first_seen": 1.0},
         ])
         absorb_discovered(conn, db)
-        sources = dict(conn.execute(select(meta.c.key, meta.c.value)
-                                    .where(meta.c.key.like(VIA_PREFIX + "%"))).all())
-        assert sources[f"{VIA_PREFIX}100"] == f"{hub} following"
+        pending = accounts.c.yield_pending
+        sources = {row.id: (row.found_via, row.found_direction) for row in conn.execute(
+            select(accounts.c.id, accounts.c.found_via, accounts.c.found_direction)
+            .where(pending))}
+        assert sources[100] == (hub, "following")
         assert len(sources) == 80
         scored = {**dict.fromkeys(leaves, 0.9), **dict.fromkeys(fans, 0.1)}
         update_bot_yield(conn, db, ctx, scored)
         counts = read_bot_yield(conn)
-        left = conn.execute(select(meta.c.key).where(
-            meta.c.key.like(VIA_PREFIX + "%"))).all()
+        left = conn.execute(select(accounts.c.id).where(pending)).all()
+        update_bot_yield(conn, db, ctx, scored)  # scored again: nothing is counted twice
+        assert read_bot_yield(conn) == counts
         ranked_with: dict[str, float] = {}
         assert rerank_pending(conn, ctx, ranked_with)
         priority = conn.execute(select(frontier.c.priority)).scalar_one()
@@ -91,7 +94,7 @@ def test_scored_ids_are_counted_against_the_list_that_brought_them(tmp_path: Pat
     db.dispose()
 
 
-def test_bfs_crawls_do_not_pile_up_source_rows(tmp_path: Path) -> None:
+def test_bfs_crawls_clear_the_pending_marks_too(tmp_path: Path) -> None:
     from botsweep.crawler.policy import BfsPolicy
 
     db = Database(f"sqlite:///{tmp_path / 'b.db'}")
@@ -100,7 +103,9 @@ def test_bfs_crawls_do_not_pile_up_source_rows(tmp_path: Path) -> None:
         conn.execute(insert(discovered).values(
             via_id=7, direction="followers", ids=pack_ids([100, 101]), first_seen=1.0))
         absorb_discovered(conn, db)
+        assert conn.execute(select(accounts.c.id).where(accounts.c.yield_pending)).all() == [
+            (100,), (101,)]
         update_bot_yield(conn, db, ctx, {100: 0.9, 101: 0.1})
-        left = conn.execute(select(meta.c.key).where(meta.c.key.like("%:10%"))).all()
+        left = conn.execute(select(accounts.c.id).where(accounts.c.yield_pending)).all()
     assert left == []
     db.dispose()

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from botsweep.campaign.store import fit_campaign
 from botsweep.config import Settings
@@ -23,8 +23,8 @@ from botsweep.crawler.retarget import LIVE_S, RANKED_KEY, REFRESH_S, stand_down
 from botsweep.crawler.run import scoring_context
 from botsweep.errors import ConfigError
 from botsweep.storage.db import Database
-from botsweep.storage.pages import VIA_PREFIX, write_profiles
-from botsweep.storage.schema import frontier, meta, scores
+from botsweep.storage.pages import write_profiles
+from botsweep.storage.schema import accounts, frontier, meta, scores
 from tests.campaign.synth import FETCHED_AT, FakeBotScorer, build_db, population, profile
 from tests.crawler.fakes import user
 
@@ -210,12 +210,14 @@ def test_bot_yields_are_counted_apart_for_the_campaign(db: Database) -> None:
     hunting = _context("campaign", FakeCampaign())
     hunting.refresh(db, NOW, force=True)
     fans = list(range(100, 120))
+    found_on_farm = update(accounts).where(accounts.c.id.in_(fans)).values(yield_pending=True)
     with db.begin() as conn:
-        conn.execute(insert(meta), [{"key": f"{VIA_PREFIX}{f}", "value": f"{FARM} followers"}
-                                    for f in fans])
+        conn.execute(insert(accounts), [
+            {"id": f, "first_seen": NOW, "found_via": FARM, "found_direction": "followers"}
+            for f in fans])
+        conn.execute(found_on_farm)
         update_bot_yield(conn, db, hunting, dict.fromkeys(fans, 0.05))
-        conn.execute(insert(meta), [{"key": f"{VIA_PREFIX}{f}", "value": f"{FARM} followers"}
-                                    for f in fans])
+        conn.execute(found_on_farm)
         update_bot_yield(conn, db, _context("bot"), dict.fromkeys(fans, 0.85))
         for_campaign = read_bot_yield(conn, hunting.yield_prefix())
         for_bots = read_bot_yield(conn)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +46,17 @@ def _index_names(db: Database) -> set[tuple[str, str]]:
         return {(table, name) for table, name in rows}
 
 
+def migrate(db: Database, step: Callable[[Config, str], object], revision: str) -> None:
+    """Run an Alembic command (upgrade or downgrade) on ``db`` to ``revision``."""
+    from botsweep.storage.db import _MIGRATIONS
+
+    with db.engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        config.attributes["connection"] = conn
+        step(config, revision)
+
+
 def test_first_use_creates_every_table_at_the_newest_revision(db: Database) -> None:
     with db.connect() as conn:
         assert set(inspect(conn).get_table_names()) == TABLES | {"alembic_version"}
@@ -68,34 +80,49 @@ def test_both_backends_have_the_same_indexes(db: Database) -> None:
 
 
 def test_stepping_back_to_0001_and_up_again_keeps_rows_and_indexes(db: Database) -> None:
-    # 0002 only adds accounts.found_via/found_direction; going back must not copy the table
+    # 0002 and 0003 only add columns to accounts; going back must not copy the table
     # (a SQLite table copy drops the expression index on lower(username)).
     from alembic import command
-    from alembic.config import Config
-
-    from botsweep.storage.db import _MIGRATIONS
 
     declared = _index_names(db)
     with db.begin() as conn:
         conn.execute(text("INSERT INTO accounts (id, first_seen, username, found_via, "
                           "found_direction) VALUES (5, 1.0, 'Ann', 3, 'followers')"))
 
-    def migrate(step: Callable[[Config, str], object], revision: str) -> None:
-        with db.engine.begin() as conn:
-            config = Config()
-            config.set_main_option("script_location", str(_MIGRATIONS))
-            config.attributes["connection"] = conn
-            step(config, revision)
-
-    migrate(command.downgrade, "0001")
+    migrate(db, command.downgrade, "0001")
     with db.connect() as conn, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*expression-based index")
         columns = {c["name"] for c in inspect(conn).get_columns("accounts")}
         assert conn.execute(text("SELECT id, username FROM accounts")).all() == [(5, "Ann")]
     assert "found_via" not in columns
     assert _index_names(db) == declared - {("accounts", "ix_accounts_found_via")}
-    migrate(command.upgrade, "head")
+    migrate(db, command.upgrade, "head")
     assert _index_names(db) == declared
+
+
+def test_0003_moves_the_pending_via_rows_onto_their_accounts_and_back(db: Database) -> None:
+    # before 0003 an account found on a list and not yet counted had a meta row
+    # "via:<id>" = "<owner> <direction>"; an account found before 0002 has no found_via
+    from alembic import command
+
+    migrate(db, command.downgrade, "0002")
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO accounts (id, first_seen, found_via, found_direction) "
+                          "VALUES (5, 1.0, 3, 'followers'), (6, 1.0, NULL, NULL), "
+                          "(7, 1.0, 3, 'followers')"))
+        conn.execute(text("INSERT INTO meta (key, value) VALUES ('via:5', '3 followers'), "
+                          "('via:6', '4 following'), ('novelty:x', '1 2 3')"))
+    migrate(db, command.upgrade, "head")
+    query = text("SELECT id, found_via, found_direction, yield_pending FROM accounts ORDER BY id")
+    with db.connect() as conn:
+        assert [tuple(row) for row in conn.execute(query)] == [
+            (5, 3, "followers", True), (6, 4, "following", True), (7, 3, "followers", False)]
+        assert conn.execute(text("SELECT key FROM meta")).scalars().all() == ["novelty:x"]
+    migrate(db, command.downgrade, "0002")
+    with db.connect() as conn:
+        assert dict(conn.execute(text("SELECT key, value FROM meta WHERE key LIKE 'via:%'"))
+                    .all()) == {"via:5": "3 followers", "via:6": "4 following"}
+    migrate(db, command.upgrade, "head")
 
 
 def test_follows_is_keyed_for_how_pages_arrive(db: Database) -> None:
