@@ -55,7 +55,11 @@ def test_csv_opens_in_pandas_with_the_documented_columns(
     assert set(rows) == ALL_IDS
     assert rows[BIG]["id"] == str(BIG)  # all 19 digits, not rounded
     for account_id, name in NAMES.items():
-        assert rows[account_id]["name"] == name  # crawled text comes back unchanged
+        if name.startswith("="):  # a spreadsheet would run it: written as text
+            assert rows[account_id]["name"] == "'" + name
+        else:
+            assert rows[account_id]["name"] == name  # crawled text comes back unchanged
+    assert any(name.startswith("=") for name in NAMES.values())
     assert rows[STUB]["username"] == "" and rows[STUB]["bot_probability"] == ""
     assert rows[HUB]["username"] == "user1001"
     assert float(rows[HUB]["bot_probability"]) == PROBABILITY[HUB]
