@@ -97,7 +97,9 @@ def test_graph_formats_open_in_networkx(
 def test_empty_database_exports_headers_and_empty_graphs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("BOTSWEEP_DATABASE__URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    Database(url).dispose()  # a database with nothing in it yet
+    monkeypatch.setenv("BOTSWEEP_DATABASE__URL", url)
     _export(capsys, "csv", "out")
     assert tuple(pd.read_csv("out/accounts.csv").columns) == ACCOUNT_COLUMNS
     assert len(pd.read_csv("out/edges.csv")) == 0
