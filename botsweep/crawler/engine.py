@@ -209,6 +209,9 @@ class CrawlEngine:
                 self.clock.sleep(max(0.05, min(wake - self.clock.now(), 30.0)))
             else:
                 self.stats.outcome = "stopped"
+        except BaseException:  # the run's row must not stay "running" (a 401, a bug)
+            self.stats.outcome = "error"
+            raise
         finally:
             self.stats.waiting_until = None
             self.frontier.release_all()
