@@ -1,7 +1,10 @@
 """Reading profile files: ``.jsonl`` or ``.jsonl.gz``, one X API v2 user object a line.
 
-A line that is not a JSON object with an ``id`` raises :class:`InputError` naming the file
-and the line number, so a user can find it with ``sed -n Np``.  Blank lines are skipped.
+A line that is not an X API v2 user object raises :class:`InputError` naming the file and
+the line number, so a user can find it with ``sed -n Np``: it needs a decimal ``id``, a
+``username`` and a ``public_metrics`` object whose counts (any may be missing) are whole
+numbers of at least 0, and a ``created_at``, when there is one, in RFC 3339.  A v1.1 user
+object (``screen_name``, counts at the top level) is named as such.  Blank lines are skipped.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import gzip
 import json
 import zlib
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -45,10 +49,41 @@ def _check(path: Path, number: int, record: Any) -> dict[str, Any]:
             f"{path} line {number}: 'id' must be a decimal string such as \"1234\", "
             f"got {ident!r}"
         )
+    where = f"{path} line {number}"
+    if "username" not in record and "screen_name" in record:
+        raise InputError(f"{where}: a v1.1 user object (screen_name); botsweep reads X API v2 "
+                         "user objects (username, public_metrics), as FORMATS.md describes")
+    username = record.get("username")
+    if not isinstance(username, str) or not username:
+        raise InputError(f"{where}: 'username' must be a non-empty string, got {username!r}")
     metrics = record.get("public_metrics")
-    if metrics is not None and not isinstance(metrics, dict):
-        raise InputError(f"{path} line {number}: 'public_metrics' must be an object")
+    if not isinstance(metrics, dict):
+        raise InputError(f"{where}: 'public_metrics' must be an object of counts, "
+                         f"got {metrics!r}")
+    for name in _COUNTS:
+        value = metrics.get(name, 0)
+        if isinstance(value, bool) or not (isinstance(value, int) and value >= 0
+                                           or isinstance(value, str) and value.isdigit()):
+            raise InputError(f"{where}: public_metrics.{name} must be a whole number of at "
+                             f"least 0, got {value!r}")
+    created = record.get("created_at")
+    if created is not None and not _is_rfc3339(created):
+        raise InputError(f"{where}: 'created_at' must be RFC 3339 such as "
+                         f"\"2015-01-01T00:00:00.000Z\", got {created!r}")
     return record
+
+
+_COUNTS = ("followers_count", "following_count", "tweet_count", "listed_count", "like_count")
+
+
+def _is_rfc3339(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) < 10:
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def iter_profiles(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:

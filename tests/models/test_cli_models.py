@@ -79,6 +79,51 @@ def test_bad_input_line_names_file_and_line(model_file: Path, tmp_path: Path,
     assert "line 1" in capsys.readouterr().err
 
 
+def _broken(change: dict) -> dict:
+    record = profile(7)
+    for key, value in change.items():
+        if key.startswith("public_metrics."):
+            record["public_metrics"][key.split(".", 1)[1]] = value
+        elif value is None:
+            record.pop(key, None)
+        else:
+            record[key] = value
+    return record
+
+
+@pytest.mark.parametrize(("record", "fragment"), [
+    ({"id": "12"}, "'username' must be"),
+    (_broken({"public_metrics": "x"}), "'public_metrics' must be an object"),
+    (_broken({"public_metrics": None}), "'public_metrics' must be an object"),
+    (_broken({"public_metrics.followers_count": "many"}), "followers_count must be a whole"),
+    (_broken({"public_metrics.following_count": -3}), "following_count must be a whole"),
+    (_broken({"created_at": "not a date"}), "'created_at' must be RFC 3339"),
+    ({"id": 5, "screen_name": "jane", "followers_count": 3}, "a v1.1 user object"),
+])
+def test_a_record_that_is_not_a_v2_user_is_refused_with_its_line(
+        model_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        record: dict, fragment: str) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "scores.csv"
+    source.write_text(f"{json.dumps(profile(1))}\n{json.dumps(record)}\n", encoding="utf-8")
+    assert main(["score", "--model", str(model_file), "--input", str(source),
+                 "--output", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{source} line 2: " in err and fragment in err, err
+    assert not out.exists()
+
+
+def test_a_v2_user_without_optional_fields_is_scored(
+        model_file: Path, tmp_path: Path) -> None:
+    # counts and created_at may be missing (the model reads them as missing, never as 0)
+    record = _broken({"created_at": None})
+    record["public_metrics"].pop("like_count")
+    source, out = tmp_path / "in.jsonl", tmp_path / "scores.csv"
+    source.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    assert main(["score", "--model", str(model_file), "--input", str(source),
+                 "--output", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").splitlines()[1].startswith("7,")
+
+
 def test_score_argument_errors_exit_2(model_file: Path, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["score", "--input", "x.jsonl"]) == 2
