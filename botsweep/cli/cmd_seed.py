@@ -19,6 +19,18 @@ def _label_option(value: str | None) -> str | None:
     return value
 
 
+def _campaign_option(value: str | None) -> str:
+    """The --campaign name as stored ('' when the option is left out); given, it needs one."""
+    from botsweep.seeding import check_campaign
+
+    if value is None:
+        return ""
+    name = check_campaign(value)
+    if not name:
+        raise InputError("--campaign: give a name, or leave the option out for none")
+    return name
+
+
 def seed(
     ctx: typer.Context,
     accounts: Annotated[
@@ -35,14 +47,14 @@ def seed(
         str | None, typer.Option(help="Label the seeds: bot or human.")
     ] = None,
     campaign: Annotated[
-        str, typer.Option(help="The campaign (bot network) these seeds belong to.")
-    ] = "",
+        str | None, typer.Option(help="The campaign (bot network) these seeds belong to.")
+    ] = None,
 ) -> None:
     """Add seed accounts; the crawler expands their followers and following."""
-    from botsweep.seeding import add_seeds, check_campaign, parse_account, read_account_file
+    from botsweep.seeding import add_seeds, parse_account, read_account_file
 
     _label_option(label)
-    campaign = check_campaign(campaign)  # before the database is opened: bad input writes nothing
+    campaign = _campaign_option(campaign)  # before the database opens: bad input writes nothing
     refs = [parse_account(a) for a in accounts or []]
     source = "cli"
     if file is not None:
@@ -53,7 +65,9 @@ def seed(
     added = add_seeds(get_context(ctx).db(create=True), refs, label=label, campaign=campaign,
                       source=source)
     already = len({ref.key for ref in refs}) - added
-    note = " (left as they were; `botsweep label` changes a label)" if already and label else ""
+    note = (" (left as they were, label and campaign too; `botsweep label ACCOUNT --label "
+            "bot|human [--campaign NAME]` records a label)" if already and (label or campaign)
+            else "")
     typer.echo(f"{added} new seed(s), {already} already seeded{note}")
 
 
@@ -66,21 +80,23 @@ def label(
     label: Annotated[
         str | None, typer.Option("--label", help="bot or human.")
     ] = None,
-    campaign: Annotated[str, typer.Option(help="The campaign the label is about.")] = "",
+    campaign: Annotated[str | None, typer.Option(help="The campaign the label is about.")] = None,
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="A CSV of account,label[,campaign].")
     ] = None,
 ) -> None:
     """Label accounts as bot or human, to train the campaign model and check the scorer."""
-    from botsweep.seeding import add_labels, check_campaign, parse_account, read_label_file
+    from botsweep.seeding import add_labels, parse_account, read_label_file
 
     items = []
+    if not accounts and (label is not None or campaign is not None):
+        raise InputError("--label and --campaign go with accounts named on the command line; "
+                         "a --file CSV gives each line its own label and campaign")
     if accounts:
         if label is None:
             raise InputError("--label bot|human is required when accounts are named")
         _label_option(label)
-        campaign = check_campaign(campaign)
-        items += [(parse_account(a), label, campaign) for a in accounts]
+        items += [(parse_account(a), label, _campaign_option(campaign)) for a in accounts]
     if file is not None:
         items += read_label_file(file)
     if not items:

@@ -78,6 +78,8 @@ def test_bad_label_file_writes_none_of_its_lines(
         (["12"], "--label bot|human is required"),
         (["12", "--label", "spam"], "--label 'spam'"),
         ([], "nothing to label"),
+        (["--file", "labels.csv", "--label", "bot"], "a --file CSV gives each line"),
+        (["12", "--label", "bot", "--campaign", ""], "--campaign: give a name"),
     ],
 )
 def test_bad_label_arguments_are_one_line(

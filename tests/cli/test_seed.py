@@ -112,6 +112,9 @@ def test_seeding_the_same_accounts_again_changes_nothing(
     assert rc == 0
     assert "0 new seed(s), 2 already seeded" in out and "botsweep label" in out
     assert _dump() == before
+    rc, out, _ = _run(capsys, "seed", "12", "--campaign", "x")  # a campaign alone is kept too
+    assert rc == 0 and "label and campaign too" in out
+    assert _dump() == before
 
 
 def test_one_account_named_twice_in_one_command_is_one_seed(
@@ -141,6 +144,7 @@ def test_one_account_named_twice_in_one_command_is_one_seed(
         (["12", "--label", "robot"], "--label 'robot': expected bot or human"),
         (["12", "--campaign", "c" * 65], "at most 64 characters"),
         (["12", "--campaign", "pron\nflower"], "control characters"),
+        (["12", "--campaign", "  "], "--campaign: give a name"),
         ([], "no accounts given"),
     ],
 )
