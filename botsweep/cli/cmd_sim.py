@@ -46,12 +46,19 @@ def generate(
     bot_share: Annotated[float | None, typer.Option(
         help="The planted bots' share of all accounts, e.g. 0.02; the networks scale to it "
              "(default: each network about 6% x its style weight, bots 10-23%).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace the world already in --out.")] = False,
 ) -> None:
     """Write a world directory: world.json, accounts.jsonl, follows.csv (and tweets.jsonl)."""
     from botsweep.errors import InputError
     from botsweep.sim.generate import generate_world
     from botsweep.sim.world import parse_time, save_world
 
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / "world.json").is_file():
+            raise InputError(f"--out {out}: holds other files; give a new or empty directory")
+        if not force:
+            raise InputError(f"--out {out}: holds a world already; --force replaces it")
     moment = None
     if now is not None:
         try:

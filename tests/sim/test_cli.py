@@ -28,6 +28,23 @@ def test_generate_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert summary["campaigns"] == {k: len(v) for k, v in sorted(world.campaigns().items())}
 
 
+def test_generate_will_not_replace_a_world_unless_forced(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["sim", "generate", "--out", str(tmp_path / "w"), "--accounts", "200"]
+    assert main(args + ["--rng-seed", "1"]) == 0
+    before = (tmp_path / "w" / "accounts.jsonl").read_bytes()
+    capsys.readouterr()
+    assert main(args + ["--rng-seed", "2"]) == 2
+    assert "--force replaces it" in capsys.readouterr().err
+    assert (tmp_path / "w" / "accounts.jsonl").read_bytes() == before
+    assert main(args + ["--rng-seed", "2", "--force"]) == 0
+    assert (tmp_path / "w" / "accounts.jsonl").read_bytes() != before
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "mine.txt").write_text("mine", encoding="utf-8")
+    assert main(["sim", "generate", "--out", str(tmp_path / "notes"), "--force"]) == 2
+    assert "holds other files" in capsys.readouterr().err
+
+
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "w").mkdir()
