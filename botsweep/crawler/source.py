@@ -34,6 +34,7 @@ from typing import Any, Protocol
 import requests
 from requests.adapters import HTTPAdapter
 
+from botsweep.config import check_token
 from botsweep.crawler.clock import Clock, SystemClock
 from botsweep.crawler.ratelimit import RateSnapshot
 from botsweep.crawler.replies import (
@@ -228,6 +229,7 @@ class XSource:
                 )
             if not isinstance(value, str) or not value:
                 raise InputError(f"XSource token {key} is empty; export it first")
+            check_token(key, value)  # ConfigError: a stray newline, never a network fault
             register_secret(value)
         if not re.match(r"^https?://[^\s/]+", base_url or ""):
             raise InputError(f"base_url {base_url!r}: expected an http(s) URL")

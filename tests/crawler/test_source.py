@@ -263,6 +263,24 @@ def test_from_settings_reads_named_env_vars(rs) -> None:
         XSource.from_settings(api, {})
 
 
+@pytest.mark.parametrize("bad", [TOKEN + "\r", TOKEN + "\n", " " + TOKEN, TOKEN[:9] + "\t"
+                                 + TOKEN[9:], TOKEN + "\x00", TOKEN + "\u00e9"])
+def test_a_token_with_whitespace_or_controls_is_a_config_error_before_any_request(
+    rs, bad: str,
+) -> None:
+    """A stray CR from a Windows file once showed up as a network fault (requests'
+    InvalidHeader) and burnt every task's attempts; now nothing is sent at all."""
+    api = ApiSettings(base_url=BASE, bearer_token_env=["TOK_A"])
+    for build in (lambda: XSource.from_settings(api, {"TOK_A": bad}),
+                  lambda: XSource({"TOK_A": bad}, base_url=BASE)):
+        with pytest.raises(ConfigError) as info:
+            build()
+        message = str(info.value)
+        assert "TOK_A" in message and "\n" not in message
+        assert TOKEN not in message and TOKEN[:12] not in message
+    assert len(rs.calls) == 0
+
+
 def test_one_client_per_token(rs) -> None:
     source = XSource({"TOK_A": TOKEN, "TOK_B": TOKEN[::-1]}, base_url=BASE)
     rs.get(f"{BASE}/2/users", json={"data": [_user("1")]})
