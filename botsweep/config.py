@@ -70,6 +70,7 @@ class ApiSettings(_Section):
     max_retries: int = Field(5, ge=0, le=50)
     backoff_base_s: float = Field(1.0, ge=0, le=600)
     backoff_max_s: float = Field(60.0, ge=0, le=3600)
+    max_unreachable: int = Field(5, ge=1, le=1000)
 
     @field_validator("bearer_token_env", mode="before")
     @classmethod

@@ -203,19 +203,22 @@ class Frontier:
                 )
             )
 
-    def release(self, task: Task) -> None:
-        """Give a task back untouched (e.g. the endpoint was rate-limited)."""
+    def release(self, task: Task, not_before: float | None = None) -> None:
+        """Give a task back untouched (e.g. the endpoint was rate-limited), claimable again
+        at once or, given ``not_before``, from then on."""
+        values: dict[str, object] = {"state": "pending", "lease_owner": None,
+                                     "lease_until": None}
+        if not_before is not None:
+            values["not_before"] = not_before
         with self.db.begin() as conn:
-            conn.execute(
-                update(frontier).where(frontier.c.id == task.id)
-                .values(state="pending", lease_owner=None, lease_until=None)
-            )
+            conn.execute(update(frontier).where(frontier.c.id == task.id).values(**values))
 
-    def release_lookups(self, ids: Sequence[int]) -> None:
+    def release_lookups(self, ids: Sequence[int], not_before: float | None = None) -> None:
+        """Give lookups back with their attempts unchanged (claimable from ``not_before``)."""
         with self.db.begin() as conn:
             conn.execute(
                 update(accounts).where(accounts.c.id.in_(list(ids)))
-                .values(lookup_owner=None, lookup_until=None)
+                .values(lookup_owner=None, lookup_until=not_before)
             )
 
     def finish(self, task: Task, state: str, reason: str | None = None, now: float = 0.0) -> None:
@@ -227,3 +230,4 @@ class Frontier:
                     lease_owner=None, lease_until=None, cursor=None,
                 )
             )
+

@@ -30,6 +30,7 @@ from botsweep.errors import (
     SourceError,
     Suspended,
     Transient,
+    Unreachable,
 )
 
 TOKEN = "AAAAtest-bearer-token-do-not-leak-0123456789"
@@ -159,7 +160,7 @@ def test_429_without_headers_waits_a_window(rs, src) -> None:
     ("kwargs", "kind"),
     [({"status": 503, "json": {"title": "Service Unavailable"}}, "5xx"),
      ({"body": requests.exceptions.ReadTimeout("read timed out")}, "timeout"),
-     ({"body": requests.exceptions.ConnectTimeout("connect timed out")}, "timeout"),
+     ({"body": requests.exceptions.ConnectTimeout("connect timed out")}, "unreachable"),
      ({"body": requests.exceptions.ConnectionError("Connection reset by peer")}, "reset"),
      ({"body": requests.exceptions.ChunkedEncodingError("broken")}, "reset"),
      ({"body": b"{\"data\": [", "content_type": "application/json"}, "malformed"),
@@ -174,6 +175,9 @@ def test_transient_kinds(rs, src, kwargs, kind: str) -> None:
     with pytest.raises(Transient) as info:
         src.followers(4, None, token_key=KEY, max_results=2)
     assert info.value.kind == kind
+    # no reply at all (no connection, or dropped before a reply): the network, not the task
+    no_reply = isinstance(kwargs.get("body"), requests.exceptions.ConnectionError)
+    assert isinstance(info.value, Unreachable) is no_reply
 
 
 def test_401_is_fatal_and_names_status_not_token(rs, src) -> None:
