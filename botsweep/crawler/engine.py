@@ -186,7 +186,7 @@ class CrawlEngine:
         now = self.clock.now()
         charged = self.reach.failed(exc, work, now)
         if self.reach.streak < self.reach.limit:
-            log.warning("no reply from %s (%s, %d in a row); next request in %.1f s",
+            log.info("no reply from %s (%s, %d in a row); next request in %.1f s",
                         self.reach.base_url, exc.reason, self.reach.streak,
                         self.reach.wait(now))
         return not charged
