@@ -1,5 +1,6 @@
 """``botsweep crawl`` when the API cannot be reached, as a user meets it: the sim stops in
-the middle of a crawl, and a bearer token carries a stray carriage return.
+the middle of a crawl, a bearer token carries a stray carriage return, and work that did
+fail for good is queued again with ``botsweep frontier retry``.
 
 Every crawl here is a real ``botsweep`` process (tests/reliability/crawl_child.py) against
 the sim on loopback.
@@ -120,3 +121,31 @@ def test_a_token_with_a_carriage_return_is_refused_before_any_request(
     assert "sim-token" not in done.stderr + done.stdout
     assert all(attempts == 0 for _, attempts in _tasks(tmp_path / "crawl.db").values())
 
+
+def test_frontier_retry_queues_failed_work_again_and_the_crawl_completes_it(
+    world: World, clean: Path, tmp_path: Path,
+) -> None:
+    db_path = tmp_path / "crawl.db"
+    with SimServer(world, tokens=("sim-token",), rate_limits=LIMITS, faults="5xx=1") as url:
+        cfg = write_config(tmp_path / "crawl.yaml", db=db_path, base_url=url, max_retries=1)
+        _seed(cfg, world)
+        broken = run_cli(cfg, "crawl", "--no-progress")
+    assert broken.returncode == 0, broken.stderr
+    failed = [k for k, (state, _) in _tasks(db_path).items() if state == "failed"]
+    assert failed and _given_up_lookups(db_path) == 3
+
+    again = run_cli(cfg, "frontier", "retry")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == (
+        f"queued again: {len(failed)} failed task(s) (lists and handles) and 3 profile "
+        "lookup(s); the next crawl takes them up")
+    assert all(v == ("pending", 0) for v in _tasks(db_path).values())
+    twice = run_cli(cfg, "frontier", "retry")
+    assert twice.returncode == 0 and twice.stdout.startswith("nothing to retry"), twice.stdout
+
+    port = int(url.rsplit(":", 1)[1])
+    with SimServer(world, tokens=("sim-token",), rate_limits=LIMITS, port=port):
+        done = run_cli(cfg, "crawl", "--no-progress")
+    assert done.returncode == 0 and "failed tasks 0" in done.stdout, done.stderr
+    assert graph(db_path) == graph(clean)
+    assert frontier_rows(db_path) == frontier_rows(clean)
