@@ -134,7 +134,7 @@ class CrawlEngine:
                       token_key=token_key, status=status, outcome=outcome, items=items,
                       seconds=seconds)
         if conn is not None:
-            log_call(conn, **values)
+            log_call(conn, **values)  # type: ignore[arg-type]
         else:
             with self.db.begin() as c:
                 log_call(c, **values)
@@ -185,10 +185,9 @@ class CrawlEngine:
             return False
         now = self.clock.now()
         charged = self.reach.failed(exc, work, now)
-        if self.reach.streak < self.reach.limit:
+        if not charged and self.reach.streak < self.reach.limit:
             log.info("no reply from %s (%s, %d in a row); next request in %.1f s",
-                        self.reach.base_url, exc.reason, self.reach.streak,
-                        self.reach.wait(now))
+                     self.reach.base_url, exc.reason, self.reach.streak, self.reach.wait(now))
         return not charged
 
     def backoff(self, attempts: int) -> float:

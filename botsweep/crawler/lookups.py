@@ -45,7 +45,7 @@ class LookupSteps:
     def pending(self, now: float) -> bool:
         with self.engine.db.connect() as conn:
             return conn.execute(
-                select(accounts.c.id).where(*self._unprofiled(now)).limit(1)
+                select(accounts.c.id).where(*self._unprofiled(now)).limit(1)  # type: ignore[arg-type]
             ).first() is not None
 
     def next_ready_at(self, now: float) -> float | None:
