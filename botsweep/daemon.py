@@ -270,11 +270,15 @@ class Daemon:
 
     # -- running -----------------------------------------------------------------------
     def start(self) -> None:
-        """Prepare, then start the scheduler in the background (the first tick runs now)."""
+        """Prepare, then start the scheduler in the background (the first tick runs now).
+
+        The schedule is checked and the Source, scorer and ledger opened before anything
+        is written, so a daemon refused at start leaves no trace in the database."""
+        scheduler = self.build_scheduler()
         self.prepare()
         # Our listener and job wrapper log misses, skips and failures, one line each.
         logging.getLogger("apscheduler").setLevel(logging.CRITICAL)
-        self._scheduler = self.build_scheduler()
+        self._scheduler = scheduler
         self._scheduler.start()
         self._record_schedule()
         sched = self.settings.schedule
@@ -297,13 +301,15 @@ class Daemon:
                 self._lock.wait(min(0.2, max(0.0, deadline - time.monotonic())))
             stuck = sorted(self._running)
         clean = not stuck
+        if self._owns_source and self._source is not None:
+            self._source.close()
+        if self._scheduler is None:  # refused at start: nothing ran, nothing to record
+            return clean
         try:
             for job_id in JOB_IDS:
                 record_job(self.db, self.worker_id, job_id, next_run_at=None)
         except BotsweepError as exc:
             log.error("cannot record the stop: %s", exc)
-        if self._owns_source and self._source is not None:
-            self._source.close()
         if clean:
             log.info("daemon %s stopped", self.worker_id,
                      extra={"event": "daemon_stop", "worker_id": self.worker_id})

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from botsweep.config import Settings, load_settings
+from botsweep.errors import InputError
 
 __all__ = ["DemoResult", "run_demo", "DEMO_TOKEN_ENV"]
 
@@ -75,11 +76,49 @@ class DemoResult:
         return out
 
 
-def _write_config(out: Path, db_path: Path, base_url: str) -> Path:
+_MARK = "# Written by `botsweep demo`"
+_OUTPUTS = ("config.yaml", "demo.db", "demo.db-wal", "demo.db-shm", "report.html", "world")
+
+
+def _clear(out: Path) -> None:
+    """Remove an earlier demo's files from ``out``; refuse a directory holding anything else.
+
+    An earlier demo is known by the first line of the config.yaml it wrote.
+    """
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise InputError(f"--out {out}: not a directory")
+    present = sorted(p.name for p in out.iterdir())
+    if not present:
+        return
+    config = out / "config.yaml"
+    earlier = config.is_file() and config.read_text(encoding="utf-8",
+                                                    errors="replace").startswith(_MARK)
+    foreign = [name for name in present if name not in _OUTPUTS]
+    if not earlier or foreign:
+        shown = ", ".join((foreign or present)[:3]) + (", ..." if len(foreign or present) > 3
+                                                       else "")
+        raise InputError(f"--out {out}: holds files that an earlier demo did not write "
+                         f"({shown}); give a new or empty directory")
+    for name in _OUTPUTS:
+        target = out / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
+def _write_config(out: Path, db_path: Path, base_url: str, time_scale: float) -> Path:
     path = out / "config.yaml"
+    port = base_url.rsplit(":", 1)[-1].rstrip("/")
     path.write_text(
-        "# Written by `botsweep demo`: the demo's database. The sim it crawled has stopped;\n"
-        "# restart it with `botsweep sim serve --world world --token demo-token` to crawl on.\n"
+        f"{_MARK}: the demo's database. The sim it crawled has stopped; to crawl on,\n"
+        "# serve the world again on the same port, then give the crawl the sim's token:\n"
+        f"#   botsweep sim serve --world {out / 'world'} --port {port} --token demo-token "
+        f"--time-scale {time_scale:g} &\n"
+        f"#   export {DEMO_TOKEN_ENV}=demo-token\n"
+        f"#   botsweep --config {path} crawl\n"
         f"database:\n  url: sqlite:///{db_path}\n"
         f"api:\n  base_url: {base_url}\n  bearer_token_env: [{DEMO_TOKEN_ENV}]\n"
         f"report:\n  out: {out / 'report.html'}\n",
@@ -99,7 +138,9 @@ def run_demo(
     on_engine: Callable[[Any], Any] | None = None,
     stop: threading.Event | None = None,
 ) -> DemoResult:
-    """Run the demo into ``out`` (replacing an earlier demo there) and return its result."""
+    """Run the demo into ``out`` (replacing an earlier demo there) and return its result.
+
+    ``out`` must be new, empty or an earlier demo's: anything else raises InputError."""
     from botsweep.crawler.run import open_crawl
     from botsweep.crawler.source import XSource
     from botsweep.models.scorer import load_scorer
@@ -112,12 +153,7 @@ def run_demo(
 
     started = time.monotonic()
     out = out.resolve()
-    for stale in ("demo.db", "demo.db-wal", "demo.db-shm", "report.html", "world"):
-        target = out / stale
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+    _clear(out)
     out.mkdir(parents=True, exist_ok=True)
     world = generate_world(accounts=accounts, bot_networks=bot_networks, rng_seed=rng_seed)
     world_dir = out / "world"
@@ -125,7 +161,7 @@ def run_demo(
     db_path = out / "demo.db"
     token = "demo-token"
     with SimServer(world, time_scale=time_scale, tokens=(token,), rng_seed=rng_seed) as base_url:
-        config_path = _write_config(out, db_path, base_url)
+        config_path = _write_config(out, db_path, base_url, time_scale)
         settings: Settings = load_settings(config_path)
         db = Database(settings.database)
         campaign = str(world.accounts[world.seeds[0]].get("_campaign") or "")

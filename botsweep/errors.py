@@ -60,6 +60,10 @@ class ModelError(BotsweepError):
     """A model file is missing, unreadable or incompatible."""
 
 
+class ModelFileError(UserError, ModelError):
+    """A model file the user named (``--model``, ``scorer.model``) is missing or bad. Exit 2."""
+
+
 class StorageError(BotsweepError):
     """The database could not do what was asked."""
 

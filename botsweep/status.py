@@ -2,7 +2,10 @@
 
 ``collect_status(db)`` returns a plain dict (the ``--json`` output); ``coverage`` is
 expanded ÷ discovered, where an account is *expanded* when every list the crawler chose to
-read is done (read to its end or its cap, or skipped because its count was 0).
+read is done (read to its end or its cap, or skipped because its count was 0) and its lists
+could be read at all: protected, suspended, deleted and not-found accounts are never
+expanded, and only accounts that returned a profile count as *profiled*.  Each seed shows
+what became of it (``active``, ``not_found`` ..., or ``pending`` until looked up).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
 from botsweep.storage.db import Database
 from botsweep.storage.pages import pending_discovered_ids
@@ -29,13 +32,19 @@ from botsweep.storage.scores import stored_threshold
 __all__ = ["collect_status", "expanded_accounts_query", "coverage", "check_health"]
 
 
+# States whose lists cannot be read, and accounts that returned no profile.
+UNREADABLE = ("protected", "suspended", "not_found", "deleted")
+GONE = ("suspended", "not_found", "deleted")
+
+
 def expanded_accounts_query() -> Any:
     """SELECT account_id of every account whose chosen lists are all read."""
     lists = frontier.c.kind.in_(("followers", "following"))
     unread = func.sum(case((frontier.c.state.in_(("done", "skipped")), 0), else_=1))
+    unreadable = select(accounts.c.id).where(accounts.c.state.in_(UNREADABLE))
     return (
         select(frontier.c.account_id)
-        .where(lists)
+        .where(lists, frontier.c.account_id.not_in(unreadable))
         .group_by(frontier.c.account_id)
         .having(unread == 0)
     )
@@ -54,7 +63,9 @@ def coverage(conn: Connection) -> dict[str, Any]:
                                   .where(accounts.c.id.in_(chunk))).scalar_one()
         discovered += len(waiting) - known
     profiled = conn.execute(
-        select(func.count()).select_from(accounts).where(accounts.c.fetched_at.is_not(None))
+        select(func.count()).select_from(accounts).where(
+            accounts.c.fetched_at.is_not(None),
+            or_(accounts.c.state.is_(None), accounts.c.state.not_in(GONE)))
     ).scalar_one()
     expanded = conn.execute(
         select(func.count()).select_from(expanded_accounts_query().subquery())
@@ -82,8 +93,13 @@ def collect_status(db: Database, *, campaigns: bool = True) -> dict[str, Any]:
     with db.connect() as conn:
         seed_rows = conn.execute(
             select(seeds.c.account_key, seeds.c.account_id, seeds.c.label, seeds.c.campaign,
-                   seeds.c.source).order_by(seeds.c.id)
+                   seeds.c.source, accounts.c.state, accounts.c.fetched_at)
+            .select_from(seeds.outerjoin(accounts, accounts.c.id == seeds.c.account_id))
+            .order_by(seeds.c.id)
         ).all()
+        unresolved = dict(conn.execute(
+            select(frontier.c.handle, frontier.c.last_error)
+            .where(frontier.c.kind == "resolve", frontier.c.state == "failed")).all())
         states: dict[str, int] = {}
         for state, fetched, count in conn.execute(
             select(accounts.c.state, accounts.c.fetched_at.is_not(None), func.count())
@@ -135,7 +151,8 @@ def collect_status(db: Database, *, campaigns: bool = True) -> dict[str, Any]:
             "total": len(seed_rows),
             "items": [
                 {"account": r.account_key, "account_id": r.account_id, "label": r.label,
-                 "campaign": r.campaign or None, "source": r.source}
+                 "campaign": r.campaign or None, "source": r.source,
+                 "state": _seed_state(r, unresolved)}
                 for r in seed_rows
             ],
         },
@@ -150,6 +167,19 @@ def collect_status(db: Database, *, campaigns: bool = True) -> dict[str, Any]:
         "jobs": job_rows,
         "campaigns": campaign_entries,
     }
+
+
+def _seed_state(row: Any, unresolved: dict[str, str | None]) -> str:
+    """What became of a seed: its account's state, ``pending`` until it is looked up, or
+    (a handle that did not resolve) ``not_found`` / the resolve task's error."""
+    if row.account_id is None:
+        handle = str(row.account_key).lstrip("@").lower()
+        if handle in unresolved:
+            return (unresolved[handle] or "unresolved").removeprefix("handle ")
+        return "pending"
+    if row.state:
+        return str(row.state)
+    return "active" if row.fetched_at is not None else "pending"
 
 
 def check_health(status: dict[str, Any], stale_after_s: float, now: float | None = None,

@@ -58,12 +58,16 @@ class AppContext:
             self._settings = load_settings(self.config_path)
         return self._settings
 
-    def db(self) -> Database:
-        """Open (once) the configured database, migrating it on first use."""
+    def db(self, *, create: bool = False) -> Database:
+        """Open (once) the configured database, migrating it on first use.
+
+        Only the commands that start a crawl's data (``seed``, ``label``, ``daemon``) pass
+        ``create=True``; the others refuse a SQLite file that does not exist, which is
+        nearly always a mistyped path or the wrong directory, not an empty crawl."""
         if self._db is None:
             from botsweep.storage.db import Database
 
-            self._db = Database(self.settings().database)
+            self._db = Database(self.settings().database, create=create)
         return self._db
 
     def close(self) -> None:

@@ -38,7 +38,7 @@ def daemon(
     # One line per event by default: the daemon's own events are INFO.
     if app_ctx.verbosity == 0:
         logging.getLogger("botsweep.daemon").setLevel(logging.INFO)
-    worker = Daemon(app_ctx.settings(), app_ctx.db(), worker_id=worker_id,
+    worker = Daemon(app_ctx.settings(), app_ctx.db(create=True), worker_id=worker_id,
                     verbosity=app_ctx.verbosity, log_json=app_ctx.log_json)
     if not worker.run():
         # A job would not stop: its thread would keep the interpreter alive.

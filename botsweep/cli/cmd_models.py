@@ -149,11 +149,12 @@ def evaluate(
     seed: SeedOption = 0,
 ) -> None:
     """Cross-validate per dataset, then leave each dataset out in turn (generalisation)."""
-    from botsweep.models.evaluate import leave_one_dataset_out
+    from botsweep.models.evaluate import check_datasets, leave_one_dataset_out
     from botsweep.models.metrics import markdown_table
     from botsweep.models.train import select_features
 
     labelled = _load(data)
+    check_datasets(labelled)
     _cv(labelled, folds, weighting, exclude, seed)
     lodo = leave_one_dataset_out(labelled, features=select_features(exclude or []),
                                  weighting=weighting, seed=seed, progress=_say)

@@ -50,7 +50,8 @@ def seed(
         source = f"file:{file}"
     if not refs:
         raise InputError("no accounts given: name ids or @handles, or use --file FILE")
-    added = add_seeds(get_context(ctx).db(), refs, label=label, campaign=campaign, source=source)
+    added = add_seeds(get_context(ctx).db(create=True), refs, label=label, campaign=campaign,
+                      source=source)
     already = len({ref.key for ref in refs}) - added
     note = " (left as they were; `botsweep label` changes a label)" if already and label else ""
     typer.echo(f"{added} new seed(s), {already} already seeded{note}")
@@ -84,7 +85,8 @@ def label(
         items += read_label_file(file)
     if not items:
         raise InputError("nothing to label: name accounts with --label, or use --file FILE.csv")
-    count = add_labels(get_context(ctx).db(), items, source=f"file:{file}" if file else "cli")
+    count = add_labels(get_context(ctx).db(create=True), items,
+                       source=f"file:{file}" if file else "cli")
     typer.echo(f"{count} label(s) stored")
 
 

@@ -53,6 +53,8 @@ def render_status(data: dict[str, Any]) -> None:
     console.print(f"seeds: {seeds['total']}" + "".join(
         f"\n  {s['account']}" + (f" ({s['label']})" if s["label"] else "")
         + (f" [{s['campaign']}]" if s["campaign"] else "")
+        + (f" — {s['state'].replace('_', ' ')}" if s["state"] not in ("active", "pending")
+           else "")
         for s in seeds["items"][:20]
     ) + (f"\n  … and {seeds['total'] - 20} more" if seeds["total"] > 20 else ""), markup=False)
     table = Table(title="frontier", show_edge=False)

@@ -246,6 +246,9 @@ class CrawlEngine:
         except ApiUnreachable:
             self.stats.outcome = "unreachable"
             raise
+        except BaseException:  # the run's row must not stay "running" (a 401, a bug)
+            self.stats.outcome = "error"
+            raise
         finally:
             self.stats.waiting_until = None
             self.frontier.release_all()

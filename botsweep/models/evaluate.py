@@ -29,7 +29,7 @@ from botsweep.models.train import (
     _strata,
 )
 
-__all__ = ["LodoResult", "leave_one_dataset_out", "pooled_row"]
+__all__ = ["LodoResult", "check_datasets", "leave_one_dataset_out", "pooled_row"]
 
 
 @dataclass
@@ -46,18 +46,24 @@ def pooled_row(labels: np.ndarray, prob: np.ndarray, predicted: np.ndarray) -> d
     return binary_metrics(labels, prob, predicted)
 
 
+def check_datasets(data: LabelledData) -> None:
+    """Leave-one-dataset-out needs two datasets or more; say so before any training."""
+    names = data.dataset_names()
+    if len(names) < 2:
+        raise InputError(
+            "leave-one-dataset-out needs at least two datasets (records' _source or file "
+            f"names); got only {names[0] if names else 'none'}. For one dataset's "
+            "cross-validation, run `botsweep train --data ...`")
+
+
 def leave_one_dataset_out(
     data: LabelledData, *, features: Sequence[str] | None = None, weighting: str = "dataset",
     seed: int = 0, params: dict[str, Any] | None = None, max_rounds: int = 2000,
     early_stopping: int = 50, progress: Callable[[str], None] | None = None,
 ) -> LodoResult:
     """Train on all datasets but one, score that one; a row per dataset plus ``all``."""
+    check_datasets(data)
     names = data.dataset_names()
-    if len(names) < 2:
-        raise InputError(
-            "leave-one-dataset-out needs at least two datasets (records' _source or file "
-            f"names); got only {names[0] if names else 'none'}"
-        )
     chosen = list(features) if features is not None else list(FEATURES)
     merged = {**DEFAULT_PARAMS, "seed": seed, **(params or {})}
     cache = _Matrix(data, chosen)

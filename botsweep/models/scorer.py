@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from botsweep.errors import ModelError
+from botsweep.errors import ModelError, ModelFileError
 from botsweep.models.calibration import Calibrator
 from botsweep.models.features import CONSTANT_FEATURES, FEATURES, feature_matrix
 from botsweep.models.ngram import UsernameModel
@@ -253,12 +253,23 @@ class BotScorer:
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> BotScorer:
-        """Load ``path``, or the shipped default model when ``path`` is None."""
-        chosen = DEFAULT_MODEL_PATH if path is None else Path(path)
+        """Load ``path``, or the shipped default model when ``path`` is None.
+
+        A bad file the user named is :class:`ModelFileError` (bad input, exit 2); a bad
+        shipped model stays a :class:`ModelError` (a broken install)."""
+        if path is None:
+            return cls._load(DEFAULT_MODEL_PATH, shipped=True)
+        try:
+            return cls._load(Path(path), shipped=False)
+        except ModelError as exc:
+            raise ModelFileError(str(exc)) from None
+
+    @classmethod
+    def _load(cls, chosen: Path, shipped: bool) -> BotScorer:
         try:
             text = chosen.read_text(encoding="utf-8")
         except FileNotFoundError:
-            hint = ("reinstall botsweep" if path is None
+            hint = ("reinstall botsweep" if shipped
                     else "check scorer.model in config.yaml, or train one with `botsweep train`")
             raise ModelError(f"{chosen}: model file not found; {hint}") from None
         except (OSError, UnicodeDecodeError) as exc:

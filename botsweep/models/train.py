@@ -228,6 +228,10 @@ def cross_validate(
     _check_classes(data)
     if folds < 2:
         raise InputError(f"--folds must be at least 2, got {folds}")
+    smallest = int(min(np.count_nonzero(data.labels), np.count_nonzero(data.labels == 0)))
+    if folds > smallest:
+        raise InputError(f"--folds {folds}: the smaller class has only {smallest} accounts, "
+                         "and every fold needs bots and humans; use fewer folds")
     chosen = list(features) if features is not None else list(FEATURES)
     merged = {**DEFAULT_PARAMS, "seed": seed, **_size_params(len(data)), **(params or {})}
     bagged = choose_boosters(boosters, len(data))

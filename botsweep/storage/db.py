@@ -71,7 +71,10 @@ def _shown_url(url: Any) -> str:
 class Database:
     """One configured database: an Engine, migrated to the newest schema on first use."""
 
-    def __init__(self, settings: DatabaseSettings | str, *, migrate: bool = True) -> None:
+    def __init__(self, settings: DatabaseSettings | str, *, migrate: bool = True,
+                 create: bool = True) -> None:
+        """Open (and migrate) the database; ``create=False`` refuses a SQLite file that does
+        not exist yet, for commands that only make sense on a crawl already begun."""
         if isinstance(settings, str):
             settings = DatabaseSettings(url=settings)
         self.settings = settings
@@ -89,6 +92,13 @@ class Database:
                 f"database.url = {settings.url!r}: unsupported database {self.dialect!r}; "
                 "use sqlite:/// or postgresql+psycopg://"
             )
+        if not create and self.dialect == "sqlite":
+            database = url.database
+            if database and database != ":memory:" and not Path(database).expanduser().exists():
+                raise ConfigError(
+                    f"database {database} does not exist: check database.url (or "
+                    "BOTSWEEP_DATABASE__URL) and the directory you run in; `botsweep seed` "
+                    "starts a new one")
         self.engine = self._create_engine(url)
         self._migrated = False
         if migrate:

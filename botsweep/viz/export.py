@@ -1,7 +1,9 @@
 """``botsweep export``: the crawled graph as CSV (accounts.csv + edges.csv), GEXF or GraphML.
 
 Columns follow FORMATS.md.  A value not computed yet is empty in CSV and absent from the
-node in GEXF/GraphML (neither format has a null).
+node in GEXF/GraphML (neither format has a null).  Names come from the accounts under
+investigation, so a CSV text cell that a spreadsheet would run as a formula (it starts with
+``=``, ``+``, ``-``, ``@``, a tab or a CR) is written with a leading ``'``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,18 @@ ACCOUNT_COLUMNS = (
 # U+FFFE/U+FFFF).  A crawled display name may hold them; written raw, they make the whole
 # GEXF/GraphML file unreadable, so each becomes U+FFFD.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell_safe(value: Any) -> Any:
+    """A CSV cell that Excel or LibreOffice will show as text, never run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _xml_safe(value: Any) -> Any:
@@ -66,7 +80,7 @@ def export_graph(graph: nx.DiGraph, fmt: str, out: Path) -> list[Path]:
         with accounts_csv.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=ACCOUNT_COLUMNS)
             writer.writeheader()
-            writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
+            writer.writerows({k: _cell_safe(v) for k, v in r.items()} for r in rows)
         with edges_csv.open("w", newline="", encoding="utf-8") as handle:
             writer_ = csv.writer(handle)
             writer_.writerow(("follower_id", "followee_id"))

@@ -55,7 +55,11 @@ def test_csv_opens_in_pandas_with_the_documented_columns(
     assert set(rows) == ALL_IDS
     assert rows[BIG]["id"] == str(BIG)  # all 19 digits, not rounded
     for account_id, name in NAMES.items():
-        assert rows[account_id]["name"] == name  # crawled text comes back unchanged
+        if name.startswith("="):  # a spreadsheet would run it: written as text
+            assert rows[account_id]["name"] == "'" + name
+        else:
+            assert rows[account_id]["name"] == name  # crawled text comes back unchanged
+    assert any(name.startswith("=") for name in NAMES.values())
     assert rows[STUB]["username"] == "" and rows[STUB]["bot_probability"] == ""
     assert rows[HUB]["username"] == "user1001"
     assert float(rows[HUB]["bot_probability"]) == PROBABILITY[HUB]
@@ -93,7 +97,9 @@ def test_graph_formats_open_in_networkx(
 def test_empty_database_exports_headers_and_empty_graphs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("BOTSWEEP_DATABASE__URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    Database(url).dispose()  # a database with nothing in it yet
+    monkeypatch.setenv("BOTSWEEP_DATABASE__URL", url)
     _export(capsys, "csv", "out")
     assert tuple(pd.read_csv("out/accounts.csv").columns) == ACCOUNT_COLUMNS
     assert len(pd.read_csv("out/edges.csv")) == 0

@@ -91,6 +91,28 @@ def test_a_sqlite_folder_that_cannot_be_made_is_bad_config(
     assert "cannot create the folder" in _one_line(err)
 
 
+@pytest.mark.parametrize("argv", [["status"], ["report", "--out", "r.html"],
+                                  ["export", "--format", "csv", "--out", "e"], ["score"],
+                                  ["crawl", "--max-requests", "1"], ["campaign", "show"]])
+def test_reading_a_database_that_does_not_exist_is_bad_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+) -> None:
+    # a mistyped path, or the wrong directory: an empty new database would look as if the
+    # crawl's data were gone
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "typo" / "crawl.db"
+    monkeypatch.setenv("BOTSWEEP_DATABASE__URL", f"sqlite:///{missing}")
+    monkeypatch.setenv("X_BEARER_TOKEN", "t")
+    rc, out, err = _run(capsys, *argv)
+    assert rc == 2, out + err
+    assert f"database {missing} does not exist" in _one_line(err)
+    assert not (tmp_path / "typo").exists()
+    assert not any(tmp_path.iterdir())
+    rc, out, _ = _run(capsys, "seed", "12")  # seeding starts one
+    assert rc == 0 and missing.exists()
+
+
 def test_an_unreachable_postgres_is_one_line_without_the_password(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -84,6 +84,10 @@ def test_status_tables_name_the_seeds_and_the_frontier(capsys: pytest.CaptureFix
 def test_status_of_a_new_database_is_empty_not_an_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    rc, _, err = _run(capsys, "status")  # no database here yet: say so, create nothing
+    assert rc == 2 and "`botsweep seed` starts a new one" in _error_line(rc, err)
+    assert not Path(DB_FILE).exists()
+    Database(f"sqlite:///{DB_FILE}").dispose()  # as a daemon leaves it before any seed
     status = _status(capsys)
     assert status["seeds"]["total"] == 0 and status["edges"] == 0 and status["frontier"] == {}
     rc, out, _ = _run(capsys, "status")
@@ -91,6 +95,7 @@ def test_status_of_a_new_database_is_empty_not_an_error(
 
 
 def test_status_check_fails_until_a_crawl_tick_ran(capsys: pytest.CaptureFixture[str]) -> None:
+    Database(f"sqlite:///{DB_FILE}").dispose()
     rc, _, err = _run(capsys, "status", "--check")
     assert rc == 1 and "no crawl tick of any worker has run yet" in err
 

@@ -214,3 +214,28 @@ def test_a_crawl_tick_that_cannot_reach_the_api_fails_the_health_check_until_it_
     assert crawl_job["last_outcome"] in ("budget", "idle", "rate_limited")
     assert main(["status", "--check"]) == 0
     source.close()
+
+
+def test_a_daemon_refused_at_start_leaves_no_trace(tmp_path: Path) -> None:
+    daemon, *_ = make_daemon(tmp_path, report_cron="every hour")
+    with pytest.raises(ConfigError, match="schedule.report_cron"):
+        daemon.run()
+    with daemon.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(jobs)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(runs)).scalar_one() == 0
+    assert collect_status(daemon.db)["jobs"] == []
+
+
+def test_a_crawl_the_api_refuses_ends_its_run_as_an_error(tmp_path: Path) -> None:
+    from botsweep.errors import Fatal
+
+    daemon, source, _clock, db = make_daemon(tmp_path, crawl_max_requests=5)
+    refusal = Fatal("401 Unauthorized")
+    refusal.status = 401  # type: ignore[attr-defined]
+    source.faults[("followers", 1, None)] = [refusal]
+    source.faults[("following", 1, None)] = [refusal]
+    with pytest.raises(Fatal, match="refused"):
+        daemon.crawl_tick()
+    with db.connect() as conn:
+        outcomes = conn.execute(select(runs.c.outcome, runs.c.ended_at)).all()
+    assert len(outcomes) == 1 and outcomes[0][0] == "error" and outcomes[0][1] is not None

@@ -52,3 +52,45 @@ def test_running_the_demo_again_replaces_the_old_one(tmp_path: Path,
     second = capsys.readouterr().out
     line = next(x for x in first.splitlines() if x.startswith("accounts:"))
     assert line in second.splitlines(), "the same world and seeds give the same crawl"
+
+
+def test_the_demo_will_not_overwrite_files_it_did_not_write(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["demo", "--accounts", "200", "--time-scale", "20000", "--no-progress", "--out"]
+    mine = tmp_path / "mine"
+    (mine / "world").mkdir(parents=True)
+    (mine / "world" / "notes.txt").write_text("precious", encoding="utf-8")
+    (mine / "config.yaml").write_text("database:\n  url: sqlite:///mine.db\n", encoding="utf-8")
+    assert main(args + [str(mine)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "earlier demo" in err
+    assert (mine / "world" / "notes.txt").read_text(encoding="utf-8") == "precious"
+    assert (mine / "config.yaml").read_text(encoding="utf-8").startswith("database:")
+    assert not (mine / "demo.db").exists()
+    (mine / "config.yaml").unlink()  # a stray file next to the demo's own is refused too
+    (tmp_path / "mine" / "world" / "notes.txt").unlink()
+    (mine / "notes.txt").write_text("mine", encoding="utf-8")
+    assert main(args + [str(mine)]) == 2
+    assert "notes.txt" in capsys.readouterr().err
+
+
+def test_the_written_config_says_how_to_crawl_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from botsweep.sim.server import SimServer
+
+    result = run_demo(tmp_path / "demo", accounts=600, time_scale=600, max_seconds=4)
+    config = (tmp_path / "demo" / "config.yaml").read_text(encoding="utf-8")
+    steps = [line[1:].strip() for line in config.splitlines() if line.startswith("#   ")]
+    serve, export, crawl = steps
+    port = int(serve.split("--port ")[1].split()[0])
+    assert serve.startswith(f"botsweep sim serve --world {result.world_dir} ")
+    name, token = export.removeprefix("export ").split("=")
+    assert crawl == f"botsweep --config {tmp_path / 'demo' / 'config.yaml'} crawl"
+    # following the steps crawls on from where the demo stopped
+    monkeypatch.setenv(name, token)
+    capsys.readouterr()
+    with SimServer(result.world_dir, port=port, tokens=(token,), time_scale=20_000):
+        assert main(crawl.split()[1:] + ["--max-requests", "2", "--no-progress"]) == 0
+    summary = capsys.readouterr().out
+    assert "; 2 pages," in summary and "faults 0" in summary, summary

@@ -89,6 +89,33 @@ def test_score_argument_errors_exit_2(model_file: Path, tmp_path: Path,
     assert "no such file" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("content", ["{}", "not json", '{"format": "botsweep-model/1"}'])
+def test_a_bad_model_file_is_bad_input(tmp_path: Path, content: str,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_jsonl(tmp_path / "in.jsonl", planted_profiles(5))
+    (tmp_path / "m.json").write_text(content, encoding="utf-8")
+    assert main(["score", "--model", str(tmp_path / "m.json"), "--input", str(data),
+                 "--output", str(tmp_path / "out.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "m.json" in err
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_more_folds_than_the_smaller_class_holds_is_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    one = write_jsonl(tmp_path / "one.jsonl", planted_profiles(60, dataset="one"))
+    two_records = planted_profiles(60, seed=2, dataset="two")
+    for r in two_records:
+        r["id"] = "9" + r["id"]
+    two = write_jsonl(tmp_path / "two.jsonl", two_records)
+    for command in ("train", "evaluate"):
+        assert main([command, "--data", str(one), "--data", str(two), "--folds", "1000"]) == 2
+        err = capsys.readouterr().err
+        errors = [line for line in err.splitlines() if "error" in line]
+        assert errors == [err.strip().splitlines()[-1]] and "Traceback" not in err
+        assert "--folds 1000" in errors[0] and "60 accounts" in errors[0]
+
+
 def test_score_without_input_scores_the_database(model_file: Path, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,6 +151,11 @@ def test_evaluate_prints_cv_and_leave_one_dataset_out(tmp_path: Path,
     lodo = out[out.index("Leave-one-dataset-out"):]
     assert "| one |" in lodo and "| two |" in lodo
     assert main(["evaluate", "--data", str(one), "--exclude", "no_such_feature"]) == 2
+    capsys.readouterr()
+    # one dataset: refused before the cross-validation, with the command that does it
+    assert main(["evaluate", "--data", str(one), "--folds", "2"]) == 2
+    captured = capsys.readouterr()
+    assert "cross-validation" not in captured.out and "botsweep train" in captured.err
 
 
 def test_shipped_default_model_loads_and_scores() -> None:

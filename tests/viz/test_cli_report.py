@@ -10,7 +10,14 @@ import networkx as nx
 import pytest
 
 from botsweep.cli import main
+from botsweep.storage.db import Database
 from botsweep.viz.synthetic import flower_graph
+
+
+@pytest.fixture(autouse=True)
+def _database() -> None:
+    """The default ./botsweep.db exists, as after `botsweep seed` (report refuses a missing one)."""
+    Database("sqlite:///botsweep.db").dispose()
 
 
 @pytest.fixture
