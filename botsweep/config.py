@@ -41,9 +41,11 @@ __all__ = [
     "ScheduleSettings",
     "load_settings",
     "resolve_tokens",
+    "check_token",
 ]
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_TOKEN = re.compile(r"[\x21-\x7e]+")  # printable ASCII: no spaces, newlines or controls
 _ENV_PREFIX = "BOTSWEEP_"
 _NOT_KEYS = frozenset({"BOTSWEEP_CONFIG"})
 _HIDDEN = {("api", "bearer_token_env")}
@@ -68,6 +70,7 @@ class ApiSettings(_Section):
     max_retries: int = Field(5, ge=0, le=50)
     backoff_base_s: float = Field(1.0, ge=0, le=600)
     backoff_max_s: float = Field(60.0, ge=0, le=3600)
+    max_unreachable: int = Field(5, ge=1, le=1000)
 
     @field_validator("bearer_token_env", mode="before")
     @classmethod
@@ -342,6 +345,8 @@ def resolve_tokens(api: ApiSettings, environ: dict[str, str] | None = None) -> d
 
     env = os.environ if environ is None else environ
     tokens = {name: env[name] for name in api.bearer_token_env if env.get(name)}
+    for name, value in tokens.items():
+        check_token(name, value)
     if not tokens:
         names = ", ".join(api.bearer_token_env) or "(none named)"
         raise ConfigError(
@@ -351,3 +356,15 @@ def resolve_tokens(api: ApiSettings, environ: dict[str, str] | None = None) -> d
     for value in tokens.values():
         register_secret(value)
     return tokens
+
+
+def check_token(name: str, value: str) -> None:
+    """Refuse a token holding whitespace, control or non-ASCII characters (a trailing
+    newline or ``\\r`` copied from a file, say) before any request is made: it could never
+    authenticate, and requests would fail on the header as though the network were down.
+    The ConfigError names the variable, never the token."""
+    if not _TOKEN.fullmatch(value):
+        raise ConfigError(
+            f"{name}: the token contains whitespace, a control or a non-ASCII character (a "
+            f"stray newline or carriage return?); set {name} again without it"
+        )

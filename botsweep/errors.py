@@ -26,7 +26,9 @@ __all__ = [
     "Suspended",
     "Protected",
     "Transient",
+    "Unreachable",
     "Fatal",
+    "ApiUnreachable",
 ]
 
 
@@ -106,5 +108,28 @@ class Transient(SourceError):
         super().__init__(message)
 
 
+class Unreachable(Transient):
+    """No reply came at all: the API could not be reached, or it dropped the connection
+    before replying.  Such a failure is the network's, not the task's, so it does not use
+    up the task's attempts (see :mod:`botsweep.crawler.reach`).
+
+    ``sent`` is False when the request never left (the host name did not resolve, the
+    connection was refused or not made within the timeout): no rate-limit budget was
+    spent.  ``reason`` is a few words for the one-line error, such as
+    ``connection refused``.
+    """
+
+    def __init__(self, message: str, kind: str = "unreachable", *, sent: bool = False,
+                 reason: str = "") -> None:
+        self.sent = sent
+        self.reason = reason or message
+        super().__init__(message, kind=kind)
+
+
 class Fatal(SourceError):
     """A failure that retrying will not fix: 400, 401, 403 for the app, a bad reply shape."""
+
+
+class ApiUnreachable(BotsweepError):
+    """The API stayed unreachable (several requests in a row got no reply): the crawl
+    stops.  Exit code 1: the network or the server is at fault, not the input."""

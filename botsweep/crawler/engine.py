@@ -18,7 +18,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import select, update
@@ -29,11 +29,13 @@ from botsweep.crawler.decide import ScoringContext, rerank_mates
 from botsweep.crawler.frontier import Frontier, Task
 from botsweep.crawler.lookups import LookupSteps
 from botsweep.crawler.ratelimit import RateLedger
+from botsweep.crawler.reach import Reach
 from botsweep.crawler.replies import ENDPOINTS
 from botsweep.crawler.retarget import stand_down
 from botsweep.crawler.retry import RetryPolicy
 from botsweep.crawler.source import Source
 from botsweep.errors import (
+    ApiUnreachable,
     Fatal,
     NotFound,
     Protected,
@@ -41,6 +43,7 @@ from botsweep.errors import (
     SourceError,
     Suspended,
     Transient,
+    Unreachable,
 )
 from botsweep.storage.db import Database
 from botsweep.storage.pages import log_call, mark_accounts, write_follow_page
@@ -112,6 +115,8 @@ class CrawlEngine:
         self.stop = stop or threading.Event()
         self.rng = rng or random.Random()
         self.retry = RetryPolicy.from_settings(settings.api)
+        self.reach = Reach(str(getattr(source, "base_url", settings.api.base_url)),
+                           settings.api.max_unreachable, self.retry, self.rng)
         self.frontier = Frontier(db, self.worker_id, self.crawler.lease_s)
         self.stats = CrawlStats()
         self.listeners: list[Callable[[CrawlStats], None]] = []
@@ -149,7 +154,13 @@ class CrawlEngine:
 
     def handle_source_error(self, exc: SourceError, endpoint: str, token_key: str) -> str:
         """Count a failed call, feed the ledger, and return its outcome label."""
-        self.ledger.observe(token_key, endpoint, getattr(exc, "rate", None), self.clock.now())
+        if isinstance(exc, Unreachable) and not exc.sent:
+            self.ledger.release(token_key, endpoint)  # never sent: no budget spent
+        else:
+            self.ledger.observe(token_key, endpoint, getattr(exc, "rate", None),
+                                self.clock.now())
+        if not isinstance(exc, Unreachable) and getattr(exc, "kind", None) != "timeout":
+            self.reach.replied()  # an error reply is a reply: the API is there
         status = getattr(exc, "status", None)
         if isinstance(exc, RateLimited):
             self.ledger.on_rate_limited(token_key, endpoint, exc.until, self.clock.now())
@@ -167,6 +178,18 @@ class CrawlEngine:
             raise CrawlAborted(f"the API refused the crawl: {exc}") from None
         return outcome
 
+    def spare(self, exc: SourceError, work: Sequence[Hashable]) -> bool:
+        """True when ``exc`` got no reply at all: the caller gives ``work`` back untouched,
+        and the crawl backs off before its next request (:mod:`botsweep.crawler.reach`)."""
+        if not isinstance(exc, Unreachable):
+            return False
+        now = self.clock.now()
+        charged = self.reach.failed(exc, work, now)
+        if not charged and self.reach.streak < self.reach.limit:
+            log.info("no reply from %s (%s, %d in a row); next request in %.1f s",
+                     self.reach.base_url, exc.reason, self.reach.streak, self.reach.wait(now))
+        return not charged
+
     def backoff(self, attempts: int) -> float:
         return self.clock.now() + self.retry.delay(attempts + 1, self.rng)
 
@@ -179,7 +202,9 @@ class CrawlEngine:
         until_idle: bool = True,
         command: str = "crawl",
     ) -> CrawlStats:
-        """Crawl; stop on the follows-request budget, the time limit, idleness or ``stop``."""
+        """Crawl; stop on the follows-request budget, the time limit, idleness or ``stop``.
+
+        Raises :class:`~botsweep.errors.ApiUnreachable` when the API stays unreachable."""
         started = self.clock.now()
         self.frontier.reclaim_on_start()
         # a new target or campaign model (ConfigError if a live worker hunts another target)
@@ -187,12 +212,19 @@ class CrawlEngine:
         self._start_run(command)
         try:
             while not self.stop.is_set():
+                self.reach.check()
                 if max_requests is not None and self.stats.follows_requests >= max_requests:
                     self.stats.outcome = "budget"
                     break
                 if max_seconds is not None and self.clock.now() - started >= max_seconds:
                     self.stats.outcome = "time"
                     break
+                pause = self.reach.wait(self.clock.now())
+                if pause > 0:  # no reply last time: back off before the next request
+                    if max_seconds is not None:
+                        pause = min(pause, started + max_seconds - self.clock.now())
+                    self.clock.sleep(max(0.01, min(pause, 30.0)))
+                    continue
                 if self._step():
                     self.stats.waiting_until = None
                     self.emit()
@@ -209,6 +241,11 @@ class CrawlEngine:
                 self.clock.sleep(max(0.05, min(wake - self.clock.now(), 30.0)))
             else:
                 self.stats.outcome = "stopped"
+            if self.stats.outcome in ("budget", "time"):
+                self.reach.check_end()  # nothing replied in the whole run
+        except ApiUnreachable:
+            self.stats.outcome = "unreachable"
+            raise
         except BaseException:  # the run's row must not stay "running" (a 401, a bug)
             self.stats.outcome = "error"
             raise
@@ -322,6 +359,9 @@ class CrawlEngine:
             return
         except SourceError as exc:
             outcome = self.handle_source_error(exc, endpoint, token_key)
+            if self.spare(exc, [("task", task.id)]):
+                self.frontier.release(task, self.reach.hold(exc))
+                return
             if not self.frontier.retry_later(
                 task, f"{outcome}: {exc}", self.backoff(task.attempts),
                 self.crawler.max_attempts if isinstance(exc, Transient) else 1,
@@ -330,6 +370,7 @@ class CrawlEngine:
                 log.warning("giving up on %s of %s: %s", task.kind, task.account_id, exc)
             return
         self.ledger.observe(token_key, endpoint, page.rate, self.clock.now())
+        self.reach.replied()
         fetched_at = page.fetched_at.timestamp()
         with self.db.begin() as conn:
             result = write_follow_page(

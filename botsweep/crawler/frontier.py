@@ -22,7 +22,7 @@ from sqlalchemy import and_, or_, select, update
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, frontier
 
-__all__ = ["Task", "Frontier"]
+__all__ = ["Task", "Frontier", "retry_failed"]
 
 
 # A seed's lists are queued before its profile is known.  Until its first lookup has been
@@ -203,19 +203,22 @@ class Frontier:
                 )
             )
 
-    def release(self, task: Task) -> None:
-        """Give a task back untouched (e.g. the endpoint was rate-limited)."""
+    def release(self, task: Task, not_before: float | None = None) -> None:
+        """Give a task back untouched (e.g. the endpoint was rate-limited), claimable again
+        at once or, given ``not_before``, from then on."""
+        values: dict[str, object] = {"state": "pending", "lease_owner": None,
+                                     "lease_until": None}
+        if not_before is not None:
+            values["not_before"] = not_before
         with self.db.begin() as conn:
-            conn.execute(
-                update(frontier).where(frontier.c.id == task.id)
-                .values(state="pending", lease_owner=None, lease_until=None)
-            )
+            conn.execute(update(frontier).where(frontier.c.id == task.id).values(**values))
 
-    def release_lookups(self, ids: Sequence[int]) -> None:
+    def release_lookups(self, ids: Sequence[int], not_before: float | None = None) -> None:
+        """Give lookups back with their attempts unchanged (claimable from ``not_before``)."""
         with self.db.begin() as conn:
             conn.execute(
                 update(accounts).where(accounts.c.id.in_(list(ids)))
-                .values(lookup_owner=None, lookup_until=None)
+                .values(lookup_owner=None, lookup_until=not_before)
             )
 
     def finish(self, task: Task, state: str, reason: str | None = None, now: float = 0.0) -> None:
@@ -227,3 +230,27 @@ class Frontier:
                     lease_owner=None, lease_until=None, cursor=None,
                 )
             )
+
+
+def retry_failed(db: Database, max_lookup_attempts: int) -> dict[str, int]:
+    """Queue again every task marked ``failed`` and every profile lookup given up on.
+
+    A failed list keeps its cursor and resumes where it stopped; attempts start again from
+    zero.  Profiles count as given up once ``lookup_attempts`` reached
+    ``max_lookup_attempts`` (``crawler.max_attempts``).  Returns ``{"tasks": n,
+    "lookups": m}``; a second call finds nothing left to queue.
+    """
+    with db.begin() as conn:
+        tasks = conn.execute(
+            update(frontier).where(frontier.c.state == "failed").values(
+                state="pending", attempts=0, last_error=None, not_before=None, done_at=None,
+                lease_owner=None, lease_until=None,
+            )
+        ).rowcount
+        lookups = conn.execute(
+            update(accounts).where(
+                accounts.c.fetched_at.is_(None), accounts.c.state.is_(None),
+                accounts.c.lookup_attempts >= max_lookup_attempts,
+            ).values(lookup_attempts=0, lookup_owner=None, lookup_until=None)
+        ).rowcount
+    return {"tasks": tasks or 0, "lookups": lookups or 0}

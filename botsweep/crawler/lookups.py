@@ -92,10 +92,14 @@ class LookupSteps:
             return True
         except SourceError as exc:
             engine.handle_source_error(exc, endpoint, token_key)
+            if engine.spare(exc, [("account", i) for i in ids]):
+                engine.frontier.release_lookups(ids, engine.reach.hold(exc))
+                return True
             engine.frontier.lookups_retry_later(ids, engine.backoff(0))
             self._give_up(ids, attempts, str(exc))
             return True
         engine.ledger.observe(token_key, endpoint, page.rate, engine.clock.now())
+        engine.reach.replied()
         fetched_at = page.fetched_at.timestamp()
         asked = set(ids)
         users = [u for u in page.items if int(u["id"]) in asked]
@@ -175,6 +179,10 @@ class LookupSteps:
             return True
         except SourceError as exc:
             outcome = engine.handle_source_error(exc, endpoint, token_key)
+            if engine.spare(exc, [("task", t.id) for t in tasks]):
+                for task in tasks:
+                    engine.frontier.release(task, engine.reach.hold(exc))
+                return True
             for task in tasks:
                 if not engine.frontier.retry_later(task, f"{outcome}: {exc}",
                                                    engine.backoff(task.attempts),
@@ -183,6 +191,7 @@ class LookupSteps:
                     log.warning("giving up on resolving @%s: %s", task.handle, exc)
             return True
         engine.ledger.observe(token_key, endpoint, page.rate, engine.clock.now())
+        engine.reach.replied()
         fetched_at = page.fetched_at.timestamp()
         by_handle = {str(u.get("username", "")).lower(): u for u in page.items}
         errors = {e.value.lower(): e.state for e in page.errors}

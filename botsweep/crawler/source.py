@@ -5,8 +5,9 @@ here stays cheap).  Each call returns a :class:`Page` or raises one of
 :class:`~botsweep.errors.RateLimited`, :class:`~botsweep.errors.NotFound`,
 :class:`~botsweep.errors.Suspended`, :class:`~botsweep.errors.Protected`,
 :class:`~botsweep.errors.Transient` (``kind`` = ``5xx``, ``timeout``, ``reset`` or
-``malformed``) or :class:`~botsweep.errors.Fatal`; tweepy and requests exceptions stop
-here.  Every error raised for a reply carries ``status``, ``rate`` (a
+``malformed``), its child :class:`~botsweep.errors.Unreachable` when no reply came at all
+(see :mod:`botsweep.crawler.reach`), or :class:`~botsweep.errors.Fatal`; tweepy and
+requests exceptions stop here.  Every error raised for a reply carries ``status``, ``rate`` (a
 :class:`RateSnapshot` or None), ``endpoint`` and ``token_key`` attributes, so that the
 engine can feed the ledger even when a call fails.
 
@@ -34,8 +35,10 @@ from typing import Any, Protocol
 import requests
 from requests.adapters import HTTPAdapter
 
+from botsweep.config import check_token
 from botsweep.crawler.clock import Clock, SystemClock
 from botsweep.crawler.ratelimit import RateSnapshot
+from botsweep.crawler.reach import no_reply_error
 from botsweep.crawler.replies import (
     ENDPOINTS,
     MAX_LOOKUP,
@@ -44,7 +47,7 @@ from botsweep.crawler.replies import (
     Page,
     parse_reply,
 )
-from botsweep.errors import InputError, Transient
+from botsweep.errors import InputError
 from botsweep.logs import redact, register_secret
 
 __all__ = [
@@ -228,6 +231,7 @@ class XSource:
                 )
             if not isinstance(value, str) or not value:
                 raise InputError(f"XSource token {key} is empty; export it first")
+            check_token(key, value)  # ConfigError: a stray newline, never a network fault
             register_secret(value)
         if not re.match(r"^https?://[^\s/]+", base_url or ""):
             raise InputError(f"base_url {base_url!r}: expected an http(s) URL")
@@ -327,20 +331,9 @@ class XSource:
             response = fetch(client)
         except self._tweepy.errors.HTTPException as exc:
             response = exc.response
-        except requests.Timeout:
-            raise Transient(
-                f"{endpoint}: no reply from {host} within {self.timeout_s:g} s", kind="timeout"
-            ) from None
-        except requests.ConnectionError as exc:
-            raise Transient(
-                f"{endpoint}: connection to {host} failed or was reset ({type(exc).__name__})",
-                kind="reset",
-            ) from None
         except requests.RequestException as exc:
-            raise Transient(
-                f"{endpoint}: the reply from {host} broke off ({type(exc).__name__})",
-                kind="reset",
-            ) from None
+            # Unreachable when no reply came at all (refused, reset, DNS), else Transient
+            raise no_reply_error(exc, endpoint, host, self.timeout_s) from None
         except (AttributeError, TypeError, ValueError, KeyError):
             # tweepy choked building its exception from an odd error body: parse it ourselves.
             response = getattr(adapter.last, "response", None)

@@ -30,6 +30,7 @@ from botsweep.errors import (
     SourceError,
     Suspended,
     Transient,
+    Unreachable,
 )
 
 TOKEN = "AAAAtest-bearer-token-do-not-leak-0123456789"
@@ -159,7 +160,7 @@ def test_429_without_headers_waits_a_window(rs, src) -> None:
     ("kwargs", "kind"),
     [({"status": 503, "json": {"title": "Service Unavailable"}}, "5xx"),
      ({"body": requests.exceptions.ReadTimeout("read timed out")}, "timeout"),
-     ({"body": requests.exceptions.ConnectTimeout("connect timed out")}, "timeout"),
+     ({"body": requests.exceptions.ConnectTimeout("connect timed out")}, "unreachable"),
      ({"body": requests.exceptions.ConnectionError("Connection reset by peer")}, "reset"),
      ({"body": requests.exceptions.ChunkedEncodingError("broken")}, "reset"),
      ({"body": b"{\"data\": [", "content_type": "application/json"}, "malformed"),
@@ -174,6 +175,9 @@ def test_transient_kinds(rs, src, kwargs, kind: str) -> None:
     with pytest.raises(Transient) as info:
         src.followers(4, None, token_key=KEY, max_results=2)
     assert info.value.kind == kind
+    # no reply at all (no connection, or dropped before a reply): the network, not the task
+    no_reply = isinstance(kwargs.get("body"), requests.exceptions.ConnectionError)
+    assert isinstance(info.value, Unreachable) is no_reply
 
 
 def test_401_is_fatal_and_names_status_not_token(rs, src) -> None:
@@ -261,6 +265,24 @@ def test_from_settings_reads_named_env_vars(rs) -> None:
     assert source.lookup_users([1], token_key="TOK_B").items[0]["id"] == "1"
     with pytest.raises(ConfigError, match="TOK_A"):
         XSource.from_settings(api, {})
+
+
+@pytest.mark.parametrize("bad", [TOKEN + "\r", TOKEN + "\n", " " + TOKEN, TOKEN[:9] + "\t"
+                                 + TOKEN[9:], TOKEN + "\x00", TOKEN + "\u00e9"])
+def test_a_token_with_whitespace_or_controls_is_a_config_error_before_any_request(
+    rs, bad: str,
+) -> None:
+    """A stray CR from a Windows file once showed up as a network fault (requests'
+    InvalidHeader) and burnt every task's attempts; now nothing is sent at all."""
+    api = ApiSettings(base_url=BASE, bearer_token_env=["TOK_A"])
+    for build in (lambda: XSource.from_settings(api, {"TOK_A": bad}),
+                  lambda: XSource({"TOK_A": bad}, base_url=BASE)):
+        with pytest.raises(ConfigError) as info:
+            build()
+        message = str(info.value)
+        assert "TOK_A" in message and "\n" not in message
+        assert TOKEN not in message and TOKEN[:12] not in message
+    assert len(rs.calls) == 0
 
 
 def test_one_client_per_token(rs) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from botsweep.crawler.clock import FakeClock
 from botsweep.crawler.source import XSource
-from botsweep.errors import Transient
+from botsweep.errors import Transient, Unreachable
 
 KEY = "SIM_TOKEN"
 TOKEN = "loopback-secret-token-42"
@@ -86,12 +86,36 @@ def test_a_dropped_connection_is_transient(server: str) -> None:
     source.close()
 
 
-def test_nothing_listening_is_transient() -> None:
+def test_nothing_listening_is_unreachable_and_the_request_never_left() -> None:
     with socket.socket() as probe:  # a free port, closed again: connection refused
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     source = XSource({KEY: TOKEN}, base_url=f"http://127.0.0.1:{port}", timeout_s=1)
-    with pytest.raises(Transient) as info:
+    with pytest.raises(Unreachable) as info:
         source.lookup_users([1], token_key=KEY)
-    assert info.value.kind == "reset"
+    assert info.value.kind == "unreachable" and info.value.sent is False
+    assert info.value.reason == "connection refused"
+    assert f"127.0.0.1:{port}" in str(info.value) and TOKEN not in str(info.value)
+    source.close()
+
+
+def test_a_host_that_does_not_resolve_is_unreachable() -> None:
+    source = XSource({KEY: TOKEN}, base_url="http://botsweep-no-such-host.invalid",
+                     timeout_s=2)
+    with pytest.raises(Unreachable) as info:
+        source.lookup_users([1], token_key=KEY)
+    assert info.value.sent is False and info.value.kind == "unreachable"
+    source.close()
+
+
+def test_a_slow_reply_is_an_ordinary_retry_and_a_dropped_one_is_unreachable(
+    server: str,
+) -> None:
+    source = XSource({KEY: TOKEN}, base_url=server, timeout_s=0.3, clock=FakeClock())
+    with pytest.raises(Transient) as slow:
+        source.followers(1, None, token_key=KEY)
+    assert not isinstance(slow.value, Unreachable)  # connected and sent: it uses an attempt
+    with pytest.raises(Unreachable) as dropped:
+        source.followers(2, None, token_key=KEY)
+    assert dropped.value.sent is True and dropped.value.kind == "reset"
     source.close()

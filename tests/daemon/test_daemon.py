@@ -175,6 +175,47 @@ def test_settings_travel_to_subprocess_jobs_as_json() -> None:
     assert again.report.out == Path("r.html") and again.report.min_score == 0.3
 
 
+def test_a_crawl_tick_that_cannot_reach_the_api_fails_the_health_check_until_it_can(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The API is down (nothing listens on its port): the tick records `error` naming the
+    base URL, so `status --check` fails, no task is failed for good, and the daemon's next
+    tick, with the API back, is healthy again."""
+    import socket
+
+    from botsweep.cli import main
+    from botsweep.crawler.source import XSource
+
+    with socket.socket() as probe:  # a free port, closed again: connection refused
+        probe.bind(("127.0.0.1", 0))
+        base = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    add_seeds(db, [AccountRef(id=1)], label="bot")
+    settings = load_settings(None, api={"base_url": base, "backoff_base_s": 0.01,
+                                        "backoff_max_s": 0.05}, crawler={"policy": "bfs"})
+    source = XSource({"X_BEARER_TOKEN": "tok-do-not-show"}, base_url=base, timeout_s=1)
+    daemon = Daemon(settings, db, worker_id="w-test", source=source, bot_model=NameScorer())
+    tick = daemon._job("crawl", daemon.crawl_tick)
+    tick()
+    crawl_job = {r["job"]: r for r in collect_status(db)["jobs"]}["crawl"]
+    assert crawl_job["last_outcome"] == "error"
+    assert crawl_job["last_detail"].startswith(f"cannot reach the API at {base}: 5 requests")
+    assert "tok-do-not-show" not in crawl_job["last_detail"]
+    monkeypatch.setenv("BOTSWEEP_DATABASE__URL", db.url)
+    assert main(["status", "--check"]) == 1
+    assert "cannot reach the API" in capsys.readouterr().err
+    with db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(frontier).where(
+            (frontier.c.state == "failed") | (frontier.c.attempts > 0))).scalar() == 0
+
+    daemon._source = FakeSource(chain_world(), FakeClock(), token_keys=("X_BEARER_TOKEN",))
+    tick()  # the daemon is still there; its next tick reaches the API
+    crawl_job = {r["job"]: r for r in collect_status(db)["jobs"]}["crawl"]
+    assert crawl_job["last_outcome"] in ("budget", "idle", "rate_limited")
+    assert main(["status", "--check"]) == 0
+    source.close()
+
+
 def test_a_daemon_refused_at_start_leaves_no_trace(tmp_path: Path) -> None:
     daemon, *_ = make_daemon(tmp_path, report_cron="every hour")
     with pytest.raises(ConfigError, match="schedule.report_cron"):

@@ -1,0 +1,177 @@
+"""Telling "the API cannot be reached" apart from "this request failed".
+
+A request that gets no reply at all (the host name does not resolve, the connection is
+refused or reset, no connection is made in time) says nothing about its task: the task
+is fine and the network is not.  Counting such failures against the task's attempts would
+mark every task ``failed`` for good during an outage, so they are kept apart:
+
+* :func:`no_reply_error` is the Source's half: it turns a requests exception into
+  :class:`~botsweep.errors.Unreachable` (``sent=False``, kind ``unreachable``: the request
+  never left; ``sent=True``, kind ``reset``: the connection was dropped before any reply)
+  or into an ordinary :class:`~botsweep.errors.Transient` (kind ``timeout``: connected
+  and sent, but the reply was slow; kind ``reset``: a reply began and broke off).  A slow
+  reply is an ordinary retry: it uses an attempt.
+* :class:`Reach` is the engine's half, one per crawl run.  Each ``Unreachable`` gives the
+  work back untouched (lease released, attempts unchanged) and makes the whole crawl wait,
+  backing off exponentially (``api.backoff_base_s`` doubling up to ``api.backoff_max_s``,
+  with jitter), so an outage is never a hot loop.  Any reply (a page, a 5xx, a 429, an
+  account error) ends the streak.  After ``api.max_unreachable`` failures in a row, or at
+  the end of a run (budget or time) in which nothing replied at all, the crawl stops with
+  :class:`~botsweep.errors.ApiUnreachable`, one line naming the base URL.
+
+One guard keeps a task from being retried for free forever: when the connection is dropped
+after a request was sent, the work waits until just after the backoff, so other work goes
+first; once the API has answered others since that work's first drop, a drop of its
+request is that request's fault rather than the network's, and is charged as an ordinary
+attempt.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+from collections.abc import Hashable, Iterable
+
+import requests
+from requests.exceptions import ProxyError, SSLError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+)
+from urllib3.exceptions import ProxyError as _UrllibProxyError
+
+from botsweep.crawler.retry import RetryPolicy
+from botsweep.errors import ApiUnreachable, Transient, Unreachable
+
+__all__ = ["Reach", "no_reply_error"]
+
+# The request never left: no connection (or no TLS session, or no proxy) was made.
+_NEVER_SENT = (requests.ConnectTimeout, ProxyError, SSLError)
+_CONNECT_PHASE = (NewConnectionError, ConnectTimeoutError, _UrllibProxyError)
+
+
+def _connect_reason(reason: object, timeout_s: float) -> str:
+    """A few words on why no connection was made."""
+    if isinstance(reason, SSLError):
+        return "the TLS handshake failed (check the certificate and api.base_url)"
+    if isinstance(reason, NewConnectionError):  # before ConnectTimeoutError: urllib3 1.x
+        cause = reason.__cause__ or reason.__context__
+        if isinstance(cause, socket.gaierror):
+            return "the host name does not resolve"
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror.lower()
+        return "no connection could be made"
+    if isinstance(reason, ConnectTimeoutError | requests.ConnectTimeout):
+        return f"no connection within {timeout_s:g} s"
+    if isinstance(reason, _UrllibProxyError | ProxyError):
+        return "the proxy could not be reached"
+    return "no connection could be made"
+
+
+def no_reply_error(
+    exc: requests.RequestException, endpoint: str, host: str, timeout_s: float
+) -> Transient:
+    """The botsweep error for a request that got no (whole) reply.
+
+    ``Unreachable`` when no reply came at all, else an ordinary ``Transient``; the message
+    names the endpoint and the host, never the request's headers.
+    """
+    inner = exc.args[0] if exc.args else None
+    reason = inner.reason if isinstance(inner, MaxRetryError) else inner
+    if isinstance(exc, _NEVER_SENT) or (
+        isinstance(exc, requests.ConnectionError) and isinstance(reason, _CONNECT_PHASE)
+    ):
+        why = _connect_reason(reason if isinstance(reason, _CONNECT_PHASE) else exc, timeout_s)
+        return Unreachable(f"{endpoint}: cannot connect to {host}: {why}",
+                           kind="unreachable", sent=False, reason=why)
+    if isinstance(exc, requests.Timeout):
+        return Transient(f"{endpoint}: no reply from {host} within {timeout_s:g} s",
+                         kind="timeout")
+    if isinstance(exc, requests.ConnectionError):
+        cause = reason.args[1] if isinstance(reason, ProtocolError) and len(
+            reason.args) > 1 else None
+        why = ("the connection was reset before a reply"
+               if cause is None or isinstance(cause, ConnectionResetError)
+               else "the connection was closed before a reply")
+        return Unreachable(f"{endpoint}: {host}: {why} ({type(exc).__name__})",
+                           kind="reset", sent=True, reason=why)
+    return Transient(f"{endpoint}: the reply from {host} broke off ({type(exc).__name__})",
+                     kind="reset")
+
+
+class Reach:
+    """Whether the API answers at all, over one crawl run (see the module docstring)."""
+
+    def __init__(self, base_url: str, limit: int, retry: RetryPolicy,
+                 rng: random.Random | None = None) -> None:
+        self.base_url = base_url
+        self.limit = max(1, int(limit))
+        self.retry = retry
+        self.rng = rng or random.Random()
+        self.streak = 0  # requests in a row that got no reply
+        self.replies = 0  # replies of any kind in this run
+        self.until = 0.0  # no request before this epoch (backing off)
+        self.reason = ""
+        self._dropped: dict[Hashable, int] = {}  # work -> replies seen at its first drop
+
+    def replied(self) -> None:
+        """A reply came (of any kind): the API is reachable."""
+        self.streak = 0
+        self.replies += 1
+        self.until = 0.0
+
+    def failed(self, exc: Unreachable, work: Iterable[Hashable], now: float) -> bool:
+        """Count a request that got no reply and start backing off.
+
+        ``work`` names what the request was for (task or account keys).  Returns True when
+        the failure is that request's, not the network's: its connection was dropped after
+        it was sent, and the API has answered other requests since that work's first drop.
+        Such a failure uses up an attempt, and neither counts towards the streak nor
+        backs the crawl off.
+        """
+        keys = list(work)
+        charge = exc.sent and any(self._dropped.get(k, self.replies) < self.replies
+                                  for k in keys)
+        for key in keys:
+            self._dropped.setdefault(key, self.replies)
+        if charge:
+            return True
+        self.streak += 1
+        self.reason = exc.reason
+        self.until = now + self.delay(self.streak)
+        return False
+
+    def delay(self, streak: int) -> float:
+        """Seconds to wait after ``streak`` failures in a row: half the backoff ceiling,
+        plus up to as much again at random (so several workers do not retry in step)."""
+        ceiling = self.retry.ceiling(streak)
+        return ceiling / 2 + self.rng.uniform(0.0, ceiling / 2)
+
+    def hold(self, exc: Exception) -> float | None:
+        """When work whose request got no reply may be claimed again: at once (None) when
+        the request never left; just after the backoff when it was dropped after being sent,
+        so that other work goes first and shows whether the API answers at all."""
+        return self.until + 1.0 if getattr(exc, "sent", False) else None
+
+    def wait(self, now: float) -> float:
+        """Seconds to wait before the next request (0 when the API last answered)."""
+        return max(0.0, self.until - now)
+
+    def check(self) -> None:
+        """Raise :class:`ApiUnreachable` once ``limit`` requests in a row got no reply."""
+        if self.streak >= self.limit:
+            raise self.error()
+
+    def check_end(self) -> None:
+        """At the end of a run: raise when requests were made and none got a reply."""
+        if self.streak and not self.replies:
+            raise self.error()
+
+    def error(self) -> ApiUnreachable:
+        tries = "1 request" if self.streak == 1 else f"{self.streak} requests in a row"
+        return ApiUnreachable(
+            f"cannot reach the API at {self.base_url}: {tries} got no reply "
+            f"({self.reason}); check the network and api.base_url"
+        )

@@ -1,0 +1,174 @@
+"""The crawl when the API cannot be reached: no task's attempts are used up, the crawl backs
+off and then stops with one clear error, and it picks up again once the API answers.
+
+A fake Source on a fake clock (no network, no real sleeping); the same thing against the
+real sim over loopback is in tests/reliability/test_unreachable.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from botsweep.config import Settings
+from botsweep.crawler.clock import FakeClock
+from botsweep.crawler.decide import ScoringContext
+from botsweep.crawler.engine import CrawlEngine
+from botsweep.crawler.policy import make_policy
+from botsweep.errors import ApiUnreachable, Unreachable
+from botsweep.seeding import AccountRef, add_seeds
+from botsweep.storage.db import Database
+from botsweep.storage.schema import accounts, frontier, runs
+from tests.crawler.fakes import FakeSource, NameScorer
+from tests.crawler.test_engine import CELEB, HUB, flower_world, stored_edges
+
+BASE = "http://api.example.test:8787"
+
+
+def refused(sent: bool = False) -> Unreachable:
+    if sent:
+        return Unreachable(f"/2/users: {BASE}: the connection was reset before a reply",
+                           kind="reset", sent=True,
+                           reason="the connection was reset before a reply")
+    return Unreachable(f"/2/users: cannot connect to {BASE}: connection refused",
+                       reason="connection refused")
+
+
+class Outage:
+    """Wraps a FakeSource: while ``down`` is set, every call fails before reaching it."""
+
+    base_url = BASE
+
+    def __init__(self, inner: FakeSource) -> None:
+        self.inner = inner
+        self.token_keys = inner.token_keys
+        self.down = False
+        self.failed = 0
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        call = getattr(self.inner, name)
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if self.down:
+                self.failed += 1
+                raise refused()
+            return call(*args, **kwargs)
+
+        return wrapped
+
+
+def engine_for(db: Database, source: Any, clock: FakeClock, **api: Any) -> CrawlEngine:
+    settings = Settings.model_validate({"api": api, "crawler": {"policy": "bfs"}})
+    scoring = ScoringContext(policy=make_policy("bfs"), bot=NameScorer(), threshold=0.5)
+    return CrawlEngine(db, source, settings, scoring, clock=clock, worker_id="w1")
+
+
+def tasks(db: Database) -> dict[tuple[str, int], tuple[str, int, str | None]]:
+    with db.connect() as conn:
+        return {(r.kind, r.account_id): (r.state, r.attempts, r.cursor) for r in conn.execute(
+            select(frontier.c.kind, frontier.c.account_id, frontier.c.state,
+                   frontier.c.attempts, frontier.c.cursor))}
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Database, Outage, FakeClock]:
+    clock = FakeClock()
+    db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    add_seeds(db, [AccountRef(id=HUB)], label="bot", now=clock.now())
+    return db, Outage(FakeSource(flower_world(), clock)), clock
+
+
+def test_an_outage_uses_no_attempts_and_stops_the_crawl_with_one_error(
+    setup: tuple[Database, Outage, FakeClock], tmp_path: Path,
+) -> None:
+    db, source, clock = setup
+    engine_for(db, source, clock).run(max_requests=1)  # the hub's profile and one list
+    before = tasks(db)
+    assert any(state == "pending" for state, _, _ in before.values())
+
+    source.down = True
+    engine = engine_for(db, source, clock)
+    with pytest.raises(ApiUnreachable) as info:
+        engine.run()
+    message = str(info.value)
+    assert message.startswith(f"cannot reach the API at {BASE}: 5 requests in a row got "
+                              "no reply (connection refused)")
+    assert "\n" not in message and info.value.exit_code == 1
+    assert source.failed == 5
+    # Every task is as it was: pending, no attempt used, its lease given back.
+    assert tasks(db) == before
+    with db.connect() as conn:
+        assert conn.execute(select(accounts.c.lookup_attempts)
+                            .where(accounts.c.lookup_attempts > 0)).first() is None
+        assert conn.execute(select(runs.c.outcome).order_by(runs.c.id.desc())).scalar() == (
+            "unreachable")
+    # It backed off between the tries (1 s base, doubling), never a hot loop.
+    waits = [s for s in clock.sleeps if s > 0.01]
+    assert len(waits) >= 4 and sum(waits) >= 0.5 + 1 + 2 + 4
+    # No rate-limit budget was spent on requests that never left.
+    assert engine.ledger.wait_until("/2/users/:id/followers", clock.now()) <= clock.now()
+
+    # The API is back: the crawl ends with the same graph as one that never saw an outage.
+    source.down = False
+    engine = engine_for(db, source, clock)
+    engine.run()
+    assert engine.stats.outcome == "idle" and engine.stats.failed_tasks == 0
+    clean_clock = FakeClock()
+    clean = Database(f"sqlite:///{tmp_path / 'clean.db'}")
+    add_seeds(clean, [AccountRef(id=HUB)], label="bot", now=clean_clock.now())
+    engine_for(clean, FakeSource(flower_world(), clean_clock), clean_clock).run()
+    assert stored_edges(db) == stored_edges(clean)
+    assert {k: v[0] for k, v in tasks(db).items()} == {k: v[0] for k, v in tasks(clean).items()}
+
+
+def test_a_budget_that_runs_out_before_any_reply_is_an_error_not_a_result(
+    setup: tuple[Database, Outage, FakeClock],
+) -> None:
+    db, source, clock = setup
+    engine_for(db, source, clock).run(max_requests=1)
+    source.down = True
+    engine = engine_for(db, source, clock, max_unreachable=50)
+    with pytest.raises(ApiUnreachable, match=f"cannot reach the API at {BASE}"):
+        engine.run(max_requests=3)
+    assert engine.stats.follows_requests == 3 and engine.stats.faults == {"unreachable": 3}
+
+
+def test_a_blip_between_replies_costs_nothing(setup: tuple[Database, Outage, FakeClock]) -> None:
+    db, source, clock = setup
+    calls = [0]
+    inner_following = source.inner.following
+
+    def flaky_following(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] % 2:  # every other list request: connection refused
+            raise refused()
+        return inner_following(*args, **kwargs)
+
+    source.inner.following = flaky_following  # type: ignore[method-assign]
+    engine = engine_for(db, source, clock)
+    engine.run()
+    assert engine.stats.outcome == "idle" and engine.stats.failed_tasks == 0
+    assert engine.stats.faults.get("unreachable", 0) >= 1
+    assert all(attempts == 0 for _, attempts, _ in tasks(db).values())
+
+
+def test_a_request_the_server_always_drops_fails_in_the_end_while_the_crawl_goes_on(
+    tmp_path: Path,
+) -> None:
+    """The one request dropped every time, while others get replies, is that request's
+    fault: it uses up its attempts and is marked failed; the rest of the crawl finishes."""
+    clock = FakeClock()
+    db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    add_seeds(db, [AccountRef(id=HUB), AccountRef(id=CELEB)], label="bot", now=clock.now())
+    source = FakeSource(flower_world(), clock)
+    source.faults[("following", HUB, None)] = [refused(sent=True) for _ in range(20)]
+    engine = engine_for(db, source, clock)
+    engine.run()
+    assert engine.stats.outcome == "idle" and engine.stats.failed_tasks == 1
+    state, attempts, _ = tasks(db)[("following", HUB)]
+    assert state == "failed" and attempts == 5
+    assert tasks(db)[("followers", CELEB)][0] == "done"
