@@ -75,7 +75,8 @@ def open_crawl(
         source = XSource.from_settings(settings.api)
     try:
         if ledger is None:
-            # PostgreSQL: one ledger in the database for every worker; SQLite: in memory.
+            # PostgreSQL: one ledger in the database for every worker; SQLite: in memory,
+            # started from the windows the last process saved.
             ledger = make_ledger(db, list(source.token_keys))
         scoring = scoring_context(settings, db, policy=policy, bot_model=bot_model)
         yield CrawlEngine(db, source, settings, scoring, clock=clock, ledger=ledger,

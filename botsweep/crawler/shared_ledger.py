@@ -5,7 +5,9 @@
 but its state lives in the ``rate_limits`` table (token_key, endpoint, limit, remaining,
 reset, updated_at), so that N daemons on one PostgreSQL database together stay under each
 token's limits.  It is what :func:`make_ledger` hands out when the database is PostgreSQL;
-SQLite keeps the in-memory ledger (one crawler at a time).
+on SQLite (one crawler at a time) it hands out the in-memory ledger saved to the same table
+(:class:`~botsweep.crawler.saved_ledger.SavedRateLedger`), so that the next process
+starts from the windows the last one used.
 
 Rows are keyed by the token's *environment variable name* and the route template, never by
 the token.  Arithmetic, per row:
@@ -50,6 +52,7 @@ from typing import Any
 from sqlalchemy import and_, case, or_, select, update
 
 from botsweep.crawler.ratelimit import DEFAULT_LIMITS, RateLedger, RateSnapshot
+from botsweep.crawler.saved_ledger import SavedRateLedger
 from botsweep.storage.db import Database
 from botsweep.storage.schema import rate_limits
 
@@ -279,7 +282,8 @@ class SharedRateLedger:
 
 
 def make_ledger(db: Database, token_keys: Sequence[str]) -> RateLedger | SharedRateLedger:
-    """The shared ledger on PostgreSQL (several workers), the in-memory one on SQLite."""
+    """The shared ledger on PostgreSQL (several workers); on SQLite the in-memory one,
+    started from and saved to the ``rate_limits`` table (one process after another)."""
     if db.is_sqlite:
-        return RateLedger(list(token_keys))
+        return SavedRateLedger(db, list(token_keys))
     return SharedRateLedger(db, list(token_keys))

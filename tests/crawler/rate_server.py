@@ -5,13 +5,15 @@
 * :data:`ledger_ops` draws a crawl's traffic: calls, replies that come back with headers
   or are lost, reservations given back unsent, waits and sleeps until ``wait_until``.
 * :func:`play` runs such traffic through a ledger (in memory or shared) and returns the
-  server, so a property test can check that the ledger never let it see too many calls.
+  server, so a property test can check that the ledger never let it see too many calls;
+  it can also restart the process between ops (a new ledger on the same database).
 * :func:`check_unsent_call_does_not_start_window`: the case a property test found, played
   the same way against either ledger.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -71,10 +73,19 @@ ledger_ops = st.lists(
 
 
 def play(ledger: Ledger, server: FakeRateServer, endpoint: str, ops: list[tuple[str, Any]],
-         now: float) -> FakeRateServer:
-    """Run ``ops`` (drawn from :data:`ledger_ops`) through ``ledger`` against ``server``."""
+         now: float, restart: Callable[[], Ledger] | None = None) -> FakeRateServer:
+    """Run ``ops`` (drawn from :data:`ledger_ops`) through ``ledger`` against ``server``.
+
+    With ``restart``, an op ``("restart", 0)`` ends the process as a crawl ends: every
+    reply in flight comes back, then ``restart()`` is the next process's ledger.
+    """
     in_flight: list[tuple[str, RateSnapshot | None]] = []
     for op, arg in ops:
+        if op == "restart" and restart is not None:
+            for key, snap in in_flight:
+                ledger.observe(key, endpoint, snap, now)
+            in_flight.clear()
+            ledger = restart()
         if op == "call":
             for _ in range(arg):
                 key = ledger.acquire(endpoint, now)

@@ -11,7 +11,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from botsweep.crawler.ratelimit import RateLedger, RateSnapshot
+from botsweep.crawler.ratelimit import RateSnapshot
+from botsweep.crawler.saved_ledger import SavedRateLedger
 from botsweep.crawler.shared_ledger import SharedRateLedger, make_ledger
 from botsweep.storage.db import Database
 from botsweep.storage.schema import rate_limits
@@ -204,7 +205,8 @@ def test_unreported_reservations_do_not_pile_up(sqlite_db: Database) -> None:
 
 
 def test_make_ledger_picks_by_dialect(sqlite_db: Database) -> None:
-    assert isinstance(make_ledger(sqlite_db, ["TOK"]), RateLedger)
+    # SQLite: the in-memory arithmetic, saved for the next process (test_saved_ledger.py)
+    assert isinstance(make_ledger(sqlite_db, ["TOK"]), SavedRateLedger)
 
 
 @pytest.mark.postgres
