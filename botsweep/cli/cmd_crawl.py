@@ -110,9 +110,17 @@ def crawl(
         f"{stats.outcome}: {stats.follows_requests} follows requests, "
         f"{stats.lookup_requests} lookups, {stats.resolve_requests} handle lookups; "
         f"{stats.pages} pages, {stats.profiled} profiles, {stats.likely_bots} likely bots; "
-        f"429s {stats.rate_limited}; faults {stats.faults or 0}; failed tasks "
+        f"429s {stats.rate_limited}; faults {_faults(stats.faults)}; failed tasks "
         f"{stats.failed_tasks}"
     )
+
+
+def _faults(faults: dict[str, int]) -> str:
+    """``0``, or the total and each kind: ``7 (reset 5, timeout 2)``."""
+    if not faults:
+        return "0"
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(faults.items()))
+    return f"{sum(faults.values())} ({kinds})"
 
 
 def register(app: typer.Typer) -> None:
