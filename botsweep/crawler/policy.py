@@ -17,10 +17,7 @@ an empty list).
   is the direction, size class, the owner's band and its follow shape, so that a hub that
   follows 150 accounts and is followed by none is counted apart from an account following
   and followed by 150).  Until a kind has been scored, its share leans on the owner's own
-  evidence (hunted probability plus links to known bots), lowered for a following list
-  to what the kind the owner has under the model alone yielded
-  (:meth:`SmartPolicy.model_kind_prior`: where an account was found can move it to a band
-  whose kinds have not been scored yet).  The square root, rather than the
+  evidence (hunted probability plus links to known bots).  The square root, rather than the
   size itself, keeps cheap lists of likely bots in play: on generated worlds ranking by the
   full size sent the crawl to big audience lists of mostly humans first and reached the
   bot networks behind small lists late (docs/benchmarks.md, "Crawl efficiency").  Seeds'
@@ -178,13 +175,11 @@ class SmartPolicy:
             return self.evidence(candidate, candidate.target_probability)
         return self.evidence(candidate)
 
-    def band(self, candidate: Candidate, threshold: float, p: float | None = None) -> str:
-        """The owner's kind: a seed, a sure bot, a likely bot, or an account tied to bots,
-        by its hunted probability ``p`` (by default :meth:`hunted`)."""
+    def band(self, candidate: Candidate, threshold: float) -> str:
+        """The owner's kind: a seed, a sure bot, a likely bot, or an account tied to bots."""
         if candidate.is_seed:
             return "seed"
-        if p is None:
-            p = self.hunted(candidate)
+        p = self.hunted(candidate)
         if p >= max(threshold, 0.9):
             return "sure"
         return "likely" if p >= threshold else "tied"
@@ -200,51 +195,18 @@ class SmartPolicy:
             return "follows"
         return "followed" if followers >= 10 * (following + 1) else "even"
 
-    def yield_key(self, candidate: Candidate, direction: str, threshold: float,
-                  band: str | None = None) -> str:
+    def yield_key(self, candidate: Candidate, direction: str, threshold: float) -> str:
         """The kind of list whose bot yield is counted: direction, size class, owner band
-        (by default :meth:`band`) and follow shape."""
+        and follow shape."""
         size = self.per_request(candidate, direction)
-        return (f"{novelty_key(direction, size)}:{band or self.band(candidate, threshold)}:"
+        return (f"{novelty_key(direction, size)}:{self.band(candidate, threshold)}:"
                 f"{self.shape(candidate)}")
-
-    def model_kind_prior(self, candidate: Candidate, direction: str, threshold: float,
-                         prior: float) -> float:
-        """``prior``, lowered (never raised) for a following list whose kind has not been
-        scored yet, while the owner's band under the model alone differs: to what lists of
-        that other kind yielded, shrunk towards ``prior`` by ``prior_ids`` pseudo-ids.
-
-        Where an account was found moves it between bands (:meth:`hunted`): a farm the
-        model scores 0.996, found on another farm's following list (a list of humans), is
-        a likely bot rather than a sure one.  Its kind is then often one no list has been
-        scored in yet, and it would start from the owner's optimistic prior again,
-        although the farms read as sure bots have shown what such lists bring: on a dense
-        generated world such farm following lists (239-305 ids, 0-6 bots) took requests
-        that now go to flower hubs' following lists of about 110 bots each
-        (docs/benchmarks.md, "Result with the model's kind prior").  A followers list is
-        left alone, and so is a seed's."""
-        if candidate.is_seed or direction != "following":
-            return prior
-        if self.bot_yield.get(self.yield_key(candidate, direction, threshold),
-                              (0.0, 0.0))[1] > 0:
-            return prior  # its own kind has been scored: its yield takes over
-        alone = self.band(candidate, threshold, candidate.target_probability)
-        if alone == self.band(candidate, threshold):
-            return prior
-        bots, scored = self.bot_yield.get(
-            self.yield_key(candidate, direction, threshold, alone), (0.0, 0.0))
-        if scored <= 0:
-            return prior
-        return min(prior, (bots + self.prior_ids * prior) / (scored + self.prior_ids))
 
     def bot_share(self, candidate: Candidate, direction: str, threshold: float) -> float:
         """Expected share of hunted accounts among the new ids of this list: what lists of
         its kind yielded once their ids were scored, shrunk towards a prior from the owner's
-        own evidence (:meth:`model_kind_prior`) while few ids of that kind have been
-        scored."""
-        prior = self.model_kind_prior(
-            candidate, direction, threshold,
-            self.prior_share * min(1.0, self.seed_evidence(candidate, direction, threshold)))
+        own evidence while few ids of that kind have been scored."""
+        prior = self.prior_share * min(1.0, self.seed_evidence(candidate, direction, threshold))
         bots, scored = self.bot_yield.get(self.yield_key(candidate, direction, threshold),
                                           (0.0, 0.0))
         return (bots + self.prior_ids * prior) / (scored + self.prior_ids)
