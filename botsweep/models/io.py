@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from botsweep.errors import InputError
+from botsweep.models.features import COUNT_FIELDS
 
 __all__ = ["read_profiles", "iter_profiles", "profile_files", "dataset_name_for_file"]
 
@@ -60,7 +61,7 @@ def _check(path: Path, number: int, record: Any) -> dict[str, Any]:
     if not isinstance(metrics, dict):
         raise InputError(f"{where}: 'public_metrics' must be an object of counts, "
                          f"got {metrics!r}")
-    for name in _COUNTS:
+    for name in COUNT_FIELDS:
         value = metrics.get(name, 0)
         if isinstance(value, bool) or not (isinstance(value, int) and value >= 0
                                            or isinstance(value, str) and value.isdigit()):
@@ -71,9 +72,6 @@ def _check(path: Path, number: int, record: Any) -> dict[str, Any]:
         raise InputError(f"{where}: 'created_at' must be RFC 3339 such as "
                          f"\"2015-01-01T00:00:00.000Z\", got {created!r}")
     return record
-
-
-_COUNTS = ("followers_count", "following_count", "tweet_count", "listed_count", "like_count")
 
 
 def _is_rfc3339(value: Any) -> bool:

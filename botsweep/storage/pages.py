@@ -91,8 +91,6 @@ def profile_row(user: Mapping[str, Any], fetched_at: float) -> dict[str, Any]:
     return row
 
 
-
-
 def size_class(ids_per_page: int) -> int:
     """The size class of a page of ``ids_per_page`` ids: 0 for 1-3, 1 for 4-15, ... 5 for
     1,024 or more (powers of 4)."""
