@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 from botsweep.storage.db import Database
 from botsweep.storage.pages import pending_discovered_ids
 from botsweep.storage.schema import (
+    GONE_STATES,
     accounts,
     api_calls,
     follows,
@@ -32,9 +33,8 @@ from botsweep.storage.scores import stored_threshold
 __all__ = ["collect_status", "expanded_accounts_query", "coverage", "check_health"]
 
 
-# States whose lists cannot be read, and accounts that returned no profile.
-UNREADABLE = ("protected", "suspended", "not_found", "deleted")
-GONE = ("suspended", "not_found", "deleted")
+# States whose lists cannot be read: the gone ones, and protected accounts.
+UNREADABLE = ("protected", *GONE_STATES)
 
 
 def expanded_accounts_query() -> Any:
@@ -65,7 +65,7 @@ def coverage(conn: Connection) -> dict[str, Any]:
     profiled = conn.execute(
         select(func.count()).select_from(accounts).where(
             accounts.c.fetched_at.is_not(None),
-            or_(accounts.c.state.is_(None), accounts.c.state.not_in(GONE)))
+            or_(accounts.c.state.is_(None), accounts.c.state.not_in(GONE_STATES)))
     ).scalar_one()
     expanded = conn.execute(
         select(func.count()).select_from(expanded_accounts_query().subquery())

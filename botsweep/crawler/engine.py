@@ -47,7 +47,7 @@ from botsweep.errors import (
 )
 from botsweep.storage.db import Database
 from botsweep.storage.pages import log_call, mark_accounts, write_follow_page
-from botsweep.storage.schema import accounts, runs
+from botsweep.storage.schema import GONE_STATES, accounts, runs
 
 __all__ = ["CrawlEngine", "CrawlStats", "CrawlAborted"]
 
@@ -321,7 +321,7 @@ class CrawlEngine:
         if row is None or row.state is None or task.cursor:
             return False
         reason = None
-        if row.state in ("suspended", "not_found", "deleted"):
+        if row.state in GONE_STATES:
             reason = f"account {row.state}"
         elif row.state == "protected":
             reason = "protected: lists cannot be read"

@@ -52,11 +52,13 @@ __all__ = [
     "jobs",
     "meta",
     "ACCOUNT_STATES",
+    "GONE_STATES",
     "FRONTIER_KINDS",
     "FRONTIER_STATES",
 ]
 
 ACCOUNT_STATES = ("active", "protected", "suspended", "not_found", "deleted")
+GONE_STATES = ("suspended", "not_found", "deleted")  # no profile, no lists to read
 FRONTIER_KINDS = ("followers", "following", "resolve")
 FRONTIER_STATES = ("pending", "leased", "done", "failed", "skipped")
 
