@@ -68,6 +68,14 @@ def _shown_url(url: Any) -> str:
     return str(make_url(url).render_as_string(hide_password=True))
 
 
+def _sqlite_file(url: Any) -> Path | None:
+    """The file a SQLite URL names (None for an in-memory database)."""
+    database = url.database
+    if not database or database == ":memory:":
+        return None
+    return Path(database).expanduser()
+
+
 class Database:
     """One configured database: an Engine, migrated to the newest schema on first use."""
 
@@ -92,14 +100,13 @@ class Database:
                 f"database.url = {settings.url!r}: unsupported database {self.dialect!r}; "
                 "use sqlite:/// or postgresql+psycopg://"
             )
-        if not create and self.dialect == "sqlite":
-            database = url.database
-            if database and database != ":memory:" and not Path(database).expanduser().exists():
-                raise ConfigError(
-                    f"database {database} does not exist: check database.url (or "
-                    "BOTSWEEP_DATABASE__URL) and the directory you run in; `botsweep seed` "
-                    "starts a new one")
-        self.engine = self._create_engine(url)
+        file = _sqlite_file(url) if self.dialect == "sqlite" else None
+        if file is not None and not create and not file.exists():
+            raise ConfigError(
+                f"database {url.database} does not exist: check database.url (or "
+                "BOTSWEEP_DATABASE__URL) and the directory you run in; `botsweep seed` "
+                "starts a new one")
+        self.engine = self._create_engine(url, file)
         self._migrated = False
         if migrate:
             self.migrate()
@@ -108,12 +115,11 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
-    def _create_engine(self, url: Any) -> Engine:
+    def _create_engine(self, url: Any, file: Path | None) -> Engine:
         timeout = self.settings.busy_timeout_s
         if self.dialect == "sqlite":
-            database = url.database
-            if database and database != ":memory:":
-                folder = Path(database).expanduser().parent
+            if file is not None:
+                folder = file.parent
                 try:
                     folder.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
