@@ -30,7 +30,7 @@ from botsweep.crawler.frontier import Frontier, Task
 from botsweep.crawler.lookups import LookupSteps
 from botsweep.crawler.ratelimit import RateLedger
 from botsweep.crawler.reach import Reach
-from botsweep.crawler.replies import ENDPOINTS
+from botsweep.crawler.replies import ENDPOINTS, Page
 from botsweep.crawler.retarget import stand_down
 from botsweep.crawler.retry import RetryPolicy
 from botsweep.crawler.source import Source
@@ -177,6 +177,11 @@ class CrawlEngine:
         if isinstance(exc, Fatal) and status in (401, 403, 404):
             raise CrawlAborted(f"the API refused the crawl: {exc}") from None
         return outcome
+
+    def page_arrived(self, page: Page, endpoint: str, token_key: str) -> None:
+        """A reply: feed its rate headers to the ledger, and note that the API answers."""
+        self.ledger.observe(token_key, endpoint, page.rate, self.clock.now())
+        self.reach.replied()
 
     def spare(self, exc: SourceError, work: Sequence[Hashable]) -> bool:
         """True when ``exc`` got no reply at all: the caller gives ``work`` back untouched,
@@ -369,8 +374,7 @@ class CrawlEngine:
                 self.stats.failed_tasks += 1
                 log.warning("giving up on %s of %s: %s", task.kind, task.account_id, exc)
             return
-        self.ledger.observe(token_key, endpoint, page.rate, self.clock.now())
-        self.reach.replied()
+        self.page_arrived(page, endpoint, token_key)
         fetched_at = page.fetched_at.timestamp()
         with self.db.begin() as conn:
             result = write_follow_page(

@@ -98,8 +98,7 @@ class LookupSteps:
             engine.frontier.lookups_retry_later(ids, engine.backoff(0))
             self._give_up(ids, attempts, str(exc))
             return True
-        engine.ledger.observe(token_key, endpoint, page.rate, engine.clock.now())
-        engine.reach.replied()
+        engine.page_arrived(page, endpoint, token_key)
         fetched_at = page.fetched_at.timestamp()
         asked = set(ids)
         users = [u for u in page.items if int(u["id"]) in asked]
@@ -190,8 +189,7 @@ class LookupSteps:
                     engine.stats.failed_tasks += 1
                     log.warning("giving up on resolving @%s: %s", task.handle, exc)
             return True
-        engine.ledger.observe(token_key, endpoint, page.rate, engine.clock.now())
-        engine.reach.replied()
+        engine.page_arrived(page, endpoint, token_key)
         fetched_at = page.fetched_at.timestamp()
         by_handle = {str(u.get("username", "")).lower(): u for u in page.items}
         errors = {e.value.lower(): e.state for e in page.errors}
