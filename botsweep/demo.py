@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from botsweep.config import Settings, load_settings
 from botsweep.errors import InputError
@@ -22,6 +23,7 @@ from botsweep.errors import InputError
 __all__ = ["DemoResult", "run_demo", "DEMO_TOKEN_ENV"]
 
 DEMO_TOKEN_ENV = "BOTSWEEP_DEMO_TOKEN"
+_TOKEN = "demo-token"  # the sim's token, not a secret: the config tells users to reuse it
 
 
 @dataclass
@@ -97,8 +99,8 @@ def _clear(out: Path) -> None:
                                                     errors="replace").startswith(_MARK)
     foreign = [name for name in present if name not in _OUTPUTS]
     if not earlier or foreign:
-        shown = ", ".join((foreign or present)[:3]) + (", ..." if len(foreign or present) > 3
-                                                       else "")
+        listed = foreign or present
+        shown = ", ".join(listed[:3]) + (", ..." if len(listed) > 3 else "")
         raise InputError(f"--out {out}: holds files that an earlier demo did not write "
                          f"({shown}); give a new or empty directory")
     for name in _OUTPUTS:
@@ -111,13 +113,13 @@ def _clear(out: Path) -> None:
 
 def _write_config(out: Path, db_path: Path, base_url: str, time_scale: float) -> Path:
     path = out / "config.yaml"
-    port = base_url.rsplit(":", 1)[-1].rstrip("/")
+    port = urlsplit(base_url).port
     path.write_text(
         f"{_MARK}: the demo's database. The sim it crawled has stopped; to crawl on,\n"
         "# serve the world again on the same port, then give the crawl the sim's token:\n"
-        f"#   botsweep sim serve --world {out / 'world'} --port {port} --token demo-token "
+        f"#   botsweep sim serve --world {out / 'world'} --port {port} --token {_TOKEN} "
         f"--time-scale {time_scale:g} &\n"
-        f"#   export {DEMO_TOKEN_ENV}=demo-token\n"
+        f"#   export {DEMO_TOKEN_ENV}={_TOKEN}\n"
         f"#   botsweep --config {path} crawl\n"
         f"database:\n  url: sqlite:///{db_path}\n"
         f"api:\n  base_url: {base_url}\n  bearer_token_env: [{DEMO_TOKEN_ENV}]\n"
@@ -159,15 +161,14 @@ def run_demo(
     world_dir = out / "world"
     save_world(world, world_dir)
     db_path = out / "demo.db"
-    token = "demo-token"
-    with SimServer(world, time_scale=time_scale, tokens=(token,), rng_seed=rng_seed) as base_url:
+    with SimServer(world, time_scale=time_scale, tokens=(_TOKEN,), rng_seed=rng_seed) as base_url:
         config_path = _write_config(out, db_path, base_url, time_scale)
         settings: Settings = load_settings(config_path)
         db = Database(settings.database)
         campaign = str(world.accounts[world.seeds[0]].get("_campaign") or "")
         add_seeds(db, [AccountRef(id=i) for i in world.seeds], label="bot",
                   campaign=campaign, source="demo")
-        source = XSource({DEMO_TOKEN_ENV: token}, base_url=base_url, timeout_s=5.0)
+        source = XSource({DEMO_TOKEN_ENV: _TOKEN}, base_url=base_url, timeout_s=5.0)
         scorer = load_scorer(settings)  # one model for the crawl, the rescore and the fit
         with open_crawl(settings, db, source=source, bot_model=scorer, stop=stop) as engine:
             if on_engine is not None:
