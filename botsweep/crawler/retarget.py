@@ -205,7 +205,9 @@ def sync_target(db: Database, ctx: ScoringContext, now: float,
         # One worker ranks; the others wait here and then find the queue ranked (two
         # workers updating the same rows in their own orders could deadlock).
         db.hold_lock(conn, _RANK_LOCK)
-        if _stored_key(conn) == key:
+        if _stored_key(conn) == key:  # another worker ranked it meanwhile: claim it too
+            if worker is not None:
+                _say_hunting(conn, db, key, worker, now)
             return False
         if worker is not None:
             _check_no_live_rival(conn, key, worker, now)

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 
 from botsweep.campaign.store import fit_campaign
 from botsweep.config import Settings
+from botsweep.crawler import retarget
 from botsweep.crawler.bot_yield import read_bot_yield, update_bot_yield
 from botsweep.crawler.decide import ScoringContext, apply_profiles
 from botsweep.crawler.frontier import Frontier
@@ -167,6 +168,36 @@ def test_one_worker_ending_its_crawl_does_not_free_a_target_another_still_hunts(
         _context("campaign", FakeCampaign()).refresh(db, NOW + 4, force=True, worker="w2")
     stand_down(db, "w3", NOW + 5)
     assert _context("campaign", FakeCampaign()).refresh(db, NOW + 6, force=True, worker="w2")
+    db.dispose()
+
+
+def test_a_worker_that_waited_while_another_ranked_the_queue_still_claims_it(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers hunting bots start on one database at once: w2 finds the queue not
+    ranked yet, waits for the ranking lock while w1 ranks it, then finds it ranked.  w2
+    crawls on for bots, so after w1's crawl ends a worker hunting another target is still
+    refused, naming w2 (not let in to rank the queue away under w2's feet)."""
+    other = Database(db.url)  # w1's own engine on the same database
+    real = retarget._stored_key
+    looked: list[str | None] = []
+
+    def w1_ranks_after_w2_looked(conn: Any) -> str | None:
+        value = real(conn)
+        if not looked:  # w2's first look, before the lock: w1 ranks the queue just then
+            looked.append(value)
+            assert _context("bot").refresh(other, NOW, force=True, worker="w1")
+        return value
+
+    monkeypatch.setattr(retarget, "_stored_key", w1_ranks_after_w2_looked)
+    assert not _context("bot").refresh(db, NOW + 1, force=True, worker="w2")
+    monkeypatch.setattr(retarget, "_stored_key", real)
+    assert looked == [None]  # w2 did see the queue unranked before it waited
+    stand_down(other, "w1", NOW + 2)
+    with db.connect() as conn:
+        assert [w["worker"] for w in retarget.hunting(conn)["workers"]] == ["w2"]
+    with pytest.raises(ConfigError, match="worker w2 is crawling this database for bot"):
+        _context("campaign", FakeCampaign()).refresh(db, NOW + 3, force=True, worker="w3")
+    other.dispose()
     db.dispose()
 
 
