@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from botsweep.config import Settings, load_settings
 from botsweep.errors import InputError
 
-__all__ = ["DemoResult", "run_demo", "DEMO_TOKEN_ENV"]
+__all__ = ["DemoResult", "run_demo", "check_out", "DEMO_TOKEN_ENV"]
 
 DEMO_TOKEN_ENV = "BOTSWEEP_DEMO_TOKEN"
 _TOKEN = "demo-token"  # the sim's token, not a secret: the config tells users to reuse it
@@ -82,10 +82,11 @@ _MARK = "# Written by `botsweep demo`"
 _OUTPUTS = ("config.yaml", "demo.db", "demo.db-wal", "demo.db-shm", "report.html", "world")
 
 
-def _clear(out: Path) -> None:
-    """Remove an earlier demo's files from ``out``; refuse a directory holding anything else.
+def check_out(out: Path) -> None:
+    """Refuse ``out`` (InputError) unless it is new, empty or an earlier demo's.
 
-    An earlier demo is known by the first line of the config.yaml it wrote.
+    An earlier demo is known by the first line of the config.yaml it wrote.  The CLI calls
+    this before it prints anything, so a refusal is the only line the user sees.
     """
     if not out.exists():
         return
@@ -103,6 +104,11 @@ def _clear(out: Path) -> None:
         shown = ", ".join(listed[:3]) + (", ..." if len(listed) > 3 else "")
         raise InputError(f"--out {out}: holds files that an earlier demo did not write "
                          f"({shown}); give a new or empty directory")
+
+
+def _clear(out: Path) -> None:
+    """Remove an earlier demo's files from ``out``; refuse a directory holding anything else."""
+    check_out(out)
     for name in _OUTPUTS:
         target = out / name
         if target.is_dir():

@@ -26,8 +26,9 @@ def demo(
 ) -> None:
     """Generate a world with planted bot networks, crawl it from 12 known bots, score, report."""
     from botsweep.cli.cmd_crawl import progress_display, stop_on_signals
-    from botsweep.demo import run_demo
+    from botsweep.demo import check_out, run_demo
 
+    check_out(out.resolve())  # a refusal comes before anything else is printed
     stop = threading.Event()
     typer.echo(f"botsweep demo: a {accounts}-account world, served by the sim on loopback "
                f"(time x{time_scale:g}), crawled from 12 seed bots")

@@ -74,6 +74,22 @@ def test_the_demo_will_not_overwrite_files_it_did_not_write(
     assert "notes.txt" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("foreign", ["a directory of notes", "a file"])
+def test_a_refused_out_directory_is_the_only_thing_printed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], foreign: str) -> None:
+    """No banner announcing a crawl that will not happen: one line on stderr, exit 2."""
+    out = tmp_path / "mine"
+    if foreign == "a file":
+        out.write_text("mine", encoding="utf-8")
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("mine", encoding="utf-8")
+    assert main(["demo", "--accounts", "200", "--no-progress", "--out", str(out)]) == 2
+    printed, err = capsys.readouterr()
+    assert printed == ""
+    assert len(err.strip().splitlines()) == 1 and f"--out {out}" in err
+
+
 def test_the_written_config_says_how_to_crawl_on(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
