@@ -20,6 +20,15 @@ def _when(epoch: float | None, now: float) -> str:
     return f"in {delta:.0f} s" if delta >= 0 else f"{-delta:.0f} s ago"
 
 
+def _next_run(epoch: float | None, now: float) -> str:
+    """A job's next run: ``in N s``, or ``due now`` once that time has passed (the run is
+    going, or waits for a run still going; a daemon records the next time when a run ends)."""
+    if not epoch:
+        return "-"
+    delta = epoch - now
+    return f"in {delta:.0f} s" if delta >= 0.5 else "due now"
+
+
 def render_status(data: dict[str, Any]) -> None:
     """Print the status dict as rich tables."""
     from rich.console import Console
@@ -80,7 +89,7 @@ def render_status(data: dict[str, Any]) -> None:
             jobs.add_column(column)
         for job in data["jobs"]:
             jobs.add_row(Text(job["worker_id"]), Text(job["job"]), _when(job["last_run_at"], now),
-                         Text(job["last_outcome"] or "-"), _when(job["next_run_at"], now))
+                         Text(job["last_outcome"] or "-"), _next_run(job["next_run_at"], now))
         console.print(jobs)
 
 

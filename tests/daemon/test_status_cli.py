@@ -54,6 +54,21 @@ def test_status_shows_each_jobs_last_run_outcome_and_next_run(
     assert jobs["report"]["last_run_at"] is None and jobs["report"]["next_run_at"] > time.time()
 
 
+def test_a_job_whose_next_run_time_has_passed_is_due_now_not_ago(
+    crawled: Database, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """While a run goes on (or waits for one still going), the recorded next run time lies
+    in the past: status says the job is due, not that its next run was 45 s ago."""
+    record_job(crawled, "w-test", "crawl", next_run_at=time.time() - 45)
+    rc, out, err = _run(capsys, "status")
+    assert rc == 0, err
+    rows = {c[1]: c for c in ([c.strip() for c in line.split("│")] for line in out.splitlines()
+                              if line.strip().startswith("w-test"))}
+    assert rows["crawl"][4] == "due now"
+    assert rows["crawl"][2].endswith("s ago")  # the last run did happen in the past
+    assert rows["report"][4].startswith("in ")
+
+
 def test_status_check_is_healthy_after_a_fresh_tick_and_fails_when_stale(
     crawled: Database, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
