@@ -24,9 +24,19 @@ def export(
             show_default=False,
         ),
     ] = None,
+    campaign: Annotated[
+        str | None,
+        typer.Option(
+            "--campaign",
+            help="The campaign whose probability fills campaign_probability (default: "
+            "crawler.campaign, else the only campaign seeds and labels name, else the only "
+            "fitted campaign model, else the latest fitted, named on stderr).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Export accounts (with scores and communities) and edges."""
-    from botsweep.viz.export import FORMATS, export_graph
+    from botsweep.viz.export import FORMATS, export_campaign, export_graph
     from botsweep.viz.graph import load_graph
 
     if fmt not in FORMATS:
@@ -36,7 +46,11 @@ def export(
     if out is None:
         out = Path("export") if fmt == "csv" else Path(f"botsweep.{fmt}")
     app_ctx = get_context(ctx)
-    graph = load_graph(app_ctx.db(), campaign=app_ctx.settings().crawler.campaign)
+    db = app_ctx.db()
+    name, note = export_campaign(db, campaign, app_ctx.settings().crawler.campaign)
+    if note:
+        typer.echo(note, err=True)
+    graph = load_graph(db, campaign=name)
     for path in export_graph(graph, fmt, out):
         typer.echo(f"wrote {path}")
 
@@ -45,6 +59,7 @@ def register(app: typer.Typer) -> None:
     app.command(
         epilog=example(
             "botsweep export --format csv --out export/\n"
-            "botsweep export --format gexf --out graph.gexf"
+            "botsweep export --format gexf --out graph.gexf\n"
+            "botsweep export --campaign pron --out export/"
         )
     )(export)

@@ -9,16 +9,21 @@ investigation, so a CSV text cell that a spreadsheet would run as a formula (it 
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
+from sqlalchemy import select
 
 from botsweep.errors import InputError
+from botsweep.storage.db import Database
+from botsweep.storage.schema import meta
 from botsweep.viz.communities import detect_communities
+from botsweep.viz.graph import only_campaign
 
-__all__ = ["export_graph", "ACCOUNT_COLUMNS", "FORMATS"]
+__all__ = ["export_graph", "export_campaign", "ACCOUNT_COLUMNS", "FORMATS"]
 
 FORMATS = ("csv", "gexf", "graphml")
 ACCOUNT_COLUMNS = (
@@ -64,6 +69,51 @@ def _rows(graph: nx.DiGraph, community: dict[int, int]) -> list[dict[str, Any]]:
             row[column] = value
         rows.append(row)
     return rows
+
+
+def _fitted(db: Database) -> dict[str, float]:
+    """Each fitted campaign model's name and when it was fitted (0 if it does not say)."""
+    from botsweep.campaign.store import MODEL_KEY_PREFIX
+
+    fitted: dict[str, float] = {}
+    with db.connect() as conn:
+        for key, raw in conn.execute(select(meta.c.key, meta.c.value)
+                                     .where(meta.c.key.like(MODEL_KEY_PREFIX + "%"))):
+            try:
+                when = float(json.loads(raw).get("fitted_epoch") or 0.0)
+            except (ValueError, TypeError, AttributeError):
+                when = 0.0
+            fitted[str(key)[len(MODEL_KEY_PREFIX):]] = when
+    return fitted
+
+
+def export_campaign(db: Database, given: str | None = None,
+                    configured: str | None = None) -> tuple[str | None, str | None]:
+    """The campaign whose probability fills ``campaign_probability``, and a note to show
+    when it was picked among several.
+
+    ``--campaign`` (it must have a fitted model), else ``crawler.campaign``, else the only
+    campaign that seeds and labels name, else the only fitted campaign model, else the
+    latest fitted of several (with the note saying so); None when no model was fitted.
+    """
+    fitted = _fitted(db)
+    if given:
+        if given not in fitted:
+            known = f" (fitted: {', '.join(sorted(fitted))})" if fitted else ""
+            raise InputError(f"--campaign {given!r}: no fitted campaign model of that name"
+                             f"{known}; fit it with `botsweep campaign fit --campaign {given}`")
+        return given, None
+    if configured:
+        return configured, None
+    named = only_campaign(db)
+    if named or not fitted:
+        return named, None
+    latest = max(sorted(fitted), key=lambda name: fitted[name])
+    if len(fitted) == 1:
+        return latest, None
+    return latest, (f"campaign_probability is for campaign {latest}, the latest fitted of "
+                    f"{', '.join(sorted(fitted))}; choose with --campaign NAME "
+                    "(or crawler.campaign)")
 
 
 def export_graph(graph: nx.DiGraph, fmt: str, out: Path) -> list[Path]:

@@ -8,10 +8,15 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 import pytest
+from sqlalchemy import select
 
+from botsweep.campaign.store import fit_campaign
 from botsweep.cli import main
+from botsweep.seeding import AccountRef, add_seeds
 from botsweep.storage.db import Database
+from botsweep.storage.schema import scores
 from botsweep.viz.export import ACCOUNT_COLUMNS
+from tests.campaign.synth import FakeBotScorer, build_db, population
 from tests.pg import pg_url_or_skip
 from tests.storage.crawled import (
     BIG,
@@ -152,3 +157,41 @@ def test_export_reads_the_same_crawl_from_postgres(
     assert {i for i, r in rows.items() if r["is_seed"] == 1} == {HUB, BIG}
     edges = pd.read_csv("out/edges.csv", dtype=str)
     assert {(int(a), int(b)) for a, b in edges.itertuples(index=False)} == EDGES
+
+
+def _campaign_column(path: str) -> dict[int, float]:
+    accounts = pd.read_csv(path, dtype={"id": str}, keep_default_na=False)
+    return {int(r["id"]): float(r["campaign_probability"]) for r in accounts.to_dict("records")
+            if r["campaign_probability"] != ""}
+
+
+def test_campaign_probability_is_filled_when_several_campaigns_are_fitted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two fitted campaigns and no crawler.campaign: the column holds the latest fitted
+    campaign's probabilities, and stderr says which campaign that is and how to choose."""
+    people = population()
+    pron = [aid for aid, (kind, _) in people.items() if kind == "pron"]
+    farm = [aid for aid, (kind, _) in people.items() if kind == "farm"]
+    db = build_db(tmp_path, people, seeds=pron[:10])  # the CLI's default database path
+    add_seeds(db, [AccountRef(id=aid) for aid in farm[:10]], label="bot", campaign="farm")
+    fit_campaign(db, "pron", bot_scorer=FakeBotScorer())
+    fit_campaign(db, "farm", bot_scorer=FakeBotScorer())  # fitted last
+    with db.connect() as conn:
+        stored = {name: dict(conn.execute(select(scores.c.account_id, scores.c.probability)
+                                          .where(scores.c.scorer == f"campaign:{name}")).all())
+                  for name in ("pron", "farm")}
+    db.dispose()
+    assert main(["export", "--out", "out"]) == 0
+    column = _campaign_column("out/accounts.csv")
+    assert set(column) == set(people)
+    assert column == pytest.approx(stored["farm"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "for campaign farm, the latest fitted of farm, pron" in err[0]
+    assert "--campaign NAME" in err[0]
+    assert main(["export", "--campaign", "pron", "--out", "pron"]) == 0
+    assert capsys.readouterr().err == ""  # chosen, not guessed: nothing to say
+    assert _campaign_column("pron/accounts.csv") == pytest.approx(stored["pron"])
+    assert main(["export", "--campaign", "flowers", "--out", "flowers"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no fitted campaign model" in err[0] and "farm, pron" in err[0]
