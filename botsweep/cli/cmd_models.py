@@ -167,7 +167,9 @@ def score(
     input_path: Annotated[
         Path | None,
         typer.Option("--input", dir_okay=False,
-                     help="Score this .jsonl[.gz] profile file instead of the database."),
+                     help="Score this .jsonl[.gz] profile file instead of the database. "
+                          "One row per id: a line repeating an earlier record exactly is "
+                          "skipped; the same id with other fields is refused (exit 2)."),
     ] = None,
     output: Annotated[
         Path | None,
@@ -202,6 +204,9 @@ def score(
         result = score_file(scorer, input_path, output)
         typer.echo(f"scored {result['scored']} accounts ({result['bots']} labelled bot at "
                    f"threshold {scorer.threshold:.4f}) with {scorer.version}; wrote {output}")
+        if result["repeated"]:
+            typer.echo(f"skipped {result['repeated']} line(s) repeating an earlier line's "
+                       "record exactly: one row per id")
         return
     from botsweep.storage.scores import score_pending
 

@@ -3,15 +3,21 @@
 The output is ``id,bot_probability,label,display_score`` as FORMATS.md specifies:
 ``label`` is ``bot`` or ``human`` at the model's threshold and ``display_score`` is
 5 x probability, rounded to one decimal.  Records are read and scored in batches, so a
-file of millions of profiles needs memory for one batch only.  The CSV is written to a
-temporary file beside the output and renamed into place, so a bad line half-way through
-the input leaves no half-written CSV behind.  Account age runs to a record's
-``_collected_at`` (or ``_fetched_at``), else to the time of scoring.
+file of millions of profiles needs memory for one batch, plus each id's first line number.
+The CSV is written to a temporary file beside the output and renamed into place, so a bad
+line half-way through the input leaves no half-written CSV behind.  Account age runs to a
+record's ``_collected_at`` (or ``_fetched_at``), else to the time of scoring.
+
+The CSV has one row per id.  A line that repeats an earlier line's record exactly is
+skipped (and counted); a line whose id is on an earlier line with other fields stops the
+command, naming both lines, since either record's score could be the one wanted.  Only
+the repeats' fingerprints are kept: the first occurrences are read again, once, at the end.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -29,15 +35,46 @@ __all__ = ["score_file", "SCORE_COLUMNS"]
 SCORE_COLUMNS = ("id", "bot_probability", "label", "display_score")
 
 
-def _batches(path: Path, size: int) -> Iterator[list[dict[str, Any]]]:
+def _fingerprint(record: Mapping[str, Any]) -> int:
+    """Equal for records with the same fields and values, whatever their key order."""
+    return hash(json.dumps(record, sort_keys=True, separators=(",", ":")))
+
+
+def _batches(path: Path, size: int, first: dict[str, int],
+             repeats: list[tuple[str, int, int]]) -> Iterator[list[dict[str, Any]]]:
+    """Batches of the records whose id is new; each later line of a known id goes to
+    ``repeats`` as (id, line, fingerprint)."""
     batch: list[dict[str, Any]] = []
-    for _, record in iter_profiles(path):
+    for number, record in iter_profiles(path):
+        ident = str(record["id"])
+        if first.setdefault(ident, number) != number:
+            repeats.append((ident, number, _fingerprint(record)))
+            continue
         batch.append(record)
         if len(batch) >= size:
             yield batch
             batch = []
     if batch:
         yield batch
+
+
+def _check_repeats(path: Path, first: dict[str, int],
+                   repeats: list[tuple[str, int, int]]) -> None:
+    """InputError naming the first repeated id whose record differs from its first line's."""
+    if not repeats:
+        return
+    wanted = {first[ident] for ident, _, _ in repeats}
+    seen: dict[int, int] = {}
+    for number, record in iter_profiles(path):
+        if number in wanted:
+            seen[number] = _fingerprint(record)
+            if len(seen) == len(wanted):
+                break
+    for ident, number, fingerprint in repeats:
+        if seen[first[ident]] != fingerprint:
+            raise InputError(
+                f"{path} line {number}: id {ident} is also on line {first[ident]}, with other "
+                "fields; keep one record per id (lines repeating a record exactly are skipped)")
 
 
 def _rows(scorer: BotScorer, records: list[Mapping[str, Any]],
@@ -62,16 +99,19 @@ def score_file(scorer: BotScorer, input_path: str | Path, output_path: str | Pat
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     count = bots = 0
     total = 0.0
+    first: dict[str, int] = {}
+    repeats: list[tuple[str, int, int]] = []
     try:
         with tmp.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(SCORE_COLUMNS)
-            for records in _batches(source, batch):
+            for records in _batches(source, batch, first, repeats):
                 rows = list(_rows(scorer, records, when))
                 writer.writerows(rows)
                 count += len(rows)
                 bots += sum(1 for row in rows if row[2] == "bot")
                 total += float(np.sum([float(row[1]) for row in rows]))
+        _check_repeats(source, first, repeats)
         tmp.replace(target)
     except OSError as exc:
         raise InputError(f"--output {target}: cannot write ({exc.strerror or exc})") from None
@@ -79,4 +119,4 @@ def score_file(scorer: BotScorer, input_path: str | Path, output_path: str | Pat
         if tmp.exists():
             tmp.unlink()
     return {"scored": count, "bots": bots, "mean_probability": total / count if count else None,
-            "output": str(target), "model_version": scorer.version}
+            "repeated": len(repeats), "output": str(target), "model_version": scorer.version}

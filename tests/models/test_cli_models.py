@@ -79,6 +79,35 @@ def test_bad_input_line_names_file_and_line(model_file: Path, tmp_path: Path,
     assert "line 1" in capsys.readouterr().err
 
 
+def test_a_repeated_id_gives_one_row_or_is_refused_naming_both_lines(
+        model_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One row per id: an exact repeat (keys in another order too) is skipped and counted;
+    the same id with other fields would make the CSV say two things about one account."""
+    one, two, three = profile(1), profile(2), profile(3)
+    reordered = dict(reversed(list(one.items())))
+    source, out = tmp_path / "in.jsonl", tmp_path / "scores.csv"
+    source.write_text("".join(json.dumps(r) + "\n" for r in (one, two, reordered, three, two)),
+                      encoding="utf-8")
+    capsys.readouterr()
+    assert main(["score", "--model", str(model_file), "--input", str(source),
+                 "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "scored 3 accounts" in printed and "skipped 2 line(s) repeating" in printed
+    with out.open(encoding="utf-8") as handle:
+        assert [row["id"] for row in csv.DictReader(handle)] == ["1", "2", "3"]
+    out.unlink()
+    changed = profile(2)
+    changed["public_metrics"]["followers_count"] += 500
+    source.write_text("".join(json.dumps(r) + "\n" for r in (one, two, three, changed)),
+                      encoding="utf-8")
+    assert main(["score", "--model", str(model_file), "--input", str(source),
+                 "--output", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert f"{source} line 4: id 2 is also on line 2, with other fields" in err
+    assert not out.exists()  # no CSV that keeps one of the two silently
+
+
 def _broken(change: dict) -> dict:
     record = profile(7)
     for key, value in change.items():
