@@ -20,7 +20,10 @@ an empty list).
   evidence (hunted probability plus links to known bots).  The square root, rather than the
   size itself, keeps cheap lists of likely bots in play: on generated worlds ranking by the
   full size sent the crawl to big audience lists of mostly humans first and reached the
-  bot networks behind small lists late (docs/benchmarks.md, "Crawl efficiency").  Seeds'
+  bot networks behind small lists late (docs/benchmarks.md, "Crawl efficiency").  A seed's
+  following list is ranked without its size until a list of its kind has been scored
+  (:meth:`SmartPolicy.size_factor`): a long list of whom a bot follows is as likely to be
+  its cover as its network, so the seeds' followers lists come first.  Seeds'
   lists are weighted up, and a seed counts as sure evidence, except for the following list
   of a seed that the model scores under the threshold: a bot built to pass for a human
   (a mimic) follows humans for its cover, so that list's prior share is the model's
@@ -223,6 +226,22 @@ class SmartPolicy:
                 return min(prior, (bots + self.mate_ids * prior) / (ids + self.mate_ids))
         return prior
 
+    def size_factor(self, candidate: Candidate, direction: str, threshold: float) -> float:
+        """What a list's size adds to its priority: the ids one request brings, to the power
+        ``size_power``, except for a seed's following list while no list of its kind has
+        been scored, which gets 1.  Whom a bot follows, it chooses: its network (a hub's
+        leaves), but also cover and custom (ordinary accounts, a farm's paying customers, a
+        mimic's community), and a long following list is as likely to be cover as network.
+        Who follows a seed, others chose (a leaf's hubs, a hub's farm).  So until a list of
+        the kind has shown what such lists hold, a seed's following list earns no place
+        ahead of the seeds' followers lists by its length; once one has been scored, the
+        kind's yield speaks and size counts as for any list."""
+        if candidate.is_seed and direction == "following":
+            key = self.yield_key(candidate, direction, threshold)
+            if self.bot_yield.get(key, (0.0, 0.0))[1] <= 0:
+                return 1.0
+        return float(self.per_request(candidate, direction) ** self.size_power)
+
     def weight(self, candidate: Candidate, likely: bool) -> float:
         """Seeds first: they are known bots, and each may open a part of the network not
         reached yet.  Accounts only tied to bots come last: their lists mostly bring back
@@ -247,7 +266,7 @@ class SmartPolicy:
                 skip = f"likely human with {count} {direction}: too costly to read"
             priority = 0.0
             if skip is None:
-                priority = (weight * self.per_request(candidate, direction) ** self.size_power
+                priority = (weight * self.size_factor(candidate, direction, threshold)
                             * self.rate(candidate, direction, threshold))
             decisions.append(Decision(candidate.account_id, direction, priority, skip))
         return decisions
