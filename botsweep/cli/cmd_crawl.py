@@ -97,13 +97,15 @@ def crawl(
     from botsweep.crawler.engine import CrawlEngine  # noqa: F401  (fail fast on import)
     from botsweep.crawler.policy import make_policy
     from botsweep.crawler.run import open_crawl
+    from botsweep.storage.crawl_lock import crawl_lock
 
     if policy is not None:
         make_policy(policy)
     app_ctx = get_context(ctx)
     settings, db = app_ctx.settings(), app_ctx.db()
     stop = threading.Event()
-    with stop_on_signals(stop), open_crawl(settings, db, policy=policy, stop=stop) as engine:
+    with (crawl_lock(db, "crawl"), stop_on_signals(stop),
+          open_crawl(settings, db, policy=policy, stop=stop) as engine):
         with progress_display(engine, progress):
             stats = engine.run(max_requests=max_requests, until_idle=True)
     typer.echo(

@@ -27,10 +27,12 @@ def daemon(
     """Run the crawl, score and report jobs on the `schedule` in the config until stopped.
 
     SIGTERM or Ctrl-C: the page in hand is stored, leases are given back, exit 0.
-    Several daemons can share one PostgreSQL database (database.url).
+    Several daemons can share one PostgreSQL database (database.url); a SQLite database
+    takes one crawling process at a time.
     """
     from botsweep.daemon import Daemon
     from botsweep.errors import InputError
+    from botsweep.storage.crawl_lock import crawl_lock
 
     if worker_id is not None and (not worker_id.strip() or len(worker_id) > 64):
         raise InputError(f"--worker-id {worker_id!r}: give 1 to 64 characters")
@@ -38,13 +40,15 @@ def daemon(
     # One line per event by default: the daemon's own events are INFO.
     if app_ctx.verbosity == 0:
         logging.getLogger("botsweep.daemon").setLevel(logging.INFO)
-    worker = Daemon(app_ctx.settings(), app_ctx.db(create=True), worker_id=worker_id,
-                    verbosity=app_ctx.verbosity, log_json=app_ctx.log_json)
-    if not worker.run():
-        # A job would not stop: its thread would keep the interpreter alive.
-        logging.shutdown()
-        sys.stderr.flush()
-        os._exit(1)
+    db = app_ctx.db(create=True)
+    with crawl_lock(db, "daemon"):  # on SQLite, one crawling process at a time
+        worker = Daemon(app_ctx.settings(), db, worker_id=worker_id,
+                        verbosity=app_ctx.verbosity, log_json=app_ctx.log_json)
+        if not worker.run():
+            # A job would not stop: its thread would keep the interpreter alive.
+            logging.shutdown()
+            sys.stderr.flush()
+            os._exit(1)
 
 
 def register(app: typer.Typer) -> None:

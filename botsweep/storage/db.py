@@ -106,6 +106,7 @@ class Database:
                 f"database {url.database} does not exist: check database.url (or "
                 "BOTSWEEP_DATABASE__URL) and the directory you run in; `botsweep seed` "
                 "starts a new one")
+        self.file = file  # the SQLite file (None for PostgreSQL or an in-memory database)
         self.engine = self._create_engine(url, file)
         self._migrated = False
         if migrate:
