@@ -98,7 +98,10 @@ def check_out(out: Path) -> None:
     config = out / "config.yaml"
     earlier = config.is_file() and config.read_text(encoding="utf-8",
                                                     errors="replace").startswith(_MARK)
-    foreign = [name for name in present if name not in _OUTPUTS]
+    from botsweep.storage.crawl_lock import lock_path
+
+    foreign = [name for name in present
+               if name not in _OUTPUTS and name != lock_path(out / "demo.db").name]
     if not earlier or foreign:
         listed = foreign or present
         shown = ", ".join(listed[:3]) + (", ..." if len(listed) > 3 else "")
@@ -107,14 +110,20 @@ def check_out(out: Path) -> None:
 
 
 def _clear(out: Path) -> None:
-    """Remove an earlier demo's files from ``out``; refuse a directory holding anything else."""
+    """Remove an earlier demo's files from ``out``; refuse a directory holding anything else,
+    or one whose database a crawl (the restart steps in its config.yaml) is using."""
+    from botsweep.storage.crawl_lock import hold_crawl_lock
+
     check_out(out)
-    for name in _OUTPUTS:
-        target = out / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+    if not out.exists():
+        return
+    with hold_crawl_lock(out / "demo.db", "demo"):
+        for name in _OUTPUTS:
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
 
 
 def _write_config(out: Path, db_path: Path, base_url: str, time_scale: float) -> Path:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from botsweep.errors import UserError
 from botsweep.storage.db import Database
 
-__all__ = ["crawl_lock", "lock_path"]
+__all__ = ["crawl_lock", "hold_crawl_lock", "lock_path"]
 
 try:
     import fcntl
@@ -35,21 +35,21 @@ def lock_path(file: Path) -> Path:
 
 
 @contextmanager
-def crawl_lock(db: Database, command: str) -> Iterator[None]:
-    """Hold the crawl lock of ``db`` while the block runs (nothing to hold on PostgreSQL or
-    an in-memory database); raise UserError if another process holds it."""
-    if db.file is None or fcntl is None:
+def hold_crawl_lock(file: Path | None, command: str) -> Iterator[None]:
+    """Hold the crawl lock of the SQLite database ``file`` while the block runs (nothing to
+    hold for None: PostgreSQL or an in-memory database); raise UserError if another process
+    holds it."""
+    if file is None or fcntl is None:
         yield
         return
-    path = lock_path(db.file)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(lock_path(file), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
             raise UserError(
-                f"{db.file}: another botsweep process is crawling this SQLite database"
+                f"{file}: another botsweep process is crawling this SQLite database"
                 f"{f' ({holder})' if holder else ''}; SQLite takes one crawler at a time, "
                 "since each keeps its rate budget in memory: stop that one first, or use "
                 "PostgreSQL for several workers (docs/deploy.md)") from None
@@ -61,3 +61,8 @@ def crawl_lock(db: Database, command: str) -> Iterator[None]:
             os.ftruncate(fd, 0)  # no process id left behind for the next reader
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def crawl_lock(db: Database, command: str) -> AbstractContextManager[None]:
+    """:func:`hold_crawl_lock` for ``db``'s file."""
+    return hold_crawl_lock(db.file, command)

@@ -8,6 +8,7 @@ import pytest
 
 from botsweep.cli import main
 from botsweep.demo import run_demo
+from botsweep.storage.crawl_lock import hold_crawl_lock, lock_path
 
 try:  # the shipped model is a package file; a checkout without it cannot run the demo
     from botsweep.models.scorer import BotScorer
@@ -110,3 +111,19 @@ def test_the_written_config_says_how_to_crawl_on(
         assert main(crawl.split()[1:] + ["--max-requests", "2", "--no-progress"]) == 0
     summary = capsys.readouterr().out
     assert "; 2 pages," in summary and "faults 0" in summary, summary
+    # The crawl left its lock file beside the database: the folder is still the demo's own.
+    assert lock_path(tmp_path / "demo" / "demo.db").exists()
+    assert run_demo(tmp_path / "demo", accounts=600, time_scale=20_000, max_seconds=1).report
+
+
+def test_the_demo_will_not_clear_a_database_that_a_crawl_is_using(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "demo"
+    run_demo(out, accounts=200, time_scale=20_000, max_seconds=2)
+    before = (out / "demo.db").stat().st_size
+    with hold_crawl_lock(out / "demo.db", "crawl"):  # the restart steps' crawl, running
+        assert main(["demo", "--accounts", "200", "--no-progress", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "another botsweep process is crawling this SQLite database" in err
+    assert (out / "demo.db").stat().st_size == before
