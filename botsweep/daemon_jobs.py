@@ -123,7 +123,11 @@ def _child(kind: str, payload: dict[str, Any]) -> JobResult:
 
 
 def _on_sigterm(_signum: int, _frame: object) -> None:
-    # Unwind: the open transaction rolls back and ``finally`` blocks run.
+    # Unwind: the open transaction rolls back and ``finally`` blocks run.  Once only: a
+    # second SIGTERM while unwinding (the terminal's, then the daemon's) would raise again
+    # inside ``finally`` blocks or the interpreter's shutdown and print a traceback; the
+    # parent's SIGKILL after its grace period stays the backstop.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise SystemExit(128 + signal.SIGTERM)
 
 
