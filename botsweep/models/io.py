@@ -3,8 +3,10 @@
 A line that is not an X API v2 user object raises :class:`InputError` naming the file and
 the line number, so a user can find it with ``sed -n Np``: it needs a decimal ``id``, a
 ``username`` and a ``public_metrics`` object whose counts (any may be missing) are whole
-numbers of at least 0, and a ``created_at``, when there is one, in RFC 3339.  A v1.1 user
-object (``screen_name``, counts at the top level) is named as such.  Blank lines are skipped.
+numbers of at least 0, and a ``created_at``, when there is one, that is an ISO 8601 date or
+date-time: RFC 3339 as the API writes it, or a shorter form (``2014-03-01``, no time zone),
+which is read as UTC.  A v1.1 user object (``screen_name``, counts at the top level) is named
+as such.  Blank lines are skipped.
 """
 
 from __future__ import annotations
@@ -69,8 +71,8 @@ def _check(path: Path, number: int, record: Any) -> dict[str, Any]:
                              f"least 0, got {value!r}")
     created = record.get("created_at")
     if created is not None and not _is_rfc3339(created):
-        raise InputError(f"{where}: 'created_at' must be RFC 3339 such as "
-                         f"\"2015-01-01T00:00:00.000Z\", got {created!r}")
+        raise InputError(f"{where}: 'created_at' must be an ISO 8601 date-time such as "
+                         f"\"2015-01-01T00:00:00.000Z\" (RFC 3339), got {created!r}")
     return record
 
 

@@ -126,7 +126,7 @@ def _broken(change: dict) -> dict:
     (_broken({"public_metrics": None}), "'public_metrics' must be an object"),
     (_broken({"public_metrics.followers_count": "many"}), "followers_count must be a whole"),
     (_broken({"public_metrics.following_count": -3}), "following_count must be a whole"),
-    (_broken({"created_at": "not a date"}), "'created_at' must be RFC 3339"),
+    (_broken({"created_at": "not a date"}), "'created_at' must be an ISO 8601 date-time"),
     ({"id": 5, "screen_name": "jane", "followers_count": 3}, "a v1.1 user object"),
 ])
 def test_a_record_that_is_not_a_v2_user_is_refused_with_its_line(
@@ -151,6 +151,26 @@ def test_a_v2_user_without_optional_fields_is_scored(
     assert main(["score", "--model", str(model_file), "--input", str(source),
                  "--output", str(out)]) == 0
     assert out.read_text(encoding="utf-8").splitlines()[1].startswith("7,")
+
+
+def test_a_shorter_iso_8601_created_at_is_read_as_the_same_moment(
+        model_file: Path, tmp_path: Path) -> None:
+    # as the README says: RFC 3339 is the form to use; a date alone or no zone is UTC (not
+    # missing, which would score differently)
+    forms = ["2014-03-01T00:00:00.000Z", "2014-03-01", "2014-03-01T00:00:00",
+             "2014-03-01 00:00:00", "2014-03-01T01:00:00+01:00"]
+    records = []
+    for n, form in enumerate(forms, start=1):
+        record = profile(7)
+        record.update(id=str(n), created_at=form)
+        records.append(record)
+    source, out = tmp_path / "in.jsonl", tmp_path / "scores.csv"
+    source.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    assert main(["score", "--model", str(model_file), "--input", str(source),
+                 "--output", str(out)]) == 0
+    with out.open(encoding="utf-8") as handle:
+        probabilities = {row["bot_probability"] for row in csv.DictReader(handle)}
+    assert len(probabilities) == 1
 
 
 def test_score_argument_errors_exit_2(model_file: Path, tmp_path: Path,
