@@ -99,7 +99,8 @@ def collect_status(db: Database, *, campaigns: bool = True) -> dict[str, Any]:
         ).all()
         unresolved = dict(conn.execute(
             select(frontier.c.handle, frontier.c.last_error)
-            .where(frontier.c.kind == "resolve", frontier.c.state == "failed")).all())
+            .where(frontier.c.kind == "resolve",
+                   frontier.c.state.in_(("failed", "skipped")))).all())
         states: dict[str, int] = {}
         for state, fetched, count in conn.execute(
             select(accounts.c.state, accounts.c.fetched_at.is_not(None), func.count())

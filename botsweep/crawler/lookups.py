@@ -206,7 +206,9 @@ class LookupSteps:
             for task in tasks:
                 handle = task.handle or ""
                 found = handle in by_handle
-                state = "done" if found else "failed"
+                # An API answer (not found, suspended) is final: ``skipped``, not ``failed``,
+                # so that `frontier retry` does not spend a request asking again.
+                state = "done" if found else "skipped"
                 reason = None if found else f"handle {errors.get(handle, 'not_found')}"
                 conn.execute(update(frontier).where(frontier.c.id == task.id).values(
                     state=state, last_error=reason, done_at=fetched_at,

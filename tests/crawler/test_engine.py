@@ -11,6 +11,7 @@ from botsweep.config import Settings
 from botsweep.crawler.clock import FakeClock
 from botsweep.crawler.decide import ScoringContext
 from botsweep.crawler.engine import CrawlEngine
+from botsweep.crawler.frontier import retry_failed
 from botsweep.crawler.policy import make_policy
 from botsweep.seeding import AccountRef, add_seeds
 from botsweep.storage.db import Database
@@ -205,6 +206,8 @@ def test_handles_are_resolved_then_expanded(tmp_path: Path) -> None:
     engine.run()
     assert ("following", HUB, None) in source.calls
     with db.connect() as conn:
-        failed = conn.execute(select(frontier.c.last_error).where(
-            frontier.c.kind == "resolve", frontier.c.handle == "nobodyhere")).scalar()
-    assert failed == "handle not_found"
+        answered = conn.execute(select(frontier.c.state, frontier.c.last_error).where(
+            frontier.c.kind == "resolve", frontier.c.handle == "nobodyhere")).one()
+    assert tuple(answered) == ("skipped", "handle not_found")
+    # the API's answer is final: retrying failed work does not ask for the handle again
+    assert retry_failed(db, 5) == {"tasks": 0, "lookups": 0}

@@ -41,7 +41,7 @@ def test_status_names_what_became_of_each_seed(tmp_path: Path) -> None:
                                             frontier.c.state == "pending")
                      .values(state="skipped", done_at=NOW))
         conn.execute(update(frontier).where(frontier.c.handle == "nosuchuser99")
-                     .values(state="failed", last_error="handle not_found"))
+                     .values(state="skipped", last_error="handle not_found"))
     status = collect_status(db)
     db.dispose()
     states = {s["account"]: s["state"] for s in status["seeds"]["items"]}
