@@ -35,7 +35,7 @@ def render_status(data: dict[str, Any]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    console = Console()
+    console = Console(soft_wrap=True)  # piped to a log or grep: one line stays one line
     cov = data["coverage"]
     console.print(
         f"[bold]accounts[/bold] {cov['discovered']} discovered, {cov['profiled']} profiled, "

@@ -104,3 +104,15 @@ def test_status_check_with_worker_id_judges_only_that_workers_ticks(
     assert rc == 1 and "no crawl tick of worker 'w-never' has run yet" in err
     rc, out, _ = _run(capsys, "status", "--json", "--worker-id", "w-stalled")
     assert [j["worker_id"] for j in json.loads(out)["jobs"]] == ["w-stalled"]
+
+
+def test_status_lines_are_not_wrapped_when_piped(
+    crawled: Database, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Piped into a log or grep (no terminal: rich would wrap at 80 columns), the summary
+    line stays whole, so ``botsweep status | grep 'likely bots'`` finds its number."""
+    rc, out, err = _run(capsys, "status")
+    assert rc == 0, err
+    first = out.splitlines()[0]
+    assert len(first) > 80, first
+    assert re.search(r"edges \d+; likely bots \d+; 429s \d+$", first), out
