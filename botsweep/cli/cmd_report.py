@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -15,9 +16,10 @@ __all__ = ["register"]
 def report(
     ctx: typer.Context,
     out: Annotated[
-        Path | None,
-        typer.Option("--out", dir_okay=False,
-                     help="The HTML file to write (default: report.out in the config)."),
+        str | None,
+        typer.Option("--out", show_default=False,
+                     help="The HTML file to write, or a directory to write it into under "
+                          "report.out's name (default: report.out in the config)."),
     ] = None,
     min_score: Annotated[
         float | None,
@@ -38,24 +40,36 @@ def report(
 
     app_ctx = get_context(ctx)
     settings = app_ctx.settings().report
-    out = out if out is not None else settings.out
+    target = _target(out, settings.out)
     min_score = settings.min_score if min_score is None else min_score
     max_nodes = settings.max_nodes if max_nodes is None else max_nodes
     if not 0.0 <= min_score <= 1.0:
         raise InputError(f"--min-score {min_score}: expected a probability between 0 and 1")
     if max_nodes < 1:
         raise InputError(f"--max-nodes {max_nodes}: expected a positive number of accounts")
-    if not out.parent.exists():  # fail before loading a large graph
-        raise InputError(f"--out {out}: directory {out.parent} does not exist; create it first")
+    if not target.parent.exists():  # fail before loading a large graph
+        raise InputError(f"--out {out or target}: directory {target.parent} does not exist; "
+                         "create it first")
 
     from botsweep.viz.graph import load_report_graph
     from botsweep.viz.report import build_report
 
     # Everything is loaded and build_report filters, so the page can say what it left out.
     graph = load_report_graph(app_ctx.db(), campaign=app_ctx.settings().crawler.campaign)
-    summary = build_report(graph, out, min_score=min_score, max_nodes=max_nodes, title=title)
+    summary = build_report(graph, target, min_score=min_score, max_nodes=max_nodes, title=title)
     typer.echo(f"wrote {summary.path}")
     typer.echo(summary.describe())
+
+
+def _target(out: str | None, configured: Path) -> Path:
+    """The file to write: ``--out``, or ``report.out``; a directory given (one that exists,
+    or a path ending in a slash) gets the file inside it, under ``report.out``'s name."""
+    if not out:
+        return configured
+    given = Path(out)
+    if out.endswith(("/", os.sep)) or given.is_dir():
+        return given / configured.name
+    return given
 
 
 def register(app: typer.Typer) -> None:

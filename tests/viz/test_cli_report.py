@@ -59,7 +59,8 @@ def test_defaults_come_from_the_config(fake_graph: list[dict]) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--min-score", "1.2"], "--min-score 1.2"), (["--max-nodes", "0"], "--max-nodes 0"),
-     (["--out", "no/such/dir/r.html"], "does not exist")],
+     (["--out", "no/such/dir/r.html"], "does not exist"),
+     (["--out", "not-made-yet/"], "directory not-made-yet does not exist")],
 )
 def test_bad_options_exit_2_with_one_line(
     fake_graph: list[dict], capsys: pytest.CaptureFixture[str], args: list[str], message: str
@@ -67,6 +68,17 @@ def test_bad_options_exit_2_with_one_line(
     assert main(["report", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("botsweep: error:") and message in err and "\n" not in err
+
+
+@pytest.mark.parametrize("given", ["reports", "reports/"])
+def test_an_out_directory_gets_the_report_inside_it(
+    fake_graph: list[dict], capsys: pytest.CaptureFixture[str], given: str
+) -> None:
+    Path("reports").mkdir()
+    assert main(["report", "--out", given, "--max-nodes", "50"]) == 0
+    written = Path("reports") / "botsweep-report.html"  # report.out's name
+    assert f"wrote {written}" in capsys.readouterr().out
+    assert _payload(written)["meta"]["totals"]["accounts"] == 50
 
 
 def test_report_on_a_fresh_database_says_there_is_nothing_yet(
