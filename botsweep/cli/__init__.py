@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import shlex
 import sys
 
 from botsweep.cli.app import app
@@ -27,8 +28,44 @@ def _register_commands() -> None:
 _register_commands()
 
 
+_GLOBAL_OPTIONS = ("--config", "--verbose", "--log-json")
+
+
+def _is_global(word: str) -> bool:
+    name = word.split("=", 1)[0]
+    return name in _GLOBAL_OPTIONS or (len(name) > 1 and name.strip("v") == "-")
+
+
+def _misplaced_global(args: list[str]) -> list[str] | None:
+    """``args`` with the global options written after the command moved before it, or
+    None when there are none: ``status --config x.yaml`` means ``--config x.yaml status``,
+    where click would only say "No such option"."""
+    i = 0
+    while i < len(args) and args[i].startswith("-"):  # the global options, then the command
+        i += 2 if args[i] == "--config" else 1
+    moved: list[str] = []
+    rest: list[str] = []
+    words = iter(args[i:])
+    for word in words:
+        if word == "--":
+            rest += [word, *words]
+            break
+        if rest and _is_global(word):
+            moved.append(word)
+            if word == "--config":
+                moved.append(next(words, ""))
+        else:
+            rest.append(word)
+    return [*args[:i], *moved, *rest] if moved else None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising SystemExit for our errors."""
+    fixed = _misplaced_global(sys.argv[1:] if argv is None else list(argv))
+    if fixed is not None:
+        print("botsweep: error: --config, -v and --log-json are global options and go before "
+              f"the command: botsweep {shlex.join(fixed)}", file=sys.stderr)
+        return 2
     try:
         app(args=argv, standalone_mode=True)
     except SystemExit as exc:

@@ -57,7 +57,7 @@ def test_log_json_writes_one_object_per_line(capsys: pytest.CaptureFixture[str])
 
 def test_global_options_go_before_the_command(capsys: pytest.CaptureFixture[str]) -> None:
     rc, _, err = _run(capsys, "seed", "12", "-v")
-    assert rc == 2 and "No such option: -v" in err
+    assert rc == 2 and "go before the command: botsweep -v seed 12" in err
     assert not Path("botsweep.db").exists()
 
 
@@ -155,3 +155,18 @@ def test_the_console_script_exits_0_1_and_2(tmp_path: Path) -> None:
     assert "crawler.policy = 'dfs'" in line and "'smart' or 'bfs'" in line
     failed = run("status", "--check")  # healthy only once a crawl tick has run
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
+
+
+@pytest.mark.parametrize(("argv", "fixed"), [
+    (["status", "--config", "x.yaml"], "botsweep --config x.yaml status"),
+    (["daemon", "-v", "--worker-id", "a"], "botsweep -v daemon --worker-id a"),
+    (["-v", "seed", "@x", "--config=c.yaml", "--label", "bot"],
+     "botsweep -v --config=c.yaml seed @x --label bot"),
+    (["crawl", "--log-json", "-vv"], "botsweep --log-json -vv crawl"),
+])
+def test_a_global_option_after_the_command_is_refused_with_the_right_order(
+    capsys: pytest.CaptureFixture[str], argv: list[str], fixed: str,
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.endswith(f"go before the command: {fixed}"), err
