@@ -27,6 +27,7 @@ from botsweep.campaign.model import CampaignModel
 from botsweep.campaign.store import fitted_campaigns, load_campaign_model, scorer_name
 from botsweep.campaign.training import bot_threshold, judgements
 from botsweep.errors import InputError, ModelError
+from botsweep.logs import plural
 from botsweep.models.links import description_domains
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, labels, scores
@@ -187,7 +188,7 @@ def _status_line(entry: dict[str, Any]) -> str:
     precision = entry["precision"]
     estimate = (f"estimated precision {precision:.0%} ({entry['precision_source']})"
                 if precision is not None else entry["precision_source"])
-    return f"campaign {entry['name']}: {entry['flagged']} account(s) flagged, {estimate}"
+    return f"campaign {entry['name']}: {plural(entry['flagged'], 'account')} flagged, {estimate}"
 
 
 def campaign_status(db: Database) -> dict[str, Any]:

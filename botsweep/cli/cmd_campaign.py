@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from botsweep.cli.app import example, get_context
+from botsweep.logs import plural
 
 __all__ = ["register"]
 
@@ -39,9 +40,10 @@ def _print_fit(summary: dict[str, Any]) -> None:
     typer.echo(f"campaign {name}: fitted {summary['version']}")
     others = training.get("labels_not_campaign", 0) + training.get("seeds_not_campaign", 0)
     typer.echo(
-        f"  learned from {training['positives']} campaign account(s) ({training['seeds']} "
-        f"seed(s), {training['labels_bot']} label(s)), {others} labelled outsider(s) and "
-        f"{training['background']} background account(s) the bot model scores as human"
+        f"  learned from {plural(training['positives'], 'campaign account')} "
+        f"({plural(training['seeds'], 'seed')}, {plural(training['labels_bot'], 'label')}), "
+        f"{plural(others, 'labelled outsider')} and "
+        f"{plural(training['background'], 'background account')} the bot model scores as human"
     )
     if metrics.get("cv_folds"):
         typer.echo(
@@ -51,7 +53,8 @@ def _print_fit(summary: dict[str, Any]) -> None:
     else:
         typer.echo("  too few rows to cross-validate: label more accounts")
     if summary["scored"]:
-        typer.echo(f"  scored {summary['scored']} account(s): {summary['flagged']} flagged")
+        typer.echo(f"  scored {plural(summary['scored'], 'account')}: "
+                   f"{summary['flagged']} flagged")
     if summary["fingerprint"]:
         typer.echo("  fingerprint: " + "; ".join(
             f"{text} ({_pct(share)} of the campaign)"
@@ -114,7 +117,7 @@ def show(
         return
     estimate = (f"estimated precision {_pct(data['precision'])} ({data['precision_source']})"
                 if data["precision"] is not None else data["precision_source"])
-    typer.echo(f"campaign {name}: {data['flagged']} account(s) flagged, {estimate}")
+    typer.echo(f"campaign {name}: {plural(data['flagged'], 'account')} flagged, {estimate}")
     typer.echo("                                   campaign  background")
     for title, rows in (("link domains", data["top_domains"]), ("phrases", data["top_phrases"])):
         typer.echo(f"{title}:")
@@ -148,7 +151,8 @@ def review(
     if not items:
         typer.echo(f"campaign {name}: nothing left to review")
         return
-    typer.echo(f"campaign {name}: label these {len(items)} account(s) (most useful first), "
+    these = "this account" if len(items) == 1 else f"these {len(items)} accounts"
+    typer.echo(f"campaign {name}: label {these} (most useful first), "
                "then run `botsweep campaign fit` again")
     for item in items:
         who = f"@{item['username']}" if item["username"] else item["id"]

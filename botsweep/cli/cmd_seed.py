@@ -9,6 +9,7 @@ import typer
 
 from botsweep.cli.app import example, get_context
 from botsweep.errors import InputError
+from botsweep.logs import plural
 
 __all__ = ["register"]
 
@@ -103,7 +104,7 @@ def label(
         raise InputError("nothing to label: name accounts with --label, or use --file FILE.csv")
     count = add_labels(get_context(ctx).db(create=True), items,
                        source=f"file:{file}" if file else "cli")
-    typer.echo(f"{count} label(s) stored")
+    typer.echo(f"{plural(count, 'label')} stored")
 
 
 def register(app: typer.Typer) -> None:

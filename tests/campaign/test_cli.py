@@ -44,7 +44,7 @@ def test_fit_label_refit_review_show_and_status(
     rc, out, err = _run(capsys, "campaign", "fit")  # the only campaign there is
     assert rc == 0, err
     assert "campaign pron: fitted campaign-pron-" in out
-    assert "learned from 10 campaign account(s) (10 seed(s), 0 label(s))" in out
+    assert "learned from 10 campaign accounts (10 seeds, 0 labels)" in out
     assert "link to lovely42.example" in out
     with db.connect() as conn:
         before = dict(conn.execute(select(scores.c.account_id, scores.c.probability)
@@ -55,7 +55,7 @@ def test_fit_label_refit_review_show_and_status(
 
     rc, out, err = _run(capsys, "review", "--n", "5")
     assert rc == 0, err
-    assert "label these 5 account(s)" in out
+    assert "label these 5 accounts" in out
     assert "campaign probability" in out
     assert out.count("botsweep label ") == 10  # a bot and a human command per account
     rc, out, err = _run(capsys, "review", "--n", "3", "--json")
@@ -66,7 +66,7 @@ def test_fit_label_refit_review_show_and_status(
     assert rc == 0, err
     rc, out, err = _run(capsys, "campaign", "fit", "--campaign", "pron")
     assert rc == 0, err
-    assert "1 labelled outsider(s)" in out
+    assert "1 labelled outsider and" in out
     with db.connect() as conn:
         after = conn.execute(select(scores.c.probability).where(
             scores.c.scorer == "campaign:pron", scores.c.account_id == linker)).scalar_one()
@@ -79,7 +79,7 @@ def test_fit_label_refit_review_show_and_status(
     rc, out, err = _run(capsys, "status")
     assert rc == 0, err
     line = next(line for line in out.splitlines() if line.startswith("campaign pron:"))
-    assert "account(s) flagged" in line and "estimated precision" in line
+    assert "accounts flagged" in line and "estimated precision" in line
     rc, out, err = _run(capsys, "status", "--json")
     (entry,) = json.loads(out)["campaigns"]
     assert entry["name"] == "pron" and 30 <= entry["flagged"] <= len(pron)

@@ -35,8 +35,10 @@ def _labels() -> set[tuple[Any, ...]]:
 def test_label_accounts_by_argument_and_relabel(capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, err = _run(capsys, "label", "12", "@Jane", "--label", "bot", "--campaign", "pron")
     assert rc == 0, err
-    assert "2 label(s) stored" in out
-    assert _run(capsys, "label", "@jane", "--label", "human", "--campaign", "pron")[0] == 0
+    assert "2 labels stored" in out
+    rc, out, err = _run(capsys, "label", "@jane", "--label", "human", "--campaign", "pron")
+    assert rc == 0, err
+    assert "1 label stored" in out
     assert _labels() == {("12", "bot", "pron", "cli"), ("@jane", "human", "pron", "cli")}
 
 
@@ -45,7 +47,7 @@ def test_label_file_from_a_spreadsheet(capsys: pytest.CaptureFixture[str]) -> No
     Path("labels.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     rc, out, err = _run(capsys, "label", "--file", "labels.csv")
     assert rc == 0, err
-    assert "2 label(s) stored" in out
+    assert "2 labels stored" in out
     assert _labels() == {("12", "bot", "pron", "file:labels.csv"),
                          ("@jane", "human", "", "file:labels.csv")}
 

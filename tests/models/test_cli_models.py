@@ -92,7 +92,7 @@ def test_a_repeated_id_gives_one_row_or_is_refused_naming_both_lines(
     assert main(["score", "--model", str(model_file), "--input", str(source),
                  "--output", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "scored 3 accounts" in printed and "skipped 2 line(s) repeating" in printed
+    assert "scored 3 accounts" in printed and "skipped 2 lines repeating" in printed
     with out.open(encoding="utf-8") as handle:
         assert [row["id"] for row in csv.DictReader(handle)] == ["1", "2", "3"]
     out.unlink()
@@ -106,6 +106,18 @@ def test_a_repeated_id_gives_one_row_or_is_refused_naming_both_lines(
     assert len(err.splitlines()) == 1, err
     assert f"{source} line 4: id 2 is also on line 2, with other fields" in err
     assert not out.exists()  # no CSV that keeps one of the two silently
+
+
+def test_counts_of_one_are_singular(model_file: Path, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "scores.csv"
+    source.write_text(json.dumps(profile(1)) + "\n" + json.dumps(profile(1)) + "\n",
+                      encoding="utf-8")
+    capsys.readouterr()
+    assert main(["score", "--model", str(model_file), "--input", str(source),
+                 "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "scored 1 account (" in printed and "skipped 1 line repeating" in printed
 
 
 def _broken(change: dict) -> dict:
