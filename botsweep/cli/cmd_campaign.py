@@ -45,10 +45,14 @@ def _print_fit(summary: dict[str, Any]) -> None:
         f"{plural(others, 'labelled outsider')} and "
         f"{plural(training['background'], 'background account')} the bot model scores as human"
     )
+    threshold = summary["threshold"]
+    typer.echo(f"  flagged means campaign_probability >= {threshold:.2f} (as stored, exported "
+               "and counted by status and the report)")
     if metrics.get("cv_folds"):
         typer.echo(
             f"  {metrics['cv_folds']}-fold cross-validation: precision {_pct(metrics['precision'])}"
-            f", recall {_pct(metrics['recall'])} (cut {metrics['cut']:.2f})"
+            f", recall {_pct(metrics['recall'])} for that flag (the best cut of the model's raw "
+            f"score, {metrics['cut']:.2f}, is shifted to {threshold:.2f})"
         )
     else:
         typer.echo("  too few rows to cross-validate: label more accounts")
@@ -105,7 +109,7 @@ def show(
     as_json: _JsonOption = False,
 ) -> None:
     """Show the campaign's fingerprint (domains, phrases, creation years) against the background."""
-    from botsweep.campaign.report import campaign_report_data
+    from botsweep.campaign.report import campaign_report_data, status_line
     from botsweep.campaign.store import resolve_campaign
 
     app_ctx = get_context(ctx)
@@ -115,9 +119,7 @@ def show(
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
-    estimate = (f"estimated precision {_pct(data['precision'])} ({data['precision_source']})"
-                if data["precision"] is not None else data["precision_source"])
-    typer.echo(f"campaign {name}: {plural(data['flagged'], 'account')} flagged, {estimate}")
+    typer.echo(status_line(data))
     typer.echo("                                   campaign  background")
     for title, rows in (("link domains", data["top_domains"]), ("phrases", data["top_phrases"])):
         typer.echo(f"{title}:")
