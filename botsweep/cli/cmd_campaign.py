@@ -60,9 +60,9 @@ def _print_fit(summary: dict[str, Any]) -> None:
         typer.echo(f"  scored {plural(summary['scored'], 'account')}: "
                    f"{summary['flagged']} flagged")
     if summary["fingerprint"]:
-        typer.echo("  fingerprint: " + "; ".join(
-            f"{text} ({_pct(share)} of the campaign)"
-            for _, _, share, text in summary["fingerprint"][:6]))
+        learned = plural(training["positives"], "campaign account")
+        typer.echo(f"  fingerprint (share of the {learned} it learned from): " + "; ".join(
+            f"{text} ({_pct(share)})" for _, _, share, text in summary["fingerprint"][:6]))
     typer.echo(f"next: botsweep review --campaign {name}")
 
 
@@ -120,17 +120,31 @@ def show(
         typer.echo(json.dumps(data, indent=2))
         return
     typer.echo(status_line(data))
-    typer.echo("                                   campaign  background")
+    _print_shares(data)
+
+
+def _print_shares(data: dict[str, Any]) -> None:
+    """The fingerprint table, saying which accounts each column's percentages are of."""
+    sample = data["sample"]
+    if data["flagged"]:
+        group, column = plural(sample["flagged"], "flagged account"), "% of flagged"
+    else:  # nothing scored yet: the report data compares the campaign's labelled bots
+        group, column = (plural(sample["flagged"], "account") + " labelled bot in the "
+                         "campaign (none is flagged yet)"), "% of labelled"
+    typer.echo(f"shares of the {group}, beside those of the "
+               f"{plural(sample['background'], 'background account')} (the bot model scores "
+               "them as human):")
+    typer.echo(f"  {'':<32} {column:>13} {'% of background':>16}")
     for title, rows in (("link domains", data["top_domains"]), ("phrases", data["top_phrases"])):
         typer.echo(f"{title}:")
         for key, share, background in rows:
-            typer.echo(f"  {key[:32]:<32} {share:>8.0%} {background:>11.0%}")
+            typer.echo(f"  {key[:32]:<32} {share:>13.0%} {background:>16.0%}")
         if not rows:
             typer.echo("  (none stands out)")
     typer.echo("created:")
     for year, (share, background) in data["years"].items():
         if share or background >= 0.01:
-            typer.echo(f"  {year:<32} {share:>8.0%} {background:>11.0%}")
+            typer.echo(f"  {year:<32} {share:>13.0%} {background:>16.0%}")
 
 
 def review(

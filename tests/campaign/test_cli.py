@@ -48,6 +48,9 @@ def test_fit_label_refit_review_show_and_status(
     assert "campaign pron: fitted campaign-pron-" in out
     assert "learned from 10 campaign accounts (10 seeds, 0 labels)" in out
     assert "link to lovely42.example" in out
+    # the fingerprint's shares are of the training accounts, not of the flagged ones
+    assert "fingerprint (share of the 10 campaign accounts it learned from): " in out
+    assert "of the campaign)" not in out
     with db.connect() as conn:
         before = dict(conn.execute(select(scores.c.account_id, scores.c.probability)
                                    .where(scores.c.scorer == "campaign:pron")).all())
@@ -77,6 +80,9 @@ def test_fit_label_refit_review_show_and_status(
     rc, out, err = _run(capsys, "campaign", "show")
     assert rc == 0, err
     assert "lovely42.example" in out and "estimated precision" in out
+    flagged = int(out.split(" accounts flagged", 1)[0].rsplit(" ", 1)[1])
+    assert f"shares of the {flagged} flagged accounts, beside those of the " in out
+    assert re.search(r"^ +% of flagged +% of background$", out, re.M), out
 
     rc, out, err = _run(capsys, "status")
     assert rc == 0, err
@@ -137,3 +143,15 @@ def test_fit_status_and_export_state_the_threshold_the_stored_probabilities_use(
         exported = [float(row["campaign_probability"]) for row in csv.DictReader(handle)]
     assert sum(p >= threshold for p in exported) == flagged
     db.dispose()
+
+
+def test_show_before_scoring_says_its_shares_are_of_the_labelled_bots(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    people = population()
+    build_db(tmp_path, people, seeds=_ids(people, "pron")[:10]).dispose()
+    assert _run(capsys, "campaign", "fit", "--no-score")[0] == 0
+    rc, out, err = _run(capsys, "campaign", "show")
+    assert rc == 0, err
+    assert "0 accounts flagged" in out
+    assert "shares of the 10 accounts labelled bot in the campaign (none is flagged yet)" in out
+    assert re.search(r"^ +% of labelled +% of background$", out, re.M), out
