@@ -71,11 +71,27 @@ def _load(data: list[Path]) -> LabelledData:
     if not data:
         raise InputError("--data is required: a labelled .jsonl[.gz] file or a directory")
     labelled = load_labelled(data)
-    summary = labelled.summary
-    _say(f"{plural(summary['accounts'], 'account')} ({plural(summary['bots'], 'bot')}, "
-         f"{plural(summary['humans'], 'human')}) in {plural(len(summary['datasets']), 'dataset')}"
-         f"; {plural(summary['dropped_conflicting_ids'], 'id')} dropped for conflicting labels")
+    for line in _load_summary(labelled.summary):
+        _say(line)
     return labelled
+
+
+def _load_summary(summary: dict[str, Any]) -> list[str]:
+    """What ``load_labelled`` kept, and what it left out and why, in one or two lines."""
+    repeats = summary.get("repeats_dropped_from") or {}
+    where = ", ".join(f"{name}: {count}" for name, count in sorted(repeats.items()))
+    lines = [
+        f"{plural(summary['accounts'], 'account')} ({plural(summary['bots'], 'bot')}, "
+        f"{plural(summary['humans'], 'human')}) in {plural(len(summary['datasets']), 'dataset')}"
+        f"; {plural(summary.get('repeated_ids', 0), 'repeated id')} kept once"
+        + (f" (first copy kept; later copies dropped from {where})" if where else "")
+        + f"; {plural(summary['dropped_conflicting_ids'], 'id')} dropped for conflicting labels"
+    ]
+    files = summary.get("unlabelled_files") or []
+    if files:
+        lines.append(f"skipped {plural(len(files), 'file')} without a labelled record "
+                     f"(\"_label\": \"bot\" or \"human\"): {', '.join(files)}")
+    return lines
 
 
 def _extra(labelled: LabelledData, paths: list[Path] | None,

@@ -244,6 +244,32 @@ def test_evaluate_prints_cv_and_leave_one_dataset_out(tmp_path: Path,
     assert "cross-validation" not in captured.out and "botsweep train" in captured.err
 
 
+def test_train_and_evaluate_say_what_they_left_out(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Ids repeated across files are kept once, from the first file: the summary counts them
+    and names the file their copies left; a file with no label in a directory is named."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    first = planted_profiles(120, dataset="a")
+    second = planted_profiles(120, seed=2, dataset="b")
+    for r in second:
+        r["id"] = "9" + r["id"]
+    write_jsonl(folder / "a.jsonl", first)
+    write_jsonl(folder / "b.jsonl", first[:30] + second)  # 30 ids, same labels, again
+    write_jsonl(folder / "c.jsonl", [profile(1), profile(2)])  # no _label anywhere
+    for command in (["evaluate", "--data", str(folder)],
+                    ["train", "--data", str(folder / "a.jsonl"), "--data",
+                     str(folder / "b.jsonl"), "--data", str(folder / "c.jsonl"),
+                     "--boosters", "1", "--out", str(tmp_path / "m.json")]):
+        assert main([*command, "--folds", "2"]) == 0
+        err = capsys.readouterr().err
+        assert ("240 accounts (120 bots, 120 humans) in 2 datasets; 30 repeated ids kept once "
+                "(first copy kept; later copies dropped from b.jsonl: 30); 0 ids dropped for "
+                "conflicting labels") in err, err
+        assert 'skipped 1 file without a labelled record ("_label": "bot" or "human"): ' \
+            "c.jsonl" in err, err
+
+
 def test_shipped_default_model_loads_and_scores() -> None:
     assert DEFAULT_MODEL_PATH.is_file(), "botsweep/models/default/model.json must be shipped"
     assert DEFAULT_MODEL_PATH.stat().st_size < 5_000_000
