@@ -5,6 +5,9 @@ a filter on the root handler replaces it with ``[REDACTED]`` in every record, wh
 logger produced it.  tweepy's, urllib3's and requests' loggers print request headers at
 DEBUG, so they are held at WARNING whatever the verbosity (as are alembic's and
 APScheduler's, whose INFO lines would drown botsweep's own).
+
+:func:`plural` words a count for the one-line messages commands print ("1 account",
+"2 accounts").
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import sys
 import time
 from typing import Any
 
-__all__ = ["setup_logging", "register_secret", "redact", "JsonFormatter"]
+__all__ = ["setup_logging", "register_secret", "redact", "JsonFormatter", "plural"]
 
 _SECRETS: set[str] = set()
 _NOISY = ("tweepy", "urllib3", "requests", "requests_oauthlib", "oauthlib", "apscheduler",
@@ -35,6 +38,11 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, _MARK)
     return text
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``count`` and ``word``, in the plural (``words``, else ``word + "s"``) unless it is 1."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
 class _RedactFilter(logging.Filter):

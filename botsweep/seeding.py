@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from botsweep.errors import InputError
 from botsweep.storage.db import Database
@@ -31,6 +31,7 @@ __all__ = [
     "read_label_file",
     "add_seeds",
     "add_labels",
+    "not_crawled",
     "SEED_PRIORITY",
     "MAX_CAMPAIGN",
     "check_campaign",
@@ -262,3 +263,23 @@ def add_labels(
             db.upsert(labels, ["account_key", "campaign"], ["label", "source", "added_at"]), rows
         )
     return len(rows)
+
+
+def not_crawled(db: Database, refs: Iterable[AccountRef]) -> list[AccountRef]:
+    """The accounts in ``refs`` that nothing in the database matches yet: an id no crawl has
+    seen, or a handle no profiled account has (a label waits for such an account)."""
+    refs = list({ref.key: ref for ref in refs}.values())
+    ids = [ref.id for ref in refs if ref.id is not None]
+    handles = [(ref.handle or "").lower() for ref in refs if ref.id is None]
+    known_ids: set[int] = set()
+    known_handles: set[str] = set()
+    with db.connect() as conn:
+        for start in range(0, len(ids), _CHUNK):
+            known_ids.update(conn.execute(select(accounts.c.id).where(
+                accounts.c.id.in_(ids[start:start + _CHUNK]))).scalars())
+        for start in range(0, len(handles), _CHUNK):
+            username = func.lower(accounts.c.username)
+            known_handles.update(conn.execute(select(username).where(
+                username.in_(handles[start:start + _CHUNK]))).scalars())
+    return [ref for ref in refs if (ref.id not in known_ids if ref.id is not None
+                                    else (ref.handle or "").lower() not in known_handles)]

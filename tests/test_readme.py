@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,3 +109,29 @@ def test_every_command_the_readme_names_exists(command: str) -> None:
     done = subprocess.run([*BOTSWEEP, command, "--help"], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def _table_commands() -> list[list[str]]:
+    """The commands the README's command table names: `campaign fit` → [campaign, fit]."""
+    section = README.read_text(encoding="utf-8").split("\nCommands:\n", 1)[1]
+    rows = [line for line in section.split("\n\n", 1)[0].splitlines() if line.startswith("| `")]
+    return [name.split() for row in rows for name in re.findall(r"`([^`]+)`", row.split("|")[1])]
+
+
+def test_the_command_table_names_real_commands_and_every_campaign_command() -> None:
+    import typer.main
+
+    from botsweep.cli import app
+
+    def subcommands(command: object) -> dict[str, Any]:
+        return dict(getattr(command, "commands", None) or {})
+
+    top = subcommands(typer.main.get_command(app))
+    named = _table_commands()
+    for words in named:
+        command = top.get(words[0])
+        if len(words) > 1:
+            command = subcommands(command).get(words[1])
+        assert command is not None, f"`{' '.join(words)}`: no such command"
+    campaign = subcommands(top["campaign"])
+    assert {("campaign", sub) for sub in campaign} <= {tuple(w) for w in named}

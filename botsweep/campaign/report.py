@@ -17,7 +17,7 @@ import logging
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,12 +27,13 @@ from botsweep.campaign.model import CampaignModel
 from botsweep.campaign.store import fitted_campaigns, load_campaign_model, scorer_name
 from botsweep.campaign.training import bot_threshold, judgements
 from botsweep.errors import InputError, ModelError
+from botsweep.logs import plural
 from botsweep.models.links import description_domains
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, labels, scores
 
 __all__ = ["campaign_report_data", "campaign_status", "precision_estimate", "MIN_HELD_OUT",
-           "report_panel"]
+           "report_panel", "status_line"]
 
 log = logging.getLogger("botsweep.campaign")
 
@@ -183,15 +184,19 @@ def campaign_report_data(db: Database, name: str, *, top: int = 10,
     }
 
 
-def _status_line(entry: dict[str, Any]) -> str:
+def status_line(entry: Mapping[str, Any]) -> str:
+    """``campaign NAME: N accounts flagged (campaign_probability >= T), estimated precision``
+    from a :func:`campaign_status` entry or :func:`campaign_report_data`."""
     precision = entry["precision"]
     estimate = (f"estimated precision {precision:.0%} ({entry['precision_source']})"
                 if precision is not None else entry["precision_source"])
-    return f"campaign {entry['name']}: {entry['flagged']} account(s) flagged, {estimate}"
+    return (f"campaign {entry['name']}: {plural(entry['flagged'], 'account')} flagged "
+            f"(campaign_probability >= {entry['threshold']:.2f}), {estimate}")
 
 
 def campaign_status(db: Database) -> dict[str, Any]:
-    """One entry per fitted campaign: flags, precision estimate, fit time, and a line."""
+    """One entry per fitted campaign: flags (``flagged`` accounts have a stored probability
+    of at least ``threshold``), precision estimate, fit time, and a line."""
     entries: list[dict[str, Any]] = []
     for name in fitted_campaigns(db):
         try:
@@ -209,10 +214,11 @@ def campaign_status(db: Database) -> dict[str, Any]:
         metrics = model.meta.get("metrics") or {}
         entry = {
             "name": name, "version": model.version, "fitted_at": model.meta.get("fitted_at"),
-            "flagged": flagged, "precision": precision, "precision_source": source,
+            "flagged": flagged, "threshold": model.threshold,
+            "precision": precision, "precision_source": source,
             "cv_recall": metrics.get("recall"), "training": model.meta.get("training", {}),
         }
-        entry["line"] = _status_line(entry)
+        entry["line"] = status_line(entry)
         entries.append(entry)
     return {"campaigns": entries}
 

@@ -199,9 +199,13 @@ class FitResult:
     flagged: int
 
     def summary(self) -> dict[str, Any]:
+        """What ``campaign fit`` prints.  ``threshold`` is where the stored (and exported)
+        ``campaign_probability`` flags an account; ``metrics.cut`` is the same line on the
+        model's raw, unshifted score, where the cross-validation chose it."""
         meta_ = self.model.meta
         return {
             "campaign": self.model.name, "version": self.model.version,
+            "threshold": self.model.threshold,
             "training": meta_.get("training", {}),
             "metrics": meta_.get("metrics", {}), "scored": self.scored, "flagged": self.flagged,
             "fingerprint": meta_.get("fingerprint", [])[:10],

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from botsweep.cli.app import example, get_context
+from botsweep.logs import plural
 
 __all__ = ["register"]
 
@@ -39,23 +40,29 @@ def _print_fit(summary: dict[str, Any]) -> None:
     typer.echo(f"campaign {name}: fitted {summary['version']}")
     others = training.get("labels_not_campaign", 0) + training.get("seeds_not_campaign", 0)
     typer.echo(
-        f"  learned from {training['positives']} campaign account(s) ({training['seeds']} "
-        f"seed(s), {training['labels_bot']} label(s)), {others} labelled outsider(s) and "
-        f"{training['background']} background account(s) the bot model scores as human"
+        f"  learned from {plural(training['positives'], 'campaign account')} "
+        f"({plural(training['seeds'], 'seed')}, {plural(training['labels_bot'], 'label')}), "
+        f"{plural(others, 'labelled outsider')} and "
+        f"{plural(training['background'], 'background account')} the bot model scores as human"
     )
+    threshold = summary["threshold"]
+    typer.echo(f"  flagged means campaign_probability >= {threshold:.2f} (as stored, exported "
+               "and counted by status and the report)")
     if metrics.get("cv_folds"):
         typer.echo(
             f"  {metrics['cv_folds']}-fold cross-validation: precision {_pct(metrics['precision'])}"
-            f", recall {_pct(metrics['recall'])} (cut {metrics['cut']:.2f})"
+            f", recall {_pct(metrics['recall'])} for that flag (the best cut of the model's raw "
+            f"score, {metrics['cut']:.2f}, is shifted to {threshold:.2f})"
         )
     else:
         typer.echo("  too few rows to cross-validate: label more accounts")
     if summary["scored"]:
-        typer.echo(f"  scored {summary['scored']} account(s): {summary['flagged']} flagged")
+        typer.echo(f"  scored {plural(summary['scored'], 'account')}: "
+                   f"{summary['flagged']} flagged")
     if summary["fingerprint"]:
-        typer.echo("  fingerprint: " + "; ".join(
-            f"{text} ({_pct(share)} of the campaign)"
-            for _, _, share, text in summary["fingerprint"][:6]))
+        learned = plural(training["positives"], "campaign account")
+        typer.echo(f"  fingerprint (share of the {learned} it learned from): " + "; ".join(
+            f"{text} ({_pct(share)})" for _, _, share, text in summary["fingerprint"][:6]))
     typer.echo(f"next: botsweep review --campaign {name}")
 
 
@@ -102,7 +109,7 @@ def show(
     as_json: _JsonOption = False,
 ) -> None:
     """Show the campaign's fingerprint (domains, phrases, creation years) against the background."""
-    from botsweep.campaign.report import campaign_report_data
+    from botsweep.campaign.report import campaign_report_data, status_line
     from botsweep.campaign.store import resolve_campaign
 
     app_ctx = get_context(ctx)
@@ -112,20 +119,32 @@ def show(
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
-    estimate = (f"estimated precision {_pct(data['precision'])} ({data['precision_source']})"
-                if data["precision"] is not None else data["precision_source"])
-    typer.echo(f"campaign {name}: {data['flagged']} account(s) flagged, {estimate}")
-    typer.echo("                                   campaign  background")
+    typer.echo(status_line(data))
+    _print_shares(data)
+
+
+def _print_shares(data: dict[str, Any]) -> None:
+    """The fingerprint table, saying which accounts each column's percentages are of."""
+    sample = data["sample"]
+    if data["flagged"]:
+        group, column = plural(sample["flagged"], "flagged account"), "% of flagged"
+    else:  # nothing scored yet: the report data compares the campaign's labelled bots
+        group, column = (plural(sample["flagged"], "account") + " labelled bot in the "
+                         "campaign (none is flagged yet)"), "% of labelled"
+    typer.echo(f"shares of the {group}, beside those of the "
+               f"{plural(sample['background'], 'background account')} (the bot model scores "
+               "them as human):")
+    typer.echo(f"  {'':<32} {column:>13} {'% of background':>16}")
     for title, rows in (("link domains", data["top_domains"]), ("phrases", data["top_phrases"])):
         typer.echo(f"{title}:")
         for key, share, background in rows:
-            typer.echo(f"  {key[:32]:<32} {share:>8.0%} {background:>11.0%}")
+            typer.echo(f"  {key[:32]:<32} {share:>13.0%} {background:>16.0%}")
         if not rows:
             typer.echo("  (none stands out)")
     typer.echo("created:")
     for year, (share, background) in data["years"].items():
         if share or background >= 0.01:
-            typer.echo(f"  {year:<32} {share:>8.0%} {background:>11.0%}")
+            typer.echo(f"  {year:<32} {share:>13.0%} {background:>16.0%}")
 
 
 def review(
@@ -148,7 +167,8 @@ def review(
     if not items:
         typer.echo(f"campaign {name}: nothing left to review")
         return
-    typer.echo(f"campaign {name}: label these {len(items)} account(s) (most useful first), "
+    these = "this account" if len(items) == 1 else f"these {len(items)} accounts"
+    typer.echo(f"campaign {name}: label {these} (most useful first), "
                "then run `botsweep campaign fit` again")
     for item in items:
         who = f"@{item['username']}" if item["username"] else item["id"]

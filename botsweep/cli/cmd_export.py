@@ -36,7 +36,12 @@ def export(
     ] = None,
 ) -> None:
     """Export accounts (with scores and communities) and edges."""
-    from botsweep.viz.export import FORMATS, export_campaign, export_graph
+    from botsweep.viz.export import (
+        FORMATS,
+        campaign_threshold_note,
+        export_campaign,
+        export_graph,
+    )
     from botsweep.viz.graph import load_graph
 
     if fmt not in FORMATS:
@@ -53,6 +58,9 @@ def export(
     graph = load_graph(db, campaign=name)
     for path in export_graph(graph, fmt, out):
         typer.echo(f"wrote {path}")
+    threshold = campaign_threshold_note(db, name)
+    if threshold:
+        typer.echo(threshold)
 
 
 def register(app: typer.Typer) -> None:

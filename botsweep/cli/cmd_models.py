@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from botsweep.cli.app import example, get_context
+from botsweep.logs import plural
 
 if TYPE_CHECKING:
     from botsweep.models.dataset import LabelledData
@@ -70,11 +71,27 @@ def _load(data: list[Path]) -> LabelledData:
     if not data:
         raise InputError("--data is required: a labelled .jsonl[.gz] file or a directory")
     labelled = load_labelled(data)
-    summary = labelled.summary
-    _say(f"{summary['accounts']} accounts ({summary['bots']} bots, {summary['humans']} humans) "
-         f"in {len(summary['datasets'])} datasets; {summary['dropped_conflicting_ids']} ids "
-         "dropped for conflicting labels")
+    for line in _load_summary(labelled.summary):
+        _say(line)
     return labelled
+
+
+def _load_summary(summary: dict[str, Any]) -> list[str]:
+    """What ``load_labelled`` kept, and what it left out and why, in one or two lines."""
+    repeats = summary.get("repeats_dropped_from") or {}
+    where = ", ".join(f"{name}: {count}" for name, count in sorted(repeats.items()))
+    lines = [
+        f"{plural(summary['accounts'], 'account')} ({plural(summary['bots'], 'bot')}, "
+        f"{plural(summary['humans'], 'human')}) in {plural(len(summary['datasets']), 'dataset')}"
+        f"; {plural(summary.get('repeated_ids', 0), 'repeated id')} kept once"
+        + (f" (first copy kept; later copies dropped from {where})" if where else "")
+        + f"; {plural(summary['dropped_conflicting_ids'], 'id')} dropped for conflicting labels"
+    ]
+    files = summary.get("unlabelled_files") or []
+    if files:
+        lines.append(f"skipped {plural(len(files), 'file')} without a labelled record "
+                     f"(\"_label\": \"bot\" or \"human\"): {', '.join(files)}")
+    return lines
 
 
 def _extra(labelled: LabelledData, paths: list[Path] | None,
@@ -89,9 +106,9 @@ def _extra(labelled: LabelledData, paths: list[Path] | None,
         return None
     weight = DEFAULT_EXTRA_WEIGHT if weight is None else weight
     extra = prepare_extra(labelled, load_labelled(paths), weight)
-    _say(f"extra data: {len(extra.data)} accounts in {len(extra.data.dataset_names())} "
-         f"datasets, weighing {weight:g} x --data in all; {extra.dropped} dropped as already "
-         "in --data")
+    _say(f"extra data: {plural(len(extra.data), 'account')} in "
+         f"{plural(len(extra.data.dataset_names()), 'dataset')}, weighing {weight:g} x --data "
+         f"in all; {extra.dropped} dropped as already in --data")
     return extra
 
 
@@ -202,16 +219,17 @@ def score(
         from botsweep.models.scorefile import score_file
 
         result = score_file(scorer, input_path, output)
-        typer.echo(f"scored {result['scored']} accounts ({result['bots']} labelled bot at "
-                   f"threshold {scorer.threshold:.4f}) with {scorer.version}; wrote {output}")
+        typer.echo(f"scored {plural(result['scored'], 'account')} ({result['bots']} labelled "
+                   f"bot at threshold {scorer.threshold:.4f}) with {scorer.version}; "
+                   f"wrote {output}")
         if result["repeated"]:
-            typer.echo(f"skipped {result['repeated']} line(s) repeating an earlier line's "
-                       "record exactly: one row per id")
+            typer.echo(f"skipped {plural(result['repeated'], 'line')} repeating an earlier "
+                       "line's record exactly: one row per id")
         return
     from botsweep.storage.scores import score_pending
 
     scored = score_pending(app_ctx.db(), scorer)
-    typer.echo(f"scored {scored} new or changed accounts with {scorer.version}")
+    typer.echo(f"scored {plural(scored, 'new or changed account')} with {scorer.version}")
 
 
 def register(app: typer.Typer) -> None:

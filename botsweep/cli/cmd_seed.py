@@ -9,6 +9,7 @@ import typer
 
 from botsweep.cli.app import example, get_context
 from botsweep.errors import InputError
+from botsweep.logs import plural
 
 __all__ = ["register"]
 
@@ -86,7 +87,7 @@ def label(
     ] = None,
 ) -> None:
     """Label accounts as bot or human, to train the campaign model and check the scorer."""
-    from botsweep.seeding import add_labels, parse_account, read_label_file
+    from botsweep.seeding import add_labels, not_crawled, parse_account, read_label_file
 
     items = []
     if not accounts and (label is not None or campaign is not None):
@@ -101,9 +102,15 @@ def label(
         items += read_label_file(file)
     if not items:
         raise InputError("nothing to label: name accounts with --label, or use --file FILE.csv")
-    count = add_labels(get_context(ctx).db(create=True), items,
-                       source=f"file:{file}" if file else "cli")
-    typer.echo(f"{count} label(s) stored")
+    db = get_context(ctx).db(create=True)
+    count = add_labels(db, items, source=f"file:{file}" if file else "cli")
+    waiting = len(not_crawled(db, [ref for ref, _, _ in items]))
+    note = ""
+    if waiting:
+        note = (f" ({waiting} not in the database yet: it applies once the account is crawled)"
+                if waiting == 1 else f" ({waiting} not in the database yet: they apply once "
+                "the accounts are crawled)")
+    typer.echo(f"{plural(count, 'label')} stored{note}")
 
 
 def register(app: typer.Typer) -> None:

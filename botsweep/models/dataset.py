@@ -4,8 +4,9 @@
   (``cresci-2017/fake_followers`` -> ``cresci-2017``), else its file's stem.
 - Records without ``_label`` are skipped; any other value than ``bot``/``human`` is an
   error naming the file and line.
-- Ids seen in several files (or twice in one) are kept once when every copy agrees on
-  the label and dropped entirely when they conflict.
+- Ids seen in several files (or twice in one) are kept once, from their first copy, when
+  every copy agrees on the label and dropped entirely when they conflict; the summary
+  counts both, and names the files the later copies were dropped from.
 - Observation time (what account age is measured to), documented in the data README:
   ``tweetbotornot-train`` has no ``_collected_at``; its data was committed on
   2018-02-15, which is used.  In the Botometer-format sets ``_collected_at`` is the
@@ -109,18 +110,26 @@ def _fix_observation_times(records: list[dict[str, Any]], datasets: list[str]) -
 
 
 def load_labelled(paths: Iterable[str | Path], fix_times: bool = True) -> LabelledData:
-    """Read every labelled record under ``paths`` (files or directories)."""
+    """Read every labelled record under ``paths`` (files or directories).
+
+    The summary says what was left out: ``unlabelled_files`` (files without one labelled
+    record), ``repeated_ids`` (ids kept once, from their first copy) and
+    ``repeats_dropped_from`` (file name → how many later copies it lost)."""
     files = profile_files(paths)
     kept: dict[str, tuple[dict[str, Any], str, int]] = {}
     conflicted: set[str] = set()
     skipped = Counter[str]()
+    repeats: dict[str, list[str]] = defaultdict(list)
+    unlabelled_files: list[str] = []
     for path in files:
         stem = dataset_name_for_file(path)
+        labelled_here = 0
         for number, record in iter_profiles(path):
             label = record.get("_label")
             if label is None:
                 skipped["unlabelled"] += 1
                 continue
+            labelled_here += 1
             if label not in ("bot", "human"):
                 raise InputError(
                     f"{path} line {number}: _label must be \"bot\" or \"human\", got {label!r}"
@@ -135,8 +144,11 @@ def load_labelled(paths: Iterable[str | Path], fix_times: bool = True) -> Labell
                     del kept[ident]
                 else:
                     skipped["duplicate_same_label"] += 1
+                    repeats[ident].append(path.name)
                 continue
             kept[ident] = (record, _dataset_of(record, stem), value)
+        if not labelled_here:
+            unlabelled_files.append(path.name)
     if not kept:
         raise InputError(
             "no labelled records (records need \"_label\": \"bot\" or \"human\") in: "
@@ -153,6 +165,10 @@ def load_labelled(paths: Iterable[str | Path], fix_times: bool = True) -> Labell
         "humans": int(len(labels) - labels.sum()),
         "datasets": per_dataset_counts(datasets, labels),
         "dropped_conflicting_ids": len(conflicted),
+        "repeated_ids": sum(1 for ident in repeats if ident in kept),
+        "repeats_dropped_from": dict(Counter(
+            name for ident, names in repeats.items() if ident in kept for name in names)),
+        "unlabelled_files": unlabelled_files,
         "skipped": dict(skipped),
         "observation_time_fixes": dict(fixes),
     }

@@ -23,7 +23,8 @@ from botsweep.storage.schema import meta
 from botsweep.viz.communities import detect_communities
 from botsweep.viz.graph import only_campaign
 
-__all__ = ["export_graph", "export_campaign", "ACCOUNT_COLUMNS", "FORMATS"]
+__all__ = ["export_graph", "export_campaign", "campaign_threshold_note", "ACCOUNT_COLUMNS",
+           "FORMATS"]
 
 FORMATS = ("csv", "gexf", "graphml")
 ACCOUNT_COLUMNS = (
@@ -114,6 +115,29 @@ def export_campaign(db: Database, given: str | None = None,
     return latest, (f"campaign_probability is for campaign {latest}, the latest fitted of "
                     f"{', '.join(sorted(fitted))}; choose with --campaign NAME "
                     "(or crawler.campaign)")
+
+
+def campaign_threshold_note(db: Database, name: str | None) -> str | None:
+    """Where ``campaign_probability`` flags an account for campaign ``name``: the fitted
+    model's threshold on its stored probability (what status counts); None when unfitted."""
+    from botsweep.campaign.store import model_key
+
+    if not name:
+        return None
+    try:
+        key = model_key(name)
+    except InputError:  # a name no model can have
+        return None
+    with db.connect() as conn:
+        raw = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+    try:
+        threshold = float(json.loads(raw)["threshold"]) if raw is not None else None
+    except (ValueError, TypeError, KeyError):
+        threshold = None
+    if threshold is None:
+        return None
+    return (f"campaign_probability is for campaign {name}; it flags an account at "
+            f">= {threshold:.2f}, as status and the report count them")
 
 
 def export_graph(graph: nx.DiGraph, fmt: str, out: Path) -> list[Path]:

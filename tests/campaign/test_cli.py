@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -44,8 +46,11 @@ def test_fit_label_refit_review_show_and_status(
     rc, out, err = _run(capsys, "campaign", "fit")  # the only campaign there is
     assert rc == 0, err
     assert "campaign pron: fitted campaign-pron-" in out
-    assert "learned from 10 campaign account(s) (10 seed(s), 0 label(s))" in out
+    assert "learned from 10 campaign accounts (10 seeds, 0 labels)" in out
     assert "link to lovely42.example" in out
+    # the fingerprint's shares are of the training accounts, not of the flagged ones
+    assert "fingerprint (share of the 10 campaign accounts it learned from): " in out
+    assert "of the campaign)" not in out
     with db.connect() as conn:
         before = dict(conn.execute(select(scores.c.account_id, scores.c.probability)
                                    .where(scores.c.scorer == "campaign:pron")).all())
@@ -55,7 +60,7 @@ def test_fit_label_refit_review_show_and_status(
 
     rc, out, err = _run(capsys, "review", "--n", "5")
     assert rc == 0, err
-    assert "label these 5 account(s)" in out
+    assert "label these 5 accounts" in out
     assert "campaign probability" in out
     assert out.count("botsweep label ") == 10  # a bot and a human command per account
     rc, out, err = _run(capsys, "review", "--n", "3", "--json")
@@ -66,7 +71,7 @@ def test_fit_label_refit_review_show_and_status(
     assert rc == 0, err
     rc, out, err = _run(capsys, "campaign", "fit", "--campaign", "pron")
     assert rc == 0, err
-    assert "1 labelled outsider(s)" in out
+    assert "1 labelled outsider and" in out
     with db.connect() as conn:
         after = conn.execute(select(scores.c.probability).where(
             scores.c.scorer == "campaign:pron", scores.c.account_id == linker)).scalar_one()
@@ -75,11 +80,15 @@ def test_fit_label_refit_review_show_and_status(
     rc, out, err = _run(capsys, "campaign", "show")
     assert rc == 0, err
     assert "lovely42.example" in out and "estimated precision" in out
+    flagged = int(out.split(" accounts flagged", 1)[0].rsplit(" ", 1)[1])
+    assert f"shares of the {flagged} flagged accounts, beside those of the " in out
+    assert re.search(r"^ +% of flagged +% of background$", out, re.M), out
 
     rc, out, err = _run(capsys, "status")
     assert rc == 0, err
-    line = next(line for line in out.splitlines() if line.startswith("campaign pron:"))
-    assert "account(s) flagged" in line and "estimated precision" in line
+    flat = " ".join(out.split())  # rich wraps long lines
+    assert re.search(r"campaign pron: \d+ accounts flagged \(campaign_probability >= 0\.50\), "
+                     "estimated precision", flat), out
     rc, out, err = _run(capsys, "status", "--json")
     (entry,) = json.loads(out)["campaigns"]
     assert entry["name"] == "pron" and 30 <= entry["flagged"] <= len(pron)
@@ -94,3 +103,55 @@ def test_review_before_any_fit_names_the_fix(
     rc, out, err = _run(capsys, "review")
     assert rc == 2
     assert "botsweep campaign fit --campaign pron" in err
+
+
+def test_fit_status_and_export_state_the_threshold_the_stored_probabilities_use(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The cross-validated cut is on the model's raw score; the model shifts it to the
+    stored probability's threshold.  Whatever fit, status and export say "flagged" means,
+    counting stored (and exported) probabilities at the stated threshold gives the same."""
+    people = population(n_linker=1)
+    db = build_db(tmp_path, people, seeds=_ids(people, "pron")[:10])
+    rc, out, err = _run(capsys, "campaign", "fit")
+    assert rc == 0, err
+    stated = re.search(r"flagged means campaign_probability >= (\d\.\d\d)", out)
+    assert stated, out
+    threshold = float(stated.group(1))
+    cut = re.search(r"best cut of the model's raw score, (\d\.\d\d), is shifted to (\d\.\d\d)",
+                    out)
+    assert cut and float(cut.group(2)) == threshold, out
+    scored = re.search(r"scored \d+ accounts: (\d+) flagged", out)
+    assert scored, out
+    flagged = int(scored.group(1))
+    with db.connect() as conn:
+        stored = conn.execute(select(scores.c.probability)
+                              .where(scores.c.scorer == "campaign:pron")).scalars().all()
+    assert sum(p >= threshold for p in stored) == flagged > 0
+    assert json.loads(_run(capsys, "campaign", "fit", "--json")[1])["threshold"] == threshold
+
+    rc, out, err = _run(capsys, "status")
+    assert rc == 0, err
+    assert (f"{flagged} accounts flagged (campaign_probability >= {threshold:.2f})"
+            in " ".join(out.split()))
+    (entry,) = json.loads(_run(capsys, "status", "--json")[1])["campaigns"]
+    assert entry["flagged"] == flagged and entry["threshold"] == threshold
+
+    rc, out, err = _run(capsys, "export", "--format", "csv", "--out", "export")
+    assert rc == 0, err
+    assert f"campaign pron; it flags an account at >= {threshold:.2f}" in out
+    with (tmp_path / "export" / "accounts.csv").open(encoding="utf-8") as handle:
+        exported = [float(row["campaign_probability"]) for row in csv.DictReader(handle)]
+    assert sum(p >= threshold for p in exported) == flagged
+    db.dispose()
+
+
+def test_show_before_scoring_says_its_shares_are_of_the_labelled_bots(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    people = population()
+    build_db(tmp_path, people, seeds=_ids(people, "pron")[:10]).dispose()
+    assert _run(capsys, "campaign", "fit", "--no-score")[0] == 0
+    rc, out, err = _run(capsys, "campaign", "show")
+    assert rc == 0, err
+    assert "0 accounts flagged" in out
+    assert "shares of the 10 accounts labelled bot in the campaign (none is flagged yet)" in out
+    assert re.search(r"^ +% of labelled +% of background$", out, re.M), out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -89,8 +90,9 @@ def test_campaign_panel_renders_as_text_in_chromium(tmp_path: Path) -> None:
 
     db, _ = _hostile_db(tmp_path)
     out = tmp_path / "report.html"
-    _report(db, out)
+    _, payload = _report(db, out)
     db.dispose()
+    flagged_index = next(j for j, p in enumerate(payload["nodes"]["cp"]) if p and p >= 0.5)
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -109,10 +111,16 @@ def test_campaign_panel_renders_as_text_in_chromium(tmp_path: Path) -> None:
             "var s = document.getElementById('summary');"
             "return [s.textContent, s.querySelectorAll('img,script,b,svg').length];")
         assert "Campaign: pron" in text and "estimated precision" in text
+        # the count says which stored score it counts, as status and export do
+        assert re.search(r"flagged\s*\d+ \(campaign score ≥ 0\.50\)", text), text
         assert "lovely42.example" in text and HOSTILE_DOMAIN.lower() in text
         assert "botsweep label " in text and "--campaign pron" in text
         assert "--label human --campaign pron" in text
         assert markup == 0
+        card = driver.execute_script(
+            "window.botsweepReport.focusAccount(arguments[0]);"
+            "return document.getElementById('details').textContent;", flagged_index)
+        assert re.search(r"campaign score\s*\d\.\d\d \(flagged\)", card), card
         assert driver.execute_script("return window.__xss === undefined")
     finally:
         driver.quit()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from botsweep.cli import main
 from botsweep.storage.db import Database
+from botsweep.storage.pages import write_profiles
 from botsweep.storage.schema import labels
 
 DB_FILE = "botsweep.db"
@@ -35,8 +36,10 @@ def _labels() -> set[tuple[Any, ...]]:
 def test_label_accounts_by_argument_and_relabel(capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, err = _run(capsys, "label", "12", "@Jane", "--label", "bot", "--campaign", "pron")
     assert rc == 0, err
-    assert "2 label(s) stored" in out
-    assert _run(capsys, "label", "@jane", "--label", "human", "--campaign", "pron")[0] == 0
+    assert "2 labels stored" in out
+    rc, out, err = _run(capsys, "label", "@jane", "--label", "human", "--campaign", "pron")
+    assert rc == 0, err
+    assert "1 label stored" in out
     assert _labels() == {("12", "bot", "pron", "cli"), ("@jane", "human", "pron", "cli")}
 
 
@@ -45,7 +48,7 @@ def test_label_file_from_a_spreadsheet(capsys: pytest.CaptureFixture[str]) -> No
     Path("labels.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     rc, out, err = _run(capsys, "label", "--file", "labels.csv")
     assert rc == 0, err
-    assert "2 label(s) stored" in out
+    assert "2 labels stored" in out
     assert _labels() == {("12", "bot", "pron", "file:labels.csv"),
                          ("@jane", "human", "", "file:labels.csv")}
 
@@ -88,3 +91,24 @@ def test_bad_label_arguments_are_one_line(
     rc, _, err = _run(capsys, "label", *argv)
     assert rc == 2 and fragment in err and len(err.strip().splitlines()) == 1
     assert not Path(DB_FILE).exists()
+
+
+def test_a_label_for_an_account_not_crawled_yet_is_stored_and_said_so(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    db = Database(f"sqlite:///{DB_FILE}")
+    with db.begin() as conn:
+        write_profiles(conn, db, [{"id": "12", "username": "Jane", "name": "Jane",
+                                   "public_metrics": {}}], 1_700_000_000.0)
+    db.dispose()
+    rc, out, err = _run(capsys, "label", "999", "--label", "human")
+    assert rc == 0, err
+    assert out.strip() == ("1 label stored (1 not in the database yet: it applies once the "
+                           "account is crawled)")
+    rc, out, err = _run(capsys, "label", "12", "@JANE", "@nosuchuser1", "999", "--label", "bot")
+    assert rc == 0, err
+    assert out.strip() == ("4 labels stored (2 not in the database yet: they apply once the "
+                           "accounts are crawled)")
+    rc, out, err = _run(capsys, "label", "@jane", "--label", "bot")
+    assert rc == 0, err
+    assert out.strip() == "1 label stored"
+    assert {key for key, *_ in _labels()} == {"12", "@jane", "@nosuchuser1", "999"}

@@ -92,7 +92,7 @@ def test_a_repeated_id_gives_one_row_or_is_refused_naming_both_lines(
     assert main(["score", "--model", str(model_file), "--input", str(source),
                  "--output", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "scored 3 accounts" in printed and "skipped 2 line(s) repeating" in printed
+    assert "scored 3 accounts" in printed and "skipped 2 lines repeating" in printed
     with out.open(encoding="utf-8") as handle:
         assert [row["id"] for row in csv.DictReader(handle)] == ["1", "2", "3"]
     out.unlink()
@@ -106,6 +106,18 @@ def test_a_repeated_id_gives_one_row_or_is_refused_naming_both_lines(
     assert len(err.splitlines()) == 1, err
     assert f"{source} line 4: id 2 is also on line 2, with other fields" in err
     assert not out.exists()  # no CSV that keeps one of the two silently
+
+
+def test_counts_of_one_are_singular(model_file: Path, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "scores.csv"
+    source.write_text(json.dumps(profile(1)) + "\n" + json.dumps(profile(1)) + "\n",
+                      encoding="utf-8")
+    capsys.readouterr()
+    assert main(["score", "--model", str(model_file), "--input", str(source),
+                 "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "scored 1 account (" in printed and "skipped 1 line repeating" in printed
 
 
 def _broken(change: dict) -> dict:
@@ -250,6 +262,32 @@ def test_evaluate_prints_cv_and_leave_one_dataset_out(tmp_path: Path,
     assert main(["evaluate", "--data", str(one), "--folds", "2"]) == 2
     captured = capsys.readouterr()
     assert "cross-validation" not in captured.out and "botsweep train" in captured.err
+
+
+def test_train_and_evaluate_say_what_they_left_out(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Ids repeated across files are kept once, from the first file: the summary counts them
+    and names the file their copies left; a file with no label in a directory is named."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    first = planted_profiles(120, dataset="a")
+    second = planted_profiles(120, seed=2, dataset="b")
+    for r in second:
+        r["id"] = "9" + r["id"]
+    write_jsonl(folder / "a.jsonl", first)
+    write_jsonl(folder / "b.jsonl", first[:30] + second)  # 30 ids, same labels, again
+    write_jsonl(folder / "c.jsonl", [profile(1), profile(2)])  # no _label anywhere
+    for command in (["evaluate", "--data", str(folder)],
+                    ["train", "--data", str(folder / "a.jsonl"), "--data",
+                     str(folder / "b.jsonl"), "--data", str(folder / "c.jsonl"),
+                     "--boosters", "1", "--out", str(tmp_path / "m.json")]):
+        assert main([*command, "--folds", "2"]) == 0
+        err = capsys.readouterr().err
+        assert ("240 accounts (120 bots, 120 humans) in 2 datasets; 30 repeated ids kept once "
+                "(first copy kept; later copies dropped from b.jsonl: 30); 0 ids dropped for "
+                "conflicting labels") in err, err
+        assert 'skipped 1 file without a labelled record ("_label": "bot" or "human"): ' \
+            "c.jsonl" in err, err
 
 
 def test_shipped_default_model_loads_and_scores() -> None:

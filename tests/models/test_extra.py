@@ -120,7 +120,8 @@ def test_train_command_with_extra_data(tmp_path: Path, monkeypatch: pytest.Monke
     assert main(["train", "--data", str(own), "--extra-data", str(theirs), "--extra-weight",
                  "0.3", "--folds", "3", "--out", str(out)]) == 0
     said = capsys.readouterr()
-    assert "extra data: 300 accounts in 1 datasets, weighing 0.3 x --data" in said.err
+    assert "extra data: 300 accounts in 1 dataset, weighing 0.3 x --data" in said.err
+    assert "240 accounts (120 bots, 120 humans) in 1 dataset;" in said.err
     assert "| mine |" in said.out and "| theirs |" not in said.out
     assert BotScorer.load(out).meta["extra_data"]["weight"] == 0.3
     assert main(["train", "--data", str(own), "--extra-weight", "0.3", "--out", str(out)]) == 2

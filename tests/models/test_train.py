@@ -117,9 +117,14 @@ def test_load_labelled_dedups_and_drops_conflicts(tmp_path: Path) -> None:
         profile(1, _label="bot"), profile(2, _label="human"), profile(3, _label="bot"),
         profile(4)])  # unlabelled: skipped
     b = write_jsonl(tmp_path / "b.jsonl", [profile(2, _label="human"), profile(3, _label="human")])
-    data = load_labelled([a, b])
+    d = write_jsonl(tmp_path / "d.jsonl", [profile(6), profile(1)])  # nothing labelled
+    data = load_labelled([a, b, d])
     assert sorted(r["id"] for r in data.records) == ["1", "2"]
     assert data.summary["dropped_conflicting_ids"] == 1
+    # id 2 is kept once, from a.jsonl; the copy in b.jsonl is counted and named
+    assert data.summary["repeated_ids"] == 1
+    assert data.summary["repeats_dropped_from"] == {"b.jsonl": 1}
+    assert data.summary["unlabelled_files"] == ["d.jsonl"]
     write_jsonl(tmp_path / "c.jsonl", [profile(5, _label="robot")])
     with pytest.raises(InputError, match="line 1"):
         load_labelled([tmp_path / "c.jsonl"])

@@ -212,6 +212,11 @@
     chip.style.background = scoreColor(s);
     return chip;
   }
+  function campaignScore(p) {  // flagged by the same cut as the panel's count and `status`
+    var cut = M.campaign && typeof M.campaign.threshold === 'number' ? M.campaign.threshold : null;
+    if (p == null) return null;
+    return p.toFixed(2) + (cut == null ? '' : p >= cut ? ' (flagged)' : ' (not flagged)');
+  }
   function accountCard(j, pinned) {
     var box = el('div', null, 'account-card');
     box.appendChild(el('h3', accountName(j)));
@@ -230,7 +235,7 @@
       ['state', N.st[j] || 'not profiled yet'],
       ['seed', (N.f[j] & 1) ? 'yes' + (N.lb[j] ? ' (labelled ' + N.lb[j] + ')' : '') : null],
       ['label', !(N.f[j] & 1) && N.lb[j] ? N.lb[j] : null],
-      ['campaign', N.cg[j]], ['campaign score', N.cp[j] == null ? null : N.cp[j].toFixed(2)],
+      ['campaign', N.cg[j]], ['campaign score', campaignScore(N.cp[j])],
       ['location', N.l[j]], ['description', N.d[j]], ['url', urlNode],
       ['domains', N.dm[j] ? N.dm[j].join(', ') : null],
       ['in this crawl', plural(N.fi[j], 'follower') + ', ' + N.fo[j] + ' following seen'],
@@ -565,7 +570,8 @@
     var triple = function (row) { return Array.isArray(row) ? row : [row, null, null]; };
     var precision = P.precision == null ? (P.precision_source || null)
       : pct(P.precision) + (P.precision_source ? ' (' + P.precision_source + ')' : '');
-    box.appendChild(facts([['flagged', fmt(P.flagged)], ['estimated precision', precision],
+    var cut = typeof P.threshold === 'number' ? ' (campaign score ≥ ' + P.threshold.toFixed(2) + ')' : '';
+    box.appendChild(facts([['flagged', fmt(P.flagged) + cut], ['estimated precision', precision],
       ['model', P.version || null]]));
     var lists = [['link domain', P.top_domains], ['phrase in bio', P.top_phrases]];
     lists.forEach(function (pair) {
