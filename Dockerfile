@@ -28,7 +28,8 @@ WORKDIR /data
 VOLUME ["/data"]
 
 # The SQLite database and reports live in the volume; point BOTSWEEP_DATABASE__URL at
-# PostgreSQL to share one frontier between several containers (docs/deploy.md).
+# PostgreSQL to share one frontier between several containers (docs/deploy.md). These
+# are set here because config.yaml's relative paths would be beside it, in /etc/botsweep.
 ENV BOTSWEEP_CONFIG=/etc/botsweep/config.yaml \
     BOTSWEEP_DATABASE__URL=sqlite:////data/botsweep.db \
     BOTSWEEP_REPORT__OUT=/data/botsweep-report.html

@@ -8,7 +8,9 @@ variable, raise :class:`~botsweep.errors.ConfigError` with one line naming where
 came from, the key, the bad value and what is expected.  A list from the environment is
 JSON (``["A","B"]``) or comma-separated (``A,B``); ``null`` (or empty) clears an optional
 key.  ``BOTSWEEP_CONFIG`` is not a key, and a ``BOTSWEEP_`` variable without ``__`` that
-names no section (``BOTSWEEP_DEMO_TOKEN``) is left alone.
+names no section (``BOTSWEEP_DEMO_TOKEN``) is left alone.  A relative path written in the
+file (a SQLite ``database.url``, ``report.out``, ``scorer.model``) is relative to the
+file's folder; one from the environment, to the current directory.
 
 Secrets never live in the file: ``api.bearer_token_env`` names the environment
 variables that hold the tokens, and a literal token is refused.
@@ -29,6 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from botsweep.config_paths import rebase_file_paths
 from botsweep.errors import ConfigError
 
 __all__ = [
@@ -313,11 +316,15 @@ def load_settings(
 
     The file (``path``, else ``$BOTSWEEP_CONFIG``, else ``./config.yaml`` when present)
     comes first, then whole sections from ``overrides``, then ``BOTSWEEP_<SECTION>__<KEY>``
-    variables from ``environ`` (default: ``os.environ``), key by key.
+    variables from ``environ`` (default: ``os.environ``), key by key.  Relative paths
+    written in the file are relative to the file's folder (see
+    :mod:`botsweep.config_paths`); the others, to the current directory.
     """
     env = os.environ if environ is None else environ
     chosen = Path(path) if path is not None else _default_path(env)
     data: dict[str, Any] = _read_yaml(chosen) if chosen is not None else {}
+    if chosen is not None:  # before the environment: only the file's own paths move
+        rebase_file_paths(data, chosen.parent.resolve())
     for key, value in overrides.items():
         data[key] = value
     for section in Settings.model_fields:

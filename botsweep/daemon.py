@@ -282,10 +282,11 @@ class Daemon:
         self._scheduler.start()
         self._record_schedule()
         sched = self.settings.schedule
-        log.info("daemon %s started: crawl every %g s, score every %g s, report at '%s'",
-                 self.worker_id, sched.crawl_every_s, sched.score_every_s, sched.report_cron,
+        log.info("daemon %s started on %s: crawl every %g s, score every %g s, report at "
+                 "'%s'", self.worker_id, self.db.location, sched.crawl_every_s,
+                 sched.score_every_s, sched.report_cron,
                  extra={"event": "daemon_start", "worker_id": self.worker_id,
-                        "database": self.db.dialect})
+                        "database": self.db.dialect, "database_location": self.db.location})
 
     def shutdown(self, budget_s: float = STOP_BUDGET_S) -> bool:
         """Stop everything; True when every job ended within ``budget_s``."""

@@ -61,7 +61,14 @@ def test_root_config_documents_every_option_with_a_comment() -> None:
 
 
 def test_root_config_values_are_the_defaults() -> None:
-    assert load_settings(ROOT_CONFIG, environ={}) == Settings()
+    """The same values, but its relative paths are relative to its own folder."""
+    loaded = load_settings(ROOT_CONFIG, environ={})
+    folder = ROOT_CONFIG.parent
+    assert loaded.database.url == f"sqlite:///{folder / 'botsweep.db'}"
+    assert loaded.report.out == folder / "botsweep-report.html"
+    expected = Settings()
+    expected.database.url, expected.report.out = loaded.database.url, loaded.report.out
+    assert loaded == expected
 
 
 # --- which file is read -------------------------------------------------------------------

@@ -116,6 +116,14 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    @property
+    def location(self) -> str:
+        """Where the data lives, fit for a log line: the SQLite file's absolute path (or
+        ``:memory:``), else the URL with any password hidden."""
+        if self.is_sqlite:
+            return str(self.file.resolve()) if self.file is not None else ":memory:"
+        return _shown_url(self.url)
+
     def _create_engine(self, url: Any, file: Path | None) -> Engine:
         timeout = self.settings.busy_timeout_s
         if self.dialect == "sqlite":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -28,10 +29,10 @@ def chain_world(n: int = 40) -> FakeWorld:
     return FakeWorld.build(names, edges)
 
 
-def make_daemon(tmp_path: Path, *, limits: dict[str, int] | None = None,
+def make_daemon(tmp_path: Path, *, limits: dict[str, int] | None = None, url: str | None = None,
                 **schedule: object) -> tuple[Daemon, FakeSource, FakeClock, Database]:
     clock = FakeClock()
-    db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    db = Database(url or f"sqlite:///{tmp_path / 'crawl.db'}")
     add_seeds(db, [AccountRef(id=1)], label="bot", now=clock.now())
     source = FakeSource(chain_world(), clock)
     if limits:
@@ -167,6 +168,27 @@ def test_stop_ends_the_daemon_cleanly_and_gives_leases_back(tmp_path: Path) -> N
     assert leased == 0 and owners == 0
     assert rows["crawl"].next_run_at is None  # stopped: nothing is scheduled
     assert outcome and outcome[-1] in ("stopped", "idle", "rate_limited")
+
+
+def test_the_start_line_names_the_database_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A relative SQLite URL (from the environment, say) is logged as the absolute file it
+    opened, so a daemon pointed at the wrong folder's database shows it at once."""
+    daemon, *_ = make_daemon(tmp_path, url="sqlite:///crawl.db", crawl_every_s=3600)
+    caplog.set_level(logging.INFO, logger="botsweep.daemon")
+    daemon.start()
+    assert daemon.shutdown()
+    start = next(r for r in caplog.records if getattr(r, "event", None) == "daemon_start")
+    path = str((tmp_path / "crawl.db").resolve())
+    assert f"daemon w-test started on {path}: " in start.getMessage()
+    assert getattr(start, "database_location", None) == path
+
+
+def test_a_postgresql_database_is_shown_without_its_password() -> None:
+    db = Database("postgresql+psycopg://botsweep:s3cret@db.example:5432/crawl", migrate=False)
+    assert db.location == "postgresql+psycopg://botsweep:***@db.example:5432/crawl"
+    db.dispose()
 
 
 def test_settings_travel_to_subprocess_jobs_as_json() -> None:
