@@ -278,15 +278,17 @@ class Daemon:
         self.prepare()
         # Our listener and job wrapper log misses, skips and failures, one line each.
         logging.getLogger("apscheduler").setLevel(logging.CRITICAL)
-        self._scheduler = scheduler
-        self._scheduler.start()
-        self._record_schedule()
         sched = self.settings.schedule
+        # Said before the scheduler starts: its first crawl tick runs at once, and its
+        # 'job crawl started' line should come after this one.
         log.info("daemon %s started on %s: crawl every %g s, score every %g s, report at "
                  "'%s'", self.worker_id, self.db.location, sched.crawl_every_s,
                  sched.score_every_s, sched.report_cron,
                  extra={"event": "daemon_start", "worker_id": self.worker_id,
                         "database": self.db.dialect, "database_location": self.db.location})
+        self._scheduler = scheduler
+        self._scheduler.start()
+        self._record_schedule()
 
     def shutdown(self, budget_s: float = STOP_BUDGET_S) -> bool:
         """Stop everything; True when every job ended within ``budget_s``."""

@@ -183,6 +183,9 @@ def test_the_start_line_names_the_database_file(
     path = str((tmp_path / "crawl.db").resolve())
     assert f"daemon w-test started on {path}: " in start.getMessage()
     assert getattr(start, "database_location", None) == path
+    # the start line comes first, before the first tick's 'job crawl started'
+    events = [getattr(r, "event", None) for r in caplog.records if getattr(r, "event", None)]
+    assert events[0] == "daemon_start", events
 
 
 def test_a_postgresql_database_is_shown_without_its_password() -> None:
