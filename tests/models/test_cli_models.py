@@ -43,8 +43,7 @@ def test_score_round_trip(model_file: Path, tmp_path: Path,
         handle.writelines(json.dumps(r) + "\n" for r in records)
     out = tmp_path / "scores.csv"
     capsys.readouterr()
-    assert main(["score", "--model", str(model_file), "--input", str(source),
-                 "--output", str(out)]) == 0
+    assert _score(model_file, source, out) == 0
     assert "scored 60 accounts" in capsys.readouterr().out
     with out.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -66,17 +65,24 @@ def test_bad_input_line_names_file_and_line(model_file: Path, tmp_path: Path,
     good = json.dumps(profile(1))
     source.write_text(f"{good}\n\n{good}\n{{\"id\": \"2\", oops\n{good}\n", encoding="utf-8")
     out = tmp_path / "scores.csv"
-    code = main(["score", "--model", str(model_file), "--input", str(source),
-                 "--output", str(out)])
+    code = _score(model_file, source, out)
     err = capsys.readouterr().err
     assert code == 2
     assert f"{source} line 4" in err and "not valid JSON" in err
     assert len(err.strip().splitlines()) == 1
     assert not out.exists()  # no half-written CSV
     source.write_text(json.dumps({"id": "abc"}) + "\n", encoding="utf-8")
-    assert main(["score", "--model", str(model_file), "--input", str(source),
-                 "--output", str(out)]) == 2
+    assert _score(model_file, source, out) == 2
     assert "line 1" in capsys.readouterr().err
+
+
+def _score(model_file: Path, source: Path, out: Path) -> int:
+    return main(["score", "--model", str(model_file), "--input", str(source),
+                 "--output", str(out)])
+
+
+def _write(source: Path, records: list[dict]) -> None:
+    source.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
 
 
 def test_a_repeated_id_gives_one_row_or_is_refused_naming_both_lines(
@@ -86,11 +92,9 @@ def test_a_repeated_id_gives_one_row_or_is_refused_naming_both_lines(
     one, two, three = profile(1), profile(2), profile(3)
     reordered = dict(reversed(list(one.items())))
     source, out = tmp_path / "in.jsonl", tmp_path / "scores.csv"
-    source.write_text("".join(json.dumps(r) + "\n" for r in (one, two, reordered, three, two)),
-                      encoding="utf-8")
+    _write(source, [one, two, reordered, three, two])
     capsys.readouterr()
-    assert main(["score", "--model", str(model_file), "--input", str(source),
-                 "--output", str(out)]) == 0
+    assert _score(model_file, source, out) == 0
     printed = capsys.readouterr().out
     assert "scored 3 accounts" in printed and "skipped 2 lines repeating" in printed
     with out.open(encoding="utf-8") as handle:
@@ -98,10 +102,8 @@ def test_a_repeated_id_gives_one_row_or_is_refused_naming_both_lines(
     out.unlink()
     changed = profile(2)
     changed["public_metrics"]["followers_count"] += 500
-    source.write_text("".join(json.dumps(r) + "\n" for r in (one, two, three, changed)),
-                      encoding="utf-8")
-    assert main(["score", "--model", str(model_file), "--input", str(source),
-                 "--output", str(out)]) == 2
+    _write(source, [one, two, three, changed])
+    assert _score(model_file, source, out) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
     assert f"{source} line 4: id 2 is also on line 2, with other fields" in err
@@ -111,11 +113,9 @@ def test_a_repeated_id_gives_one_row_or_is_refused_naming_both_lines(
 def test_counts_of_one_are_singular(model_file: Path, tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     source, out = tmp_path / "in.jsonl", tmp_path / "scores.csv"
-    source.write_text(json.dumps(profile(1)) + "\n" + json.dumps(profile(1)) + "\n",
-                      encoding="utf-8")
+    _write(source, [profile(1), profile(1)])
     capsys.readouterr()
-    assert main(["score", "--model", str(model_file), "--input", str(source),
-                 "--output", str(out)]) == 0
+    assert _score(model_file, source, out) == 0
     printed = capsys.readouterr().out
     assert "scored 1 account (" in printed and "skipped 1 line repeating" in printed
 
@@ -146,8 +146,7 @@ def test_a_record_that_is_not_a_v2_user_is_refused_with_its_line(
         record: dict, fragment: str) -> None:
     source, out = tmp_path / "in.jsonl", tmp_path / "scores.csv"
     source.write_text(f"{json.dumps(profile(1))}\n{json.dumps(record)}\n", encoding="utf-8")
-    assert main(["score", "--model", str(model_file), "--input", str(source),
-                 "--output", str(out)]) == 2
+    assert _score(model_file, source, out) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"{source} line 2: " in err and fragment in err, err
     assert not out.exists()
@@ -160,8 +159,7 @@ def test_a_v2_user_without_optional_fields_is_scored(
     record["public_metrics"].pop("like_count")
     source, out = tmp_path / "in.jsonl", tmp_path / "scores.csv"
     source.write_text(json.dumps(record) + "\n", encoding="utf-8")
-    assert main(["score", "--model", str(model_file), "--input", str(source),
-                 "--output", str(out)]) == 0
+    assert _score(model_file, source, out) == 0
     assert out.read_text(encoding="utf-8").splitlines()[1].startswith("7,")
 
 
@@ -177,9 +175,8 @@ def test_a_shorter_iso_8601_created_at_is_read_as_the_same_moment(
         record.update(id=str(n), created_at=form)
         records.append(record)
     source, out = tmp_path / "in.jsonl", tmp_path / "scores.csv"
-    source.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    assert main(["score", "--model", str(model_file), "--input", str(source),
-                 "--output", str(out)]) == 0
+    _write(source, records)
+    assert _score(model_file, source, out) == 0
     with out.open(encoding="utf-8") as handle:
         probabilities = {row["bot_probability"] for row in csv.DictReader(handle)}
     assert len(probabilities) == 1
