@@ -127,6 +127,7 @@ class ScheduleSettings(_Section):
     crawl_max_seconds: float = Field(50.0, gt=0)
     score_every_s: float = Field(600.0, gt=0)
     report_cron: str = "0 * * * *"
+    report_at_start: bool = True
     misfire_grace_s: float = Field(120.0, gt=0)
     stale_after_s: float = Field(900.0, gt=0)
 

@@ -167,8 +167,9 @@ class Daemon:
             next_run_time=now)
         scheduler.add_job(self._job("score", self.score_job), IntervalTrigger(
             seconds=sched.score_every_s, timezone=UTC), id="score", name="score new profiles")
+        first_report = {"next_run_time": now} if sched.report_at_start else {}
         scheduler.add_job(self._job("report", self.report_job), report_trigger, id="report",
-                          name="write the report")
+                          name="write the report", **first_report)
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 
         scheduler.add_listener(self._on_skipped, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)

@@ -107,7 +107,7 @@ def write_config(path: Path, *, database_url: str, base_url: str, model: Path,
         # Score and report are other tests' business: not within these tests' minutes.
         "schedule": {"crawl_every_s": 0.5, "crawl_max_requests": 1_000_000,
                      "crawl_max_seconds": 5, "score_every_s": 3600,
-                     "report_cron": "0 0 1 1 *", **schedule},
+                     "report_cron": "0 0 1 1 *", "report_at_start": False, **schedule},
     }
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path

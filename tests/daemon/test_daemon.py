@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,7 @@ def make_daemon(tmp_path: Path, *, limits: dict[str, int] | None = None, url: st
     source = FakeSource(chain_world(), clock)
     if limits:
         source.limits.update(limits)
+    schedule.setdefault("report_at_start", False)  # the tests that want it say so
     settings = load_settings(None, schedule=schedule, crawler={"policy": "bfs"})
     daemon = Daemon(settings, db, worker_id="w-test", source=source, bot_model=NameScorer(),
                     clock=clock)
@@ -58,6 +61,31 @@ def test_scheduler_jobs_come_from_the_schedule_config(tmp_path: Path) -> None:
     assert got["score"].trigger.interval.total_seconds() == 900
     assert str(got["report"].trigger.fields[5]) == "3"  # hour field of "15 3 * * *"
     assert type(scheduler._jobstores["default"]).__name__ == "MemoryJobStore"
+
+
+@pytest.mark.parametrize("at_start", [True, False])
+def test_the_report_is_written_once_at_start_then_on_its_cron(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, at_start: bool,
+) -> None:
+    """A new or restarted daemon shows the current state at once, rather than at the next
+    report_cron time (an hour away with the default); report_at_start false waits."""
+    daemon, *_ = make_daemon(tmp_path, crawl_every_s=3600, score_every_s=3600,
+                             report_cron="0 0 1 1 *", report_at_start=at_start)
+    caplog.set_level(logging.INFO, logger="botsweep.daemon")
+    out = Path("botsweep-report.html")  # report.out's default, in the test's folder
+    daemon.start()
+    try:
+        deadline = time.monotonic() + 60
+        while at_start and not out.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0 if at_start else 3)
+        written = out.exists()
+        job = daemon._scheduler.get_job("report")
+        next_run = job.next_run_time
+    finally:
+        assert daemon.shutdown()
+    assert written is at_start
+    assert next_run.year > datetime.now(UTC).year  # then only on the cron: next 1 January
 
 
 def test_crawl_tick_held_back_by_retry_delays_says_waiting_not_rate_limited(
