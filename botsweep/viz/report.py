@@ -45,8 +45,10 @@ class ReportSummary:
     def describe(self) -> str:
         """One line for the CLI and the logs."""
         extra = f", {self.left_out:,} left out" if self.left_out else ""
-        return (f"{self.nodes:,} accounts, {self.edges:,} follows, {self.clusters:,} clusters, "
-                f"{self.bots:,} likely bots{extra}; built in {self.seconds:.1f}s")
+        counts = ", ".join(f"{n:,} {word if n == 1 else word + 's'}" for n, word in (
+            (self.nodes, "account"), (self.edges, "follow"), (self.clusters, "cluster"),
+            (self.bots, "likely bot")))
+        return f"{counts}{extra}; built in {self.seconds:.1f}s"
 
 
 def _check(min_score: float, max_nodes: int) -> None:

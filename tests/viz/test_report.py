@@ -171,3 +171,11 @@ def test_graph_extras_with_nan_or_odd_types_do_not_break_the_page() -> None:
     assert payload["meta"]["coverage"]["ratio"] is None
     assert _payload(page)["meta"]["campaign"]["precision"] is None
     assert _payload(page)["meta"]["review"][0]["command"] == ["a", "b"]
+
+
+def test_the_summary_line_counts_in_words(tmp_path: Path) -> None:
+    graph = nx.DiGraph()
+    graph.add_node(1, username="solo", is_seed=True)
+    summary = build_report(graph, tmp_path / "one.html")
+    line = summary.describe()
+    assert line.startswith("1 account, 0 follows, 1 cluster, 0 likely bots; built in "), line
