@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from botsweep.logs import setup_logging
 
@@ -24,7 +25,19 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "AppContext", "get_context", "example"]
 
+# `botsweep --help` lists the commands in the order a user meets them, not as registered.
+COMMAND_ORDER = ("demo", "seed", "crawl", "status", "daemon", "score", "report", "export",
+                 "label", "campaign", "review", "frontier", "train", "evaluate", "sim", "bench")
+
+
+class _WorkflowOrder(TyperGroup):
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
+        return sorted(super().list_commands(ctx), key=lambda n: (rank.get(n, len(rank)), n))
+
+
 app = typer.Typer(
+    cls=_WorkflowOrder,
     name="botsweep",
     help="Find bot networks on X: seed, crawl followers and following, score, report.",
     no_args_is_help=True,

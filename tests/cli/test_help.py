@@ -50,6 +50,18 @@ def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) 
     assert "--config" in out
 
 
+def test_top_level_help_lists_commands_in_the_order_a_user_meets_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    listed = [line.split()[0] for line in out[out.index("Commands:"):].splitlines()[1:]
+              if line.startswith("  ") and line.split()]
+    assert listed[:4] == ["demo", "seed", "crawl", "status"], listed
+    assert listed.index("campaign") < listed.index("review") < listed.index("train")
+    assert sorted(listed) == sorted({path[0] for path in COMMANDS}), listed
+
+
 def _examples() -> list[tuple[str, list[str]]]:
     """Each ``botsweep …`` command of every help example, as (where it is shown, argv)."""
     import shlex
