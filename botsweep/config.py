@@ -10,7 +10,8 @@ JSON (``["A","B"]``) or comma-separated (``A,B``); ``null`` (or empty) clears an
 key.  ``BOTSWEEP_CONFIG`` is not a key, and a ``BOTSWEEP_`` variable without ``__`` that
 names no section (``BOTSWEEP_DEMO_TOKEN``) is left alone.  A relative path written in the
 file (a SQLite ``database.url``, ``report.out``, ``scorer.model``) is relative to the
-file's folder; one from the environment, to the current directory.
+file's folder, as are the default database and report files when the file leaves them
+out; a path from the environment is relative to the current directory.
 
 Secrets never live in the file: ``api.bearer_token_env`` names the environment
 variables that hold the tokens, and a literal token is refused.
@@ -307,6 +308,20 @@ def _format_error(
     return f"{where}: {key} = {shown}: {message}{more}"
 
 
+def _file_path_defaults(data: dict[str, Any]) -> None:
+    """Give a config file the default database and report paths it leaves out, so that
+    they too sit beside the file: a config that does not name its database means the one in
+    its own folder, not one in whatever folder the command runs in."""
+    defaults = {("database", "url"): DatabaseSettings.model_fields["url"].default,
+                ("report", "out"): str(ReportSettings.model_fields["out"].default)}
+    for (section, key), default in defaults.items():
+        if data.get(section) is None:
+            data[section] = {}
+        values = data[section]
+        if isinstance(values, dict):  # another type stays, for validation to name
+            values.setdefault(key, default)
+
+
 def load_settings(
     path: Path | str | None = None,
     *,
@@ -318,13 +333,15 @@ def load_settings(
     The file (``path``, else ``$BOTSWEEP_CONFIG``, else ``./config.yaml`` when present)
     comes first, then whole sections from ``overrides``, then ``BOTSWEEP_<SECTION>__<KEY>``
     variables from ``environ`` (default: ``os.environ``), key by key.  Relative paths
-    written in the file are relative to the file's folder (see
-    :mod:`botsweep.config_paths`); the others, to the current directory.
+    written in the file, and the default database and report paths when a file is used,
+    are relative to the file's folder (see :mod:`botsweep.config_paths`); paths from the
+    environment, to the current directory.
     """
     env = os.environ if environ is None else environ
     chosen = Path(path) if path is not None else _default_path(env)
     data: dict[str, Any] = _read_yaml(chosen) if chosen is not None else {}
     if chosen is not None:  # before the environment: only the file's own paths move
+        _file_path_defaults(data)
         rebase_file_paths(data, chosen.parent.resolve())
     for key, value in overrides.items():
         data[key] = value

@@ -291,7 +291,12 @@ def test_bad_database_url_is_one_line(
 
 
 def test_empty_file_and_empty_sections_give_defaults(tmp_path: Path) -> None:
-    assert load_settings(_write(tmp_path / "empty.yaml", ""), environ={}) == Settings()
+    empty = load_settings(_write(tmp_path / "empty.yaml", ""), environ={})
+    # the default database and report files sit beside the file; the rest is the defaults
+    assert empty.database.url == f"sqlite:///{tmp_path.resolve() / 'botsweep.db'}"
+    assert empty.report.out == tmp_path.resolve() / "botsweep-report.html"
+    beside = {"database": {"url"}, "report": {"out"}}
+    assert empty.model_dump(exclude=beside) == Settings().model_dump(exclude=beside)
     commented = "# nothing yet\ncrawler:\n  # policy: bfs\nreport:\n  max_nodes: 5\n"
     settings = load_settings(_write(tmp_path / "c.yaml", commented), environ={})
     assert settings.crawler == Settings().crawler and settings.report.max_nodes == 5

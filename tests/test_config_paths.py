@@ -148,3 +148,25 @@ def test_a_relative_sqlite_url_keeps_its_driver_and_options(tmp_path: Path) -> N
     url = load_settings(config, environ={}).database.url
     folder = config.parent.resolve()
     assert url == f"sqlite+pysqlite:///{folder / 'data' / 'x.db'}?timeout=3"
+
+
+def test_a_config_that_leaves_the_database_and_report_out_keeps_them_beside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A config that names no database means the one in its own folder: the default file
+    name, joined to the config's folder, not to wherever the command runs."""
+    folder = tmp_path / "d2"
+    folder.mkdir()
+    (folder / "config.yaml").write_text("crawler:\n  policy: bfs\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere2"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    rc, _, err = _run(capsys, "--config", "../d2/config.yaml", "seed", "12")
+    assert rc == 0, err
+    assert (folder / "botsweep.db").is_file() and list(elsewhere.iterdir()) == []
+    settings = load_settings("../d2/config.yaml", environ={})
+    assert settings.report.out == folder.resolve() / "botsweep-report.html"
+    # no config file at all, or a path from the environment: the current directory
+    assert load_settings(None, environ={}).database.url == "sqlite:///botsweep.db"
+    env = {"BOTSWEEP_DATABASE__URL": "sqlite:///here.db"}
+    assert load_settings("../d2/config.yaml", environ=env).database.url == "sqlite:///here.db"
