@@ -9,17 +9,14 @@ investigation, so a CSV text cell that a spreadsheet would run as a formula (it 
 from __future__ import annotations
 
 import csv
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
-from sqlalchemy import select
 
 from botsweep.errors import InputError
 from botsweep.storage.db import Database
-from botsweep.storage.schema import meta
 from botsweep.viz.communities import detect_communities
 from botsweep.viz.graph import only_campaign
 
@@ -72,20 +69,15 @@ def _rows(graph: nx.DiGraph, community: dict[int, int]) -> list[dict[str, Any]]:
     return rows
 
 
-def _fitted(db: Database) -> dict[str, float]:
-    """Each fitted campaign model's name and when it was fitted (0 if it does not say)."""
-    from botsweep.campaign.store import MODEL_KEY_PREFIX
+def _fitted_epoch(db: Database, name: str) -> float:
+    """When campaign ``name``'s model was fitted (0 if it does not say, or cannot be read)."""
+    from botsweep.campaign.store import load_campaign_model
+    from botsweep.errors import BotsweepError
 
-    fitted: dict[str, float] = {}
-    with db.connect() as conn:
-        for key, raw in conn.execute(select(meta.c.key, meta.c.value)
-                                     .where(meta.c.key.like(MODEL_KEY_PREFIX + "%"))):
-            try:
-                when = float(json.loads(raw).get("fitted_epoch") or 0.0)
-            except (ValueError, TypeError, AttributeError):
-                when = 0.0
-            fitted[str(key)[len(MODEL_KEY_PREFIX):]] = when
-    return fitted
+    try:
+        return float(load_campaign_model(db, name).meta.get("fitted_epoch") or 0.0)
+    except (BotsweepError, ValueError, TypeError):
+        return 0.0
 
 
 def export_campaign(db: Database, given: str | None = None,
@@ -97,10 +89,12 @@ def export_campaign(db: Database, given: str | None = None,
     campaign that seeds and labels name, else the only fitted campaign model, else the
     latest fitted of several (with the note saying so); None when no model was fitted.
     """
-    fitted = _fitted(db)
+    from botsweep.campaign.store import fitted_campaigns
+
+    fitted = fitted_campaigns(db)
     if given:
         if given not in fitted:
-            known = f" (fitted: {', '.join(sorted(fitted))})" if fitted else ""
+            known = f" (fitted: {', '.join(fitted)})" if fitted else ""
             raise InputError(f"--campaign {given!r}: no fitted campaign model of that name"
                              f"{known}; fit it with `botsweep campaign fit --campaign {given}`")
         return given, None
@@ -109,32 +103,25 @@ def export_campaign(db: Database, given: str | None = None,
     named = only_campaign(db)
     if named or not fitted:
         return named, None
-    latest = max(sorted(fitted), key=lambda name: fitted[name])
     if len(fitted) == 1:
-        return latest, None
+        return fitted[0], None
+    latest = max(fitted, key=lambda name: _fitted_epoch(db, name))
     return latest, (f"campaign_probability is for campaign {latest}, the latest fitted of "
-                    f"{', '.join(sorted(fitted))}; choose with --campaign NAME "
+                    f"{', '.join(fitted)}; choose with --campaign NAME "
                     "(or crawler.campaign)")
 
 
 def campaign_threshold_note(db: Database, name: str | None) -> str | None:
     """Where ``campaign_probability`` flags an account for campaign ``name``: the fitted
     model's threshold on its stored probability (what status counts); None when unfitted."""
-    from botsweep.campaign.store import model_key
+    from botsweep.campaign.store import load_campaign_model
+    from botsweep.errors import BotsweepError
 
     if not name:
         return None
     try:
-        key = model_key(name)
-    except InputError:  # a name no model can have
-        return None
-    with db.connect() as conn:
-        raw = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
-    try:
-        threshold = float(json.loads(raw)["threshold"]) if raw is not None else None
-    except (ValueError, TypeError, KeyError):
-        threshold = None
-    if threshold is None:
+        threshold = load_campaign_model(db, name).threshold
+    except BotsweepError:  # no model of that name (or none a name can have), or unreadable
         return None
     return (f"campaign_probability is for campaign {name}; it flags an account at "
             f">= {threshold:.2f}, as status and the report count them")
