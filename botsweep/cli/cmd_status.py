@@ -23,10 +23,7 @@ def _when(epoch: float | None, now: float) -> str:
 def _next_run(epoch: float | None, now: float) -> str:
     """A job's next run: ``in N s``, or ``due now`` once that time has passed (the run is
     going, or waits for a run still going; a daemon records the next time when a run ends)."""
-    if not epoch:
-        return "-"
-    delta = epoch - now
-    return f"in {delta:.0f} s" if delta >= 0.5 else "due now"
+    return "due now" if epoch and epoch - now < 0.5 else _when(epoch, now)
 
 
 def render_status(data: dict[str, Any]) -> None:
