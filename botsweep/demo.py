@@ -79,7 +79,8 @@ class DemoResult:
 
 
 _MARK = "# Written by `botsweep demo`"
-_OUTPUTS = ("config.yaml", "demo.db", "demo.db-wal", "demo.db-shm", "report.html", "world")
+_DB = "demo.db"
+_OUTPUTS = ("config.yaml", _DB, f"{_DB}-wal", f"{_DB}-shm", "report.html", "world")
 
 
 def check_out(out: Path) -> None:
@@ -101,7 +102,7 @@ def check_out(out: Path) -> None:
     from botsweep.storage.crawl_lock import lock_path
 
     foreign = [name for name in present
-               if name not in _OUTPUTS and name != lock_path(out / "demo.db").name]
+               if name not in _OUTPUTS and name != lock_path(out / _DB).name]
     if not earlier or foreign:
         listed = foreign or present
         shown = ", ".join(listed[:3]) + (", ..." if len(listed) > 3 else "")
@@ -117,7 +118,7 @@ def _clear(out: Path) -> None:
     check_out(out)
     if not out.exists():
         return
-    with hold_crawl_lock(out / "demo.db", "demo"):
+    with hold_crawl_lock(out / _DB, "demo"):
         for name in _OUTPUTS:
             target = out / name
             if target.is_dir():
@@ -175,7 +176,7 @@ def run_demo(
     world = generate_world(accounts=accounts, bot_networks=bot_networks, rng_seed=rng_seed)
     world_dir = out / "world"
     save_world(world, world_dir)
-    db_path = out / "demo.db"
+    db_path = out / _DB
     with SimServer(world, time_scale=time_scale, tokens=(_TOKEN,), rng_seed=rng_seed) as base_url:
         config_path = _write_config(out, db_path, base_url, time_scale)
         settings: Settings = load_settings(config_path)
