@@ -29,7 +29,7 @@ from botsweep.crawler.decide import ScoringContext, rerank_mates
 from botsweep.crawler.frontier import Frontier, Task
 from botsweep.crawler.lookups import LookupSteps
 from botsweep.crawler.ratelimit import RateLedger
-from botsweep.crawler.reach import Reach
+from botsweep.crawler.reach import Reach, ran_out
 from botsweep.crawler.replies import ENDPOINTS, Page
 from botsweep.crawler.retarget import stand_down
 from botsweep.crawler.retry import RetryPolicy
@@ -246,8 +246,9 @@ class CrawlEngine:
                 self.clock.sleep(max(0.05, min(wake - self.clock.now(), 30.0)))
             else:
                 self.stats.outcome = "stopped"
-            if self.stats.outcome in ("budget", "time"):
-                self.reach.check_end()  # nothing replied in the whole run
+            if self.stats.outcome in ("budget", "time"):  # nothing replied in the whole run
+                self.reach.check_end(ran_out(self.stats.outcome, command, max_requests,
+                                              max_seconds))
         except ApiUnreachable:
             self.stats.outcome = "unreachable"
             raise

@@ -17,7 +17,8 @@ mark every task ``failed`` for good during an outage, so they are kept apart:
   with jitter), so an outage is never a hot loop.  Any reply (a page, a 5xx, a 429, an
   account error) ends the streak.  After ``api.max_unreachable`` failures in a row, or at
   the end of a run (budget or time) in which nothing replied at all, the crawl stops with
-  :class:`~botsweep.errors.ApiUnreachable`, one line naming the base URL.
+  :class:`~botsweep.errors.ApiUnreachable`, one line naming the base URL and which of the
+  two happened (a daemon tick's time can run out after fewer failures than the limit).
 
 One guard keeps a task from being retried for free forever: when the connection is dropped
 after a request was sent, the work waits until just after the backoff, so other work goes
@@ -45,7 +46,7 @@ from urllib3.exceptions import ProxyError as _UrllibProxyError
 from botsweep.crawler.retry import RetryPolicy
 from botsweep.errors import ApiUnreachable, Transient, Unreachable
 
-__all__ = ["Reach", "no_reply_error"]
+__all__ = ["Reach", "no_reply_error", "ran_out"]
 
 # The request never left: no connection (or no TLS session, or no proxy) was made.
 _NEVER_SENT = (requests.ConnectTimeout, ProxyError, SSLError)
@@ -99,6 +100,18 @@ def no_reply_error(
                            kind="reset", sent=True, reason=why)
     return Transient(f"{endpoint}: the reply from {host} broke off ({type(exc).__name__})",
                      kind="reset")
+
+
+def ran_out(outcome: str, command: str, max_requests: int | None,
+             max_seconds: float | None) -> str:
+    """What ended a run before its failures reached ``api.max_unreachable``, in words (a
+    daemon's tick names the schedule setting that bounds it)."""
+    tick = command == "daemon"
+    if outcome == "time":
+        return (f"the tick's time (schedule.crawl_max_seconds, {max_seconds:g} s) ran out"
+                if tick else f"the crawl's time ({max_seconds:g} s) ran out")
+    return (f"the tick's budget (schedule.crawl_max_requests, {max_requests}) ran out"
+            if tick else f"the crawl's budget ({max_requests} follows requests) ran out")
 
 
 class Reach:
@@ -164,14 +177,26 @@ class Reach:
         if self.streak >= self.limit:
             raise self.error()
 
-    def check_end(self) -> None:
-        """At the end of a run: raise when requests were made and none got a reply."""
-        if self.streak and not self.replies:
-            raise self.error()
+    def check_end(self, ended: str) -> None:
+        """At the end of a run: raise when requests were made and none got a reply.
 
-    def error(self) -> ApiUnreachable:
-        tries = "1 request" if self.streak == 1 else f"{self.streak} requests in a row"
-        return ApiUnreachable(
-            f"cannot reach the API at {self.base_url}: {tries} got no reply "
-            f"({self.reason}); check the network and api.base_url"
-        )
+        ``ended`` says what ended the run before ``limit`` failures were reached, such as
+        ``the crawl's time (50 s) ran out``; the error says so rather than reading as if
+        the crawl had given up after fewer failures than ``api.max_unreachable`` allows."""
+        if self.streak and not self.replies:
+            raise self.error(ended)
+
+    def error(self, ended: str | None = None) -> ApiUnreachable:
+        """The one-line error: the crawl gave up after ``limit`` failures in a row, or
+        (``ended``) its run ended while every request it made had failed."""
+        if ended is None:
+            tries = "1 request" if self.streak == 1 else f"{self.streak} requests in a row"
+            what = (f"{tries} got no reply ({self.reason}), so the crawl gave up "
+                    f"(api.max_unreachable: {self.limit})")
+        else:
+            tries = ("1 request, which got" if self.streak == 1
+                     else f"{self.streak} requests, none got")
+            what = (f"{ended} while the API was unreachable: {tries} a reply "
+                    f"({self.reason})")
+        return ApiUnreachable(f"cannot reach the API at {self.base_url}: {what}; "
+                              "check the network and api.base_url")

@@ -132,8 +132,12 @@ def test_a_budget_that_runs_out_before_any_reply_is_an_error_not_a_result(
     engine_for(db, source, clock).run(max_requests=1)
     source.down = True
     engine = engine_for(db, source, clock, max_unreachable=50)
-    with pytest.raises(ApiUnreachable, match=f"cannot reach the API at {BASE}"):
+    with pytest.raises(ApiUnreachable) as info:
         engine.run(max_requests=3)
+    # Said as what it is: the budget ran out first, not "gave up after 3 of 50 failures".
+    assert str(info.value).startswith(
+        f"cannot reach the API at {BASE}: the crawl's budget (3 follows requests) ran out "
+        "while the API was unreachable: 3 requests, none got a reply (connection refused)")
     assert engine.stats.follows_requests == 3 and engine.stats.faults == {"unreachable": 3}
 
 

@@ -292,3 +292,45 @@ def test_a_crawl_the_api_refuses_ends_its_run_as_an_error(tmp_path: Path) -> Non
     with db.connect() as conn:
         outcomes = conn.execute(select(runs.c.outcome, runs.c.ended_at)).all()
     assert len(outcomes) == 1 and outcomes[0][0] == "error" and outcomes[0][1] is not None
+
+
+def test_a_tick_whose_time_runs_out_while_the_api_is_unreachable_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The API is down and the tick's schedule.crawl_max_seconds runs out before
+    api.max_unreachable (5) requests have failed: the tick's log line says that its time ran
+    out while the API was unreachable and how many requests failed, rather than reading as
+    if the crawl had given up after 3 or 4 of the 5 failures it allows."""
+    from tests.crawler.test_unreachable import BASE, Outage
+
+    daemon, source, _clock, db = make_daemon(tmp_path, crawl_max_seconds=5)
+    outage = Outage(source)
+    outage.down = True
+    daemon._source = outage
+    caplog.set_level(logging.INFO, logger="botsweep.daemon")
+    daemon._job("crawl", daemon.crawl_tick)()
+    assert 1 <= outage.failed < 5  # backing off 1 s doubling: 5 s allow 3 or 4 requests
+    end = next(r for r in caplog.records if getattr(r, "event", None) == "job_end")
+    assert end.levelno == logging.WARNING and getattr(end, "outcome", None) == "error"
+    line = end.getMessage()
+    assert line.startswith("job crawl error in ") and f"cannot reach the API at {BASE}: " in line
+    assert "the tick's time (schedule.crawl_max_seconds, 5 s) ran out while the API was " \
+           f"unreachable: {outage.failed} requests, none got a reply" in line, line
+    assert "in a row" not in line and "api.max_unreachable" not in line
+
+
+def test_a_tick_that_gives_up_on_an_unreachable_api_names_max_unreachable(
+    tmp_path: Path,
+) -> None:
+    from tests.crawler.test_unreachable import BASE, Outage
+
+    daemon, source, _clock, db = make_daemon(tmp_path, crawl_max_seconds=3600)
+    outage = Outage(source)
+    outage.down = True
+    daemon._source = outage
+    daemon._job("crawl", daemon.crawl_tick)()
+    assert outage.failed == 5
+    detail = {r["job"]: r for r in collect_status(db)["jobs"]}["crawl"]["last_detail"]
+    assert detail.startswith(f"cannot reach the API at {BASE}: 5 requests in a row got no "
+                             "reply (connection refused), so the crawl gave up "
+                             "(api.max_unreachable: 5)"), detail
