@@ -16,9 +16,11 @@ job store; workers coordinate only through the frontier's leases (and, on Postgr
 shared rate ledger and an advisory lock per whole-graph job).
 
 Each run ends with one log line and one row in ``jobs`` (last run, outcome, detail, next
-run) for ``botsweep status``.  On SIGTERM or SIGINT the crawl tick finishes the page in
-hand, gives back its leases, the subprocess jobs are stopped, and :meth:`Daemon.run`
-returns 0 within :data:`STOP_BUDGET_S` seconds.
+run) for ``botsweep status``.  While it runs, the daemon beats every
+:data:`~botsweep.daemon_jobs.BEAT_S` (between ticks too), so that status shows it as
+running, and stops showing it once it stops or dies.  On SIGTERM or SIGINT the crawl tick
+finishes the page in hand, gives back its leases, the subprocess jobs are stopped, and
+:meth:`Daemon.run` returns 0 within :data:`STOP_BUDGET_S` seconds.
 """
 
 from __future__ import annotations
@@ -37,7 +39,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botsweep.config import Settings
-from botsweep.daemon_jobs import JobResult, record_job, run_in_subprocess
+from botsweep.daemon_jobs import (
+    BEAT_S,
+    JobResult,
+    clear_beat,
+    record_beat,
+    record_job,
+    run_in_subprocess,
+)
 from botsweep.errors import BotsweepError, ConfigError
 from botsweep.logs import redact
 from botsweep.storage.db import Database
@@ -122,6 +131,8 @@ class Daemon:
         self._running: dict[str, float] = {}
         self._children: set[subprocess.Popen[str]] = set()
         self._lock = threading.Condition()
+        self._started_at = 0.0
+        self._beating: threading.Thread | None = None
 
     # -- set-up ------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -269,6 +280,17 @@ class Daemon:
         for job_id in JOB_IDS:
             record_job(self.db, self.worker_id, job_id, next_run_at=self._next_run(job_id))
 
+    def _beat(self) -> None:
+        """Say that this daemon runs (a failed write is logged; the next beat retries)."""
+        try:
+            record_beat(self.db, self.worker_id, self._started_at)
+        except BotsweepError as exc:
+            log.warning("daemon %s: cannot record its heartbeat: %s", self.worker_id, exc)
+
+    def _beat_until_stopped(self) -> None:
+        while not self.stop.wait(BEAT_S):
+            self._beat()
+
     # -- running -----------------------------------------------------------------------
     def start(self) -> None:
         """Prepare, then start the scheduler in the background (the first tick runs now).
@@ -288,8 +310,13 @@ class Daemon:
                  extra={"event": "daemon_start", "worker_id": self.worker_id,
                         "database": self.db.dialect, "database_location": self.db.location})
         self._scheduler = scheduler
+        self._started_at = time.time()
         self._scheduler.start()
         self._record_schedule()
+        self._beat()
+        self._beating = threading.Thread(target=self._beat_until_stopped, daemon=True,
+                                         name=f"botsweep-beat-{self.worker_id}")
+        self._beating.start()
 
     def shutdown(self, budget_s: float = STOP_BUDGET_S) -> bool:
         """Stop everything; True when every job ended within ``budget_s``."""
@@ -305,6 +332,8 @@ class Daemon:
                 self._lock.wait(min(0.2, max(0.0, deadline - time.monotonic())))
             stuck = sorted(self._running)
         clean = not stuck
+        if self._beating is not None:  # no beat may land after the one cleared below
+            self._beating.join(max(0.0, deadline - time.monotonic()))
         if self._owns_source and self._source is not None:
             self._source.close()
         if self._scheduler is None:  # refused at start: nothing ran, nothing to record
@@ -312,6 +341,7 @@ class Daemon:
         try:
             for job_id in JOB_IDS:
                 record_job(self.db, self.worker_id, job_id, next_run_at=None)
+            clear_beat(self.db, self.worker_id)
         except BotsweepError as exc:
             log.error("cannot record the stop: %s", exc)
         if clean:

@@ -14,14 +14,24 @@ on stdin, and the child prints one JSON object on stdout (``{"outcome": ..., "de
   database only one of them scores (or writes the report) at a time; the others report
   ``skipped``.
 * :func:`record_job` writes one row of ``jobs`` (what ``botsweep status`` shows).
+* :func:`record_beat` is a running daemon's heartbeat, written every :data:`BEAT_S` between
+  ticks as well as during them (``meta`` key ``daemon:<hash of its worker id>``: worker id,
+  host, pid, when it started, when it was last heard from), and :func:`clear_beat` removes
+  it when the daemon stops.  :func:`live_daemons` is what ``botsweep status`` shows: the
+  daemons heard from within :data:`DAEMON_LIVE_S`.  A daemon killed without its clean-up
+  (SIGKILL, a lost machine) stops beating and drops out of that list within
+  :data:`DAEMON_LIVE_S`; this works alike on SQLite and on a PostgreSQL database shared by
+  daemons on several machines.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -32,14 +42,22 @@ from pathlib import Path
 from typing import Any
 
 from botsweep.storage.db import Database
-from botsweep.storage.schema import jobs
+from botsweep.storage.schema import jobs, meta
 
-__all__ = ["JobResult", "SUBPROCESS_JOBS", "run_in_subprocess", "record_job", "main"]
+__all__ = ["JobResult", "SUBPROCESS_JOBS", "run_in_subprocess", "record_job", "main",
+           "BEAT_S", "DAEMON_LIVE_S", "DAEMON_PREFIX", "record_beat", "clear_beat",
+           "live_daemons"]
 
 log = logging.getLogger("botsweep.daemon")
 
 # pg_try_advisory_lock keys: one per whole-graph job, shared by every worker.
 _LOCK_KEYS = {"score": 0x626F7473_01, "report": 0x626F7473_02}
+
+DAEMON_PREFIX = "daemon:"  # one heartbeat row in meta per running daemon
+BEAT_S = 15.0  # how often a running daemon says so
+# A daemon counts as running while heard from within this long: four beats, so that a beat
+# held up by a busy database (database.busy_timeout_s, 30 s by default) is not a death.
+DAEMON_LIVE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -222,6 +240,49 @@ def record_job(db: Database, worker_id: str, job_id: str, *, last_run_at: float 
         update += ["last_run_at", "last_outcome", "last_detail"]
     with db.begin() as conn:
         conn.execute(db.upsert(jobs, ["worker_id", "job_id"], update), [row])
+
+
+
+def _beat_key(worker_id: str) -> str:
+    """The ``meta`` key of ``worker_id``'s heartbeat (hashed: ``meta.key`` holds 64)."""
+    return DAEMON_PREFIX + hashlib.sha1(worker_id.encode("utf-8")).hexdigest()[:16]
+
+
+def record_beat(db: Database, worker_id: str, started_at: float,
+                now: float | None = None) -> None:
+    """Say that the daemon ``worker_id`` (this process, on this host) is running."""
+    value = json.dumps({"worker_id": worker_id, "host": socket.gethostname(),
+                        "pid": os.getpid(), "started_at": started_at,
+                        "heard_at": time.time() if now is None else now})
+    with db.begin() as conn:
+        conn.execute(db.upsert(meta, ["key"], ["value"]),
+                     [{"key": _beat_key(worker_id), "value": value}])
+
+
+def clear_beat(db: Database, worker_id: str) -> None:
+    """The daemon ``worker_id`` has stopped: remove its heartbeat."""
+    with db.begin() as conn:
+        conn.execute(meta.delete().where(meta.c.key == _beat_key(worker_id)))
+
+
+def live_daemons(conn: Any, now: float) -> list[dict[str, Any]]:
+    """Every daemon heard from within :data:`DAEMON_LIVE_S` of ``now``, by worker id:
+    ``{worker_id, host, pid, started_at, heard_at}`` (unreadable rows are nobody's)."""
+    from sqlalchemy import select
+
+    out = []
+    for (raw,) in conn.execute(select(meta.c.value)
+                               .where(meta.c.key.startswith(DAEMON_PREFIX))):
+        try:
+            beat = json.loads(raw)
+            row = {"worker_id": str(beat["worker_id"]), "host": str(beat["host"]),
+                   "pid": int(beat["pid"]), "started_at": float(beat["started_at"]),
+                   "heard_at": float(beat["heard_at"])}
+        except (ValueError, TypeError, KeyError):
+            continue
+        if now - row["heard_at"] < DAEMON_LIVE_S:
+            out.append(row)
+    return sorted(out, key=lambda row: row["worker_id"])
 
 
 if __name__ == "__main__":

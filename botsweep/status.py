@@ -6,6 +6,10 @@ read is done (read to its end or its cap, or skipped because its count was 0) an
 could be read at all: protected, suspended, deleted and not-found accounts are never
 expanded, and only accounts that returned a profile count as *profiled*.  Each seed shows
 what became of it (``active``, ``not_found`` ..., or ``pending`` until looked up).
+``daemons`` are the daemons running now (heard from lately, between ticks too: see
+:func:`~botsweep.daemon_jobs.live_daemons`), each with its next crawl tick; each row of
+``jobs`` says whether its worker's daemon is running (``daemon_running``), since a daemon
+that died without its clean-up leaves its last schedule behind.
 """
 
 from __future__ import annotations
@@ -87,9 +91,13 @@ def _grouped(conn: Connection, *columns: Any) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in conn.execute(select(*columns, func.count()).group_by(*columns))]
 
 
-def collect_status(db: Database, *, campaigns: bool = True) -> dict[str, Any]:
+def collect_status(db: Database, *, campaigns: bool = True,
+                   now: float | None = None) -> dict[str, Any]:
     """Everything ``botsweep status`` prints, as JSON-ready data (``campaigns=False``
     leaves out the fitted campaign models, which the health check does not need)."""
+    from botsweep.daemon_jobs import live_daemons
+
+    now = time.time() if now is None else now
     with db.connect() as conn:
         seed_rows = conn.execute(
             select(seeds.c.account_key, seeds.c.account_id, seeds.c.label, seeds.c.campaign,
@@ -135,6 +143,14 @@ def collect_status(db: Database, *, campaigns: bool = True) -> dict[str, Any]:
              "next_run_at": r.next_run_at}
             for r in conn.execute(select(jobs).order_by(jobs.c.worker_id, jobs.c.job_id))
         ]
+        daemons = live_daemons(conn, now)
+        running = {d["worker_id"] for d in daemons}
+        for row in job_rows:
+            row["daemon_running"] = row["worker_id"] in running
+        for daemon in daemons:
+            daemon["next_crawl_at"] = next(
+                (j["next_run_at"] for j in job_rows
+                 if j["worker_id"] == daemon["worker_id"] and j["job"] == "crawl"), None)
         cov = coverage(conn)
         from botsweep.crawler.retarget import hunting
 
@@ -165,6 +181,7 @@ def collect_status(db: Database, *, campaigns: bool = True) -> dict[str, Any]:
         "scores": {"by_scorer": scored, "likely_bots": likely_bots, "bot_threshold": threshold},
         "coverage": cov,
         "hunting": hunted,
+        "daemons": daemons,
         "jobs": job_rows,
         "campaigns": campaign_entries,
     }

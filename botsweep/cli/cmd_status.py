@@ -26,6 +26,22 @@ def _next_run(epoch: float | None, now: float) -> str:
     return "due now" if epoch and epoch - now < 0.5 else _when(epoch, now)
 
 
+def _daemon_lines(data: dict[str, Any], now: float) -> list[str]:
+    """One line per running daemon, or ``no daemon running`` once one has run (jobs)."""
+    from datetime import UTC, datetime
+
+    lines = []
+    for d in data.get("daemons", []):
+        since = datetime.fromtimestamp(d["started_at"], UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        tick = (f"next crawl tick {_next_run(d['next_crawl_at'], now)}"
+                if d.get("next_crawl_at") else "no crawl tick scheduled")
+        lines.append(f"daemon {d['worker_id']} running: pid {d['pid']} on {d['host']}, "
+                     f"since {since} ({_when(d['started_at'], now)}); {tick}")
+    if not lines and data["jobs"]:
+        lines.append("no daemon running")
+    return lines
+
+
 def render_status(data: dict[str, Any]) -> None:
     """Print the status dict as rich tables."""
     from rich.console import Console
@@ -48,6 +64,8 @@ def render_status(data: dict[str, Any]) -> None:
         console.print(f"queue ranked for {hunted['ranked_for']}"
                       + (f"; crawled by {crawlers}" if crawlers else ""),
                       markup=False, highlight=False)
+    for line in _daemon_lines(data, time.time()):  # a worker id is free text
+        console.print(line, markup=False, highlight=False)
     for campaign in data.get("campaigns", []):  # free text: never rich markup
         console.print(campaign["line"], markup=False, highlight=False)
     console.print(
@@ -85,8 +103,11 @@ def render_status(data: dict[str, Any]) -> None:
         for column in ("worker", "job", "last run", "outcome", "next run"):
             jobs.add_column(column)
         for job in data["jobs"]:
+            # A daemon that died without its clean-up left its schedule: no run is coming.
+            upcoming = (_next_run(job["next_run_at"], now) if job.get("daemon_running", True)
+                        else "-")
             jobs.add_row(Text(job["worker_id"]), Text(job["job"]), _when(job["last_run_at"], now),
-                         Text(job["last_outcome"] or "-"), _next_run(job["next_run_at"], now))
+                         Text(job["last_outcome"] or "-"), upcoming)
         console.print(jobs)
 
 
@@ -103,7 +124,8 @@ def status(
                      "(default: every worker; --check judges the newest crawl tick)."),
     ] = None,
 ) -> None:
-    """Show seeds, accounts by state, edges, frontier, requests by endpoint, 429s and jobs."""
+    """Show seeds, accounts by state, edges, frontier, requests by endpoint, 429s, the
+    daemons running (between their ticks too) and their jobs."""
     from botsweep.status import check_health, collect_status
 
     app_ctx = get_context(ctx)
@@ -118,6 +140,7 @@ def status(
         return
     if worker_id is not None:
         data["jobs"] = [j for j in data["jobs"] if j["worker_id"] == worker_id]
+        data["daemons"] = [d for d in data["daemons"] if d["worker_id"] == worker_id]
     if as_json:
         typer.echo(json.dumps(data, indent=2, sort_keys=True))
     else:

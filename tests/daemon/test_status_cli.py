@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from botsweep.cli import main
-from botsweep.daemon_jobs import JobResult, record_job
+from botsweep.daemon_jobs import JobResult, record_beat, record_job
 from botsweep.storage.db import Database
 from tests.daemon.test_daemon import make_daemon
 
@@ -24,9 +24,11 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 @pytest.fixture
 def crawled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
-    """A daemon's crawl tick and a failed score run; the CLI reads the same database."""
+    """A daemon's crawl tick and a failed score run; the CLI reads the same database.  The
+    daemon is running (it beats), so status shows its jobs' next runs."""
     daemon, _source, _clock, db = make_daemon(tmp_path, crawl_max_requests=3)
     monkeypatch.setenv("BOTSWEEP_DATABASE__URL", db.url)
+    record_beat(db, "w-test", started_at=time.time() - 60)
     daemon._job("crawl", daemon.crawl_tick)()
     daemon._job("score", lambda: JobResult("error", "model file missing"))()
     record_job(db, "w-test", "report", next_run_at=time.time() + 600)
