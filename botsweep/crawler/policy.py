@@ -20,10 +20,11 @@ an empty list).
   evidence (hunted probability plus links to known bots).  The square root, rather than the
   size itself, keeps cheap lists of likely bots in play: on generated worlds ranking by the
   full size sent the crawl to big audience lists of mostly humans first and reached the
-  bot networks behind small lists late (docs/benchmarks.md, "Crawl efficiency").  A seed's
-  following list is ranked without its size until a list of its kind has been scored
-  (:meth:`SmartPolicy.size_factor`): a long list of whom a bot follows is as likely to be
-  its cover as its network, so the seeds' followers lists come first.  Seeds'
+  bot networks behind small lists late (docs/benchmarks.md, "Crawl efficiency").  Until a
+  list of its kind has been scored, a list's size counts only up to 128 ids, and a seed's
+  following list's not at all (:meth:`SmartPolicy.size_factor`): an unscored kind's share
+  is a prior, the same for any length, and a long list of whom a bot follows is as likely
+  to be its cover as its network, so the seeds' followers lists come first.  Seeds'
   lists are weighted up, and a seed counts as sure evidence, except for the following list
   of a seed that the model scores under the threshold: a bot built to pass for a human
   (a mimic) follows humans for its cover, so that list's prior share is the model's
@@ -135,6 +136,7 @@ class SmartPolicy:
     bot_yield: dict[str, tuple[float, float]] = field(default_factory=dict)
     source_ids: float = 5.0
     mate_ids: float = 20.0
+    unscored_size_cap: int = 128
 
     def hunted(self, candidate: Candidate) -> float:
         """The owner's hunted probability given where it was found: the model's odds times
@@ -228,19 +230,25 @@ class SmartPolicy:
 
     def size_factor(self, candidate: Candidate, direction: str, threshold: float) -> float:
         """What a list's size adds to its priority: the ids one request brings, to the power
-        ``size_power``, except for a seed's following list while no list of its kind has
-        been scored, which gets 1.  Whom a bot follows, it chooses: its network (a hub's
-        leaves), but also cover and custom (ordinary accounts, a farm's paying customers, a
-        mimic's community), and a long following list is as likely to be cover as network.
-        Who follows a seed, others chose (a leaf's hubs, a hub's farm).  So until a list of
-        the kind has shown what such lists hold, a seed's following list earns no place
-        ahead of the seeds' followers lists by its length; once one has been scored, the
-        kind's yield speaks and size counts as for any list."""
-        if candidate.is_seed and direction == "following":
-            key = self.yield_key(candidate, direction, threshold)
-            if self.bot_yield.get(key, (0.0, 0.0))[1] <= 0:
+        ``size_power``.  While no list of its kind has been scored, the size counts only up
+        to ``unscored_size_cap`` ids, and a seed's following list gets 1.
+
+        Until a kind has been scored its bot share is a prior (:meth:`bot_share`), the same
+        for a list of 60 ids as for one of 1,000, so length alone would decide: on generated
+        worlds the first requests went to a farm's 1,400 followees (3 bots) and to the big
+        lists of a human found on a list of bots, ahead of hubs' followers lists of 120-150
+        that are whole farms.  A seed's following list gets no credit for its length at
+        all: whom a bot follows, it chooses: its network (a hub's leaves), but also cover
+        and custom (ordinary accounts, a farm's paying customers, a mimic's community),
+        while who follows a seed, others chose (a leaf's hubs, a hub's farm).  Once a list
+        of the kind has been scored, the kind's yield speaks and size counts in full."""
+        size = self.per_request(candidate, direction)
+        key = self.yield_key(candidate, direction, threshold)
+        if self.bot_yield.get(key, (0.0, 0.0))[1] <= 0:
+            if candidate.is_seed and direction == "following":
                 return 1.0
-        return float(self.per_request(candidate, direction) ** self.size_power)
+            size = min(size, self.unscored_size_cap)
+        return float(size ** self.size_power)
 
     def weight(self, candidate: Candidate, likely: bool) -> float:
         """Seeds first: they are known bots, and each may open a part of the network not

@@ -1,9 +1,12 @@
-"""A seed's following list is ranked without its size until a list of its kind is scored.
+"""Until a list of its kind is scored, its size counts up to 128 ids, a seed's following
+list's not at all.
 
 Whom a bot follows, it chooses: its network, but also cover (a farm's customers and
 ordinary accounts, a mimic's community).  On generated worlds the seed farms' following
 lists (250-835 accounts, 0-1 bots) took smart's first requests on their length alone,
-ahead of the seeds' followers lists that lead to the flowers (docs/benchmarks.md).
+ahead of the seeds' followers lists that lead to the flowers; and farms found on a hub's
+followers had their 1,400 followees read ahead of other hubs' followers lists of 120-150
+(whole farms), each unscored kind starting from the same prior share (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -50,12 +53,35 @@ def test_once_the_kind_is_scored_the_lists_size_counts_again() -> None:
     assert scored > _priority(_leaf_seed(), "followers", policy)
 
 
-def test_followers_lists_and_accounts_that_are_not_seeds_keep_their_size() -> None:
+def test_seeds_followers_lists_keep_their_size_up_to_the_cap() -> None:
     policy = SmartPolicy()
     big, small = Candidate(4, 900, 2, 0.97, is_seed=True), Candidate(5, 9, 2, 0.97, is_seed=True)
     assert _priority(big, "followers", policy) == pytest.approx(
-        _priority(small, "followers", policy) * math.sqrt(900 / 9))
-    found = Candidate(6, 2, 835, 0.97), Candidate(7, 2, 90, 0.97)
-    assert _priority(found[0], "following", policy) == pytest.approx(
-        _priority(found[1], "following", policy) * math.sqrt(835 / 90))
+        _priority(small, "followers", policy) * math.sqrt(128 / 9))
     assert [d.priority for d in BfsPolicy().decide(_farm_seed(), THRESHOLD)] == [0.0, 0.0]
+
+
+def test_an_unscored_long_list_counts_as_128_ids() -> None:
+    """Farms found on a hub's followers follow 250-1,400 accounts, nearly all humans; the
+    next hub of a flower is followed by 120-150 accounts, a whole farm.  Before any list of
+    their kinds is scored, the farm's 1,400 followees no longer weigh √(1000/120), about
+    2.9 times, the hub's 120 followers."""
+    policy = SmartPolicy()
+    farm, hub = Candidate(6, 2, 1400, 0.999), Candidate(7, 120, 80, 0.999)
+    assert _priority(farm, "following", policy) == pytest.approx(
+        _priority(hub, "followers", policy) * math.sqrt(128 / 120))
+    assert _priority(farm, "following", policy) == pytest.approx(
+        _priority(Candidate(8, 2, 300, 0.999), "following", policy))
+    # Under the cap, length still counts in full: 90 followees against 60.
+    assert _priority(Candidate(9, 2, 90, 0.999), "following", policy) == pytest.approx(
+        _priority(Candidate(10, 2, 60, 0.999), "following", policy) * math.sqrt(90 / 60))
+
+
+def test_once_a_kind_is_scored_a_long_lists_size_counts_in_full() -> None:
+    policy = SmartPolicy()
+    farm = Candidate(6, 2, 1400, 1.0)
+    capped = _priority(farm, "following", policy)
+    key = policy.yield_key(farm, "following", THRESHOLD)
+    policy.bot_yield[key] = (50.0, 100.0)  # half of what such lists brought was bots
+    full = _priority(farm, "following", policy)
+    assert full == pytest.approx(capped * math.sqrt(1000 / 128), rel=1e-9)
