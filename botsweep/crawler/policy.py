@@ -22,9 +22,10 @@ an empty list).
   full size sent the crawl to big audience lists of mostly humans first and reached the
   bot networks behind small lists late (docs/benchmarks.md, "Crawl efficiency").  Until a
   list of its kind has been scored, a list's size counts only up to 128 ids, and a seed's
-  following list's not at all (:meth:`SmartPolicy.size_factor`): an unscored kind's share
-  is a prior, the same for any length, and a long list of whom a bot follows is as likely
-  to be its cover as its network, so the seeds' followers lists come first.  Seeds'
+  following list's not at all, nor the followers list of a seed that passes for a human
+  (:meth:`SmartPolicy.size_factor`): an unscored kind's share is a prior, the same for any
+  length, a long list of whom a bot follows is as likely to be its cover as its network,
+  and a mimic's followers are the humans it followed back.  Seeds'
   lists are weighted up, and a seed counts as sure evidence, except for the following list
   of a seed that the model scores under the threshold: a bot built to pass for a human
   (a mimic) follows humans for its cover, so that list's prior share is the model's
@@ -180,6 +181,14 @@ class SmartPolicy:
             return self.evidence(candidate, candidate.target_probability)
         return self.evidence(candidate)
 
+    def passes_for_human(self, candidate: Candidate, threshold: float) -> bool:
+        """A seed the model scores under the threshold that follows about as many accounts
+        as follow it, or more: a bot built to pass for a human (a mimic), whose followers
+        are the humans that followed it back.  A flower leaf the model misreads follows
+        nobody (the ``followed`` shape), and its followers are the hubs of its flower."""
+        return (candidate.is_seed and candidate.target_probability < threshold
+                and self.shape(candidate) != "followed")
+
     def band(self, candidate: Candidate, threshold: float) -> str:
         """The owner's kind: a seed, a sure bot, a likely bot, or an account tied to bots."""
         if candidate.is_seed:
@@ -241,11 +250,14 @@ class SmartPolicy:
         all: whom a bot follows, it chooses: its network (a hub's leaves), but also cover
         and custom (ordinary accounts, a farm's paying customers, a mimic's community),
         while who follows a seed, others chose (a leaf's hubs, a hub's farm).  Once a list
-        of the kind has been scored, the kind's yield speaks and size counts in full."""
+        of the kind has been scored, the kind's yield speaks and size counts in full.
+        The followers list of a seed that passes for a human (:meth:`passes_for_human`)
+        gets 1 too: who follows a mimic are mostly the people it followed back."""
         size = self.per_request(candidate, direction)
         key = self.yield_key(candidate, direction, threshold)
         if self.bot_yield.get(key, (0.0, 0.0))[1] <= 0:
-            if candidate.is_seed and direction == "following":
+            if candidate.is_seed and (direction == "following"
+                                      or self.passes_for_human(candidate, threshold)):
                 return 1.0
             size = min(size, self.unscored_size_cap)
         return float(size ** self.size_power)

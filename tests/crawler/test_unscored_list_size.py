@@ -85,3 +85,24 @@ def test_once_a_kind_is_scored_a_long_lists_size_counts_in_full() -> None:
     policy.bot_yield[key] = (50.0, 100.0)  # half of what such lists brought was bots
     full = _priority(farm, "following", policy)
     assert full == pytest.approx(capped * math.sqrt(1000 / 128), rel=1e-9)
+
+
+def test_a_seed_that_passes_for_a_human_gets_no_size_credit_on_its_followers() -> None:
+    """A mimic seed (scored under the threshold, following about as many as follow it) is
+    followed by the humans it followed back: on generated worlds its 77-277 followers held
+    0-2 bots and took smart's first request.  A leaf the model misreads follows nobody, and
+    its followers are its flower's hubs: that list keeps its size."""
+    policy = SmartPolicy()
+    mimic = Candidate(11, 277, 517, 0.40, is_seed=True)
+    misread_leaf = Candidate(12, 22, 0, 0.40, is_seed=True)
+    sure_seed = Candidate(13, 277, 517, 0.97, is_seed=True)
+    assert policy.passes_for_human(mimic, THRESHOLD)
+    assert not policy.passes_for_human(misread_leaf, THRESHOLD)
+    assert not policy.passes_for_human(sure_seed, THRESHOLD)
+    assert _priority(misread_leaf, "followers", policy) > _priority(mimic, "followers", policy)
+    assert _priority(mimic, "followers", policy) == pytest.approx(
+        _priority(sure_seed, "followers", policy) / math.sqrt(128))
+    key = policy.yield_key(mimic, "followers", THRESHOLD)
+    policy.bot_yield[key] = (2.0, 274.0)  # once such a list has been scored, size counts
+    assert _priority(mimic, "followers", policy) == pytest.approx(
+        5.0 * math.sqrt(277) * (2.0 + 20 * 0.5) / (274.0 + 20))
