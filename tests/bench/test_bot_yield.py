@@ -26,11 +26,12 @@ def _best(policy: SmartPolicy, candidate: Candidate) -> float:
 def test_a_list_kind_that_yielded_bots_beats_a_bigger_one_that_yielded_humans() -> None:
     policy = SmartPolicy()
     audience = Candidate(1, followers_count=900, following_count=800, target_probability=0.95)
-    hub = Candidate(2, followers_count=0, following_count=150, target_probability=0.95)
-    assert _best(policy, audience) > _best(policy, hub)  # no yield known: bigger first
+    hub = Candidate(2, followers_count=0, following_count=100, target_probability=0.95)
+    # No yield known: the bigger first (an unscored kind's size counts up to 128 ids).
+    assert _best(policy, audience) > _best(policy, hub)
     policy.bot_yield[policy.yield_key(audience, "followers", 0.5)] = (10.0, 900.0)
     policy.bot_yield[policy.yield_key(audience, "following", 0.5)] = (5.0, 800.0)
-    policy.bot_yield[policy.yield_key(hub, "following", 0.5)] = (145.0, 150.0)
+    policy.bot_yield[policy.yield_key(hub, "following", 0.5)] = (95.0, 100.0)
     assert _best(policy, hub) > 2 * _best(policy, audience)
 
 
