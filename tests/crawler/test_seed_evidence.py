@@ -2,12 +2,15 @@
 
 A bot built to pass for a human (a mimic) passes by following humans, so the smart policy
 takes the model's word for the prior share of such a seed's following list; its followers
-list, and every list of a seed the model agrees with, keep the seed's full evidence.  On
+list, and every list of a seed the model agrees with, keep the seed's full evidence (the
+mimic's followers list loses its size credit instead: test_unscored_list_size.py).  On
 generated worlds this moved the mimic seeds' following lists (110-517 accounts, a few bots)
 behind the seed hubs' and leaves' lists in the first requests (docs/benchmarks.md).
 """
 
 from __future__ import annotations
+
+import math
 
 import pytest
 
@@ -39,8 +42,9 @@ def test_the_following_list_of_a_seed_under_the_threshold_takes_the_model_prior(
 
 
 def test_followers_lists_and_seeds_the_model_agrees_with_keep_the_seed_evidence() -> None:
+    # The same evidence; only the size credit (sqrt 77) is gone until the kind is scored.
     assert _priority(_mimic(0.35), "followers") == pytest.approx(
-        _priority(_mimic(0.99), "followers"))
+        _priority(_mimic(0.99), "followers") / math.sqrt(77))
     leaf = Candidate(3, 25, 0, 0.3, is_seed=True)
     assert _priority(leaf, "followers") == pytest.approx(
         _priority(Candidate(3, 25, 0, 0.9, is_seed=True), "followers"))
