@@ -242,7 +242,6 @@ def record_job(db: Database, worker_id: str, job_id: str, *, last_run_at: float 
         conn.execute(db.upsert(jobs, ["worker_id", "job_id"], update), [row])
 
 
-
 def _beat_key(worker_id: str) -> str:
     """The ``meta`` key of ``worker_id``'s heartbeat (hashed: ``meta.key`` holds 64)."""
     return DAEMON_PREFIX + hashlib.sha1(worker_id.encode("utf-8")).hexdigest()[:16]
