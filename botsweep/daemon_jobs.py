@@ -20,7 +20,8 @@ on stdin, and the child prints one JSON object on stdout (``{"outcome": ..., "de
   it when the daemon stops.  :func:`live_daemons` is what ``botsweep status`` shows: the
   daemons heard from within :data:`DAEMON_LIVE_S`.  A daemon killed without its clean-up
   (SIGKILL, a lost machine) stops beating and drops out of that list within
-  :data:`DAEMON_LIVE_S`; this works alike on SQLite and on a PostgreSQL database shared by
+  :data:`DAEMON_LIVE_S`, or at once when it ran on the machine where status runs and its
+  process is gone; this works alike on SQLite and on a PostgreSQL database shared by
   daemons on several machines.
 """
 
@@ -264,9 +265,24 @@ def clear_beat(db: Database, worker_id: str) -> None:
         conn.execute(meta.delete().where(meta.c.key == _beat_key(worker_id)))
 
 
+def _process_gone(host: str, pid: int) -> bool:
+    """True when ``pid`` ran on this machine and no such process is left (a daemon killed
+    here is known dead at once; one on another machine only once its beats lapse)."""
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists under another user (EPERM), or cannot be told
+        return False
+    return False
+
+
 def live_daemons(conn: Any, now: float) -> list[dict[str, Any]]:
-    """Every daemon heard from within :data:`DAEMON_LIVE_S` of ``now``, by worker id:
-    ``{worker_id, host, pid, started_at, heard_at}`` (unreadable rows are nobody's)."""
+    """Every daemon heard from within :data:`DAEMON_LIVE_S` of ``now`` whose process, if it
+    ran on this machine, is still there; by worker id: ``{worker_id, host, pid,
+    started_at, heard_at}`` (unreadable rows are nobody's)."""
     from sqlalchemy import select
 
     out = []
@@ -279,7 +295,8 @@ def live_daemons(conn: Any, now: float) -> list[dict[str, Any]]:
                    "heard_at": float(beat["heard_at"])}
         except (ValueError, TypeError, KeyError):
             continue
-        if now - row["heard_at"] < DAEMON_LIVE_S:
+        if now - row["heard_at"] < DAEMON_LIVE_S and not _process_gone(row["host"],
+                                                                       row["pid"]):
             out.append(row)
     return sorted(out, key=lambda row: row["worker_id"])
 

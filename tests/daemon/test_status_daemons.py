@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +22,10 @@ import pytest
 from botsweep.cli import main
 from botsweep.cli.cmd_status import render_status
 from botsweep.daemon import Daemon
-from botsweep.daemon_jobs import DAEMON_LIVE_S, record_beat, record_job
+from botsweep.daemon_jobs import DAEMON_LIVE_S, _beat_key, record_beat, record_job
 from botsweep.status import collect_status
 from botsweep.storage.db import Database
+from botsweep.storage.schema import meta
 from tests.daemon.test_daemon import make_daemon
 from tests.pg import pg_url_or_skip
 
@@ -107,6 +110,30 @@ def test_a_daemon_that_died_drops_out_once_its_heartbeat_lapses(
     rows = [[c.strip() for c in line.split("│")] for line in out.splitlines()
             if line.strip().startswith("w-test")]
     assert rows and all(row[4] == "-" for row in rows), out
+
+
+def _beat_of(db: Database, worker_id: str, host: str, pid: int) -> None:
+    value = json.dumps({"worker_id": worker_id, "host": host, "pid": pid,
+                        "started_at": time.time() - 60, "heard_at": time.time()})
+    with db.begin() as conn:
+        conn.execute(db.upsert(meta, ["key"], ["value"]),
+                     [{"key": _beat_key(worker_id), "value": value}])
+
+
+def test_a_daemon_whose_process_is_gone_from_this_machine_drops_out_at_once(
+    sleeping: tuple[Daemon, Database],
+) -> None:
+    """Heard from a second ago, but its pid is no process here any more (SIGKILL): not
+    running.  A daemon on another machine cannot be checked so, and is shown while its
+    beats are fresh."""
+    _daemon, db = sleeping
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    gone = int(finished.stdout)
+    _beat_of(db, "w-gone", socket.gethostname(), gone)
+    _beat_of(db, "w-elsewhere", "another-machine.invalid", gone)
+    shown = [d["worker_id"] for d in collect_status(db, campaigns=False)["daemons"]]
+    assert shown == ["w-elsewhere", "w-test"]
 
 
 def test_worker_id_narrows_the_daemons_shown(
