@@ -20,9 +20,9 @@ on stdin, and the child prints one JSON object on stdout (``{"outcome": ..., "de
   it when the daemon stops.  :func:`live_daemons` is what ``botsweep status`` shows: the
   daemons heard from within :data:`DAEMON_LIVE_S`.  A daemon killed without its clean-up
   (SIGKILL, a lost machine) stops beating and drops out of that list within
-  :data:`DAEMON_LIVE_S`, or at once when it ran on the machine where status runs and its
-  process is gone; this works alike on SQLite and on a PostgreSQL database shared by
-  daemons on several machines.
+  :data:`DAEMON_LIVE_S`, or at once when it ran where status runs (the same host and PID
+  namespace) and its process is gone; this works alike on SQLite and on a PostgreSQL
+  database shared by daemons on several machines.
 """
 
 from __future__ import annotations
@@ -252,7 +252,8 @@ def record_beat(db: Database, worker_id: str, started_at: float,
                 now: float | None = None) -> None:
     """Say that the daemon ``worker_id`` (this process, on this host) is running."""
     value = json.dumps({"worker_id": worker_id, "host": socket.gethostname(),
-                        "pid": os.getpid(), "started_at": started_at,
+                        "pid": os.getpid(), "pid_ns": _pid_namespace(),
+                        "started_at": started_at,
                         "heard_at": time.time() if now is None else now})
     with db.begin() as conn:
         conn.execute(db.upsert(meta, ["key"], ["value"]),
@@ -265,10 +266,24 @@ def clear_beat(db: Database, worker_id: str) -> None:
         conn.execute(meta.delete().where(meta.c.key == _beat_key(worker_id)))
 
 
-def _process_gone(host: str, pid: int) -> bool:
-    """True when ``pid`` ran on this machine and no such process is left (a daemon killed
-    here is known dead at once; one on another machine only once its beats lapse)."""
-    if host != socket.gethostname():
+def _pid_namespace() -> str:
+    """This process's PID namespace (``pid:[4026531836]`` on Linux; empty where unknown).
+    Containers on one host network share its hostname but not, as a rule, its PIDs."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
+def _process_gone(beat: dict[str, Any]) -> bool:
+    """True when the beat's daemon ran here (same host and PID namespace) and its process
+    is gone: a daemon killed here is known dead at once, one elsewhere (another machine,
+    another container) only once its beats lapse."""
+    here = _pid_namespace()
+    if beat.get("host") != socket.gethostname() or not here or beat.get("pid_ns") != here:
+        return False
+    pid = beat.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
         return False
     try:
         os.kill(pid, 0)
@@ -281,7 +296,7 @@ def _process_gone(host: str, pid: int) -> bool:
 
 def live_daemons(conn: Any, now: float) -> list[dict[str, Any]]:
     """Every daemon heard from within :data:`DAEMON_LIVE_S` of ``now`` whose process, if it
-    ran on this machine, is still there; by worker id: ``{worker_id, host, pid,
+    ran here (:func:`_process_gone`), is still there; by worker id: ``{worker_id, host, pid,
     started_at, heard_at}`` (unreadable rows are nobody's)."""
     from sqlalchemy import select
 
@@ -295,8 +310,7 @@ def live_daemons(conn: Any, now: float) -> list[dict[str, Any]]:
                    "heard_at": float(beat["heard_at"])}
         except (ValueError, TypeError, KeyError):
             continue
-        if now - row["heard_at"] < DAEMON_LIVE_S and not _process_gone(row["host"],
-                                                                       row["pid"]):
+        if now - row["heard_at"] < DAEMON_LIVE_S and not _process_gone(beat):
             out.append(row)
     return sorted(out, key=lambda row: row["worker_id"])
 

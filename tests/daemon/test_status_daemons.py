@@ -112,8 +112,8 @@ def test_a_daemon_that_died_drops_out_once_its_heartbeat_lapses(
     assert rows and all(row[4] == "-" for row in rows), out
 
 
-def _beat_of(db: Database, worker_id: str, host: str, pid: int) -> None:
-    value = json.dumps({"worker_id": worker_id, "host": host, "pid": pid,
+def _beat_of(db: Database, worker_id: str, host: str, pid: int, pid_ns: str) -> None:
+    value = json.dumps({"worker_id": worker_id, "host": host, "pid": pid, "pid_ns": pid_ns,
                         "started_at": time.time() - 60, "heard_at": time.time()})
     with db.begin() as conn:
         conn.execute(db.upsert(meta, ["key"], ["value"]),
@@ -124,16 +124,18 @@ def test_a_daemon_whose_process_is_gone_from_this_machine_drops_out_at_once(
     sleeping: tuple[Daemon, Database],
 ) -> None:
     """Heard from a second ago, but its pid is no process here any more (SIGKILL): not
-    running.  A daemon on another machine cannot be checked so, and is shown while its
-    beats are fresh."""
+    running.  A daemon on another machine, or in another container on this host's network
+    (the same hostname, another PID namespace), cannot be checked so, and is shown while
+    its beats are fresh."""
     _daemon, db = sleeping
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                               capture_output=True, text=True, check=True)
-    gone = int(finished.stdout)
-    _beat_of(db, "w-gone", socket.gethostname(), gone)
-    _beat_of(db, "w-elsewhere", "another-machine.invalid", gone)
+    gone, here = int(finished.stdout), os.readlink("/proc/self/ns/pid")
+    _beat_of(db, "w-gone", socket.gethostname(), gone, here)
+    _beat_of(db, "w-elsewhere", "another-machine.invalid", gone, here)
+    _beat_of(db, "w-container", socket.gethostname(), gone, "pid:[1]")
     shown = [d["worker_id"] for d in collect_status(db, campaigns=False)["daemons"]]
-    assert shown == ["w-elsewhere", "w-test"]
+    assert shown == ["w-container", "w-elsewhere", "w-test"]
 
 
 def test_worker_id_narrows_the_daemons_shown(
