@@ -291,7 +291,17 @@ def _process_gone(beat: dict[str, Any]) -> bool:
         return True
     except OSError:  # it exists under another user (EPERM), or cannot be told
         return False
-    return False
+    return _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """True when ``pid`` has exited and waits to be reaped by its parent (Linux state Z):
+    a daemon killed from a shell shows so until that shell collects it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def live_daemons(conn: Any, now: float) -> list[dict[str, Any]]:

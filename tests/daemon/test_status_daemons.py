@@ -138,6 +138,26 @@ def test_a_daemon_whose_process_is_gone_from_this_machine_drops_out_at_once(
     assert shown == ["w-container", "w-elsewhere", "w-test"]
 
 
+def test_a_killed_daemon_not_yet_reaped_by_its_shell_is_not_running(
+    sleeping: tuple[Daemon, Database],
+) -> None:
+    """A daemon killed from a shell stays a zombie (state Z) until the shell collects it;
+    kill(pid, 0) still finds it, but it runs no more."""
+    _daemon, db = sleeping
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 30
+        while "Z" not in Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2][:3]:
+            assert time.monotonic() < deadline, "the child did not exit"
+            time.sleep(0.05)
+        _beat_of(db, "w-zombie", socket.gethostname(), child.pid,
+                 os.readlink("/proc/self/ns/pid"))
+        shown = [d["worker_id"] for d in collect_status(db, campaigns=False)["daemons"]]
+        assert shown == ["w-test"]
+    finally:
+        child.wait()
+
+
 def test_worker_id_narrows_the_daemons_shown(
     sleeping: tuple[Daemon, Database], capsys: pytest.CaptureFixture[str],
 ) -> None:
