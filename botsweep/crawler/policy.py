@@ -216,28 +216,37 @@ class SmartPolicy:
         return (f"{novelty_key(direction, size)}:{self.band(candidate, threshold)}:"
                 f"{self.shape(candidate)}")
 
-    def bot_share(self, candidate: Candidate, direction: str, threshold: float) -> float:
+    def yielded(self, candidate: Candidate, direction: str,
+                threshold: float) -> tuple[float, float]:
+        """(ids scored as hunted, ids scored) among the new ids that lists of this list's
+        kind (:meth:`yield_key`) brought in; (0, 0) for a kind not scored yet."""
+        return self.bot_yield.get(self.yield_key(candidate, direction, threshold), (0.0, 0.0))
+
+    def bot_share(self, candidate: Candidate, direction: str, threshold: float,
+                  yielded: tuple[float, float]) -> float:
         """Expected share of hunted accounts among the new ids of this list: what lists of
-        its kind yielded once their ids were scored, shrunk towards a prior from the owner's
-        own evidence while few ids of that kind have been scored."""
+        its kind yielded once their ids were scored (``yielded``, from :meth:`yielded`),
+        shrunk towards a prior from the owner's own evidence while few ids of that kind have
+        been scored."""
         prior = self.prior_share * min(1.0, self.seed_evidence(candidate, direction, threshold))
-        bots, scored = self.bot_yield.get(self.yield_key(candidate, direction, threshold),
-                                          (0.0, 0.0))
+        bots, scored = yielded
         return (bots + self.prior_ids * prior) / (scored + self.prior_ids)
 
-    def rate(self, candidate: Candidate, direction: str, threshold: float) -> float:
+    def rate(self, candidate: Candidate, direction: str, threshold: float,
+             yielded: tuple[float, float]) -> float:
         """Expected new hunted ids per id read: the size class's novelty times the kind's
         bot share, shrunk by ``mate_ids`` pseudo-ids towards what the same direction's lists
         of the owner's list-mates brought (:mod:`botsweep.crawler.list_mates`)."""
         size = self.per_request(candidate, direction)
         prior = (self.novelty.get(novelty_key(direction, size), 1.0)
-                 * self.bot_share(candidate, direction, threshold))
+                 * self.bot_share(candidate, direction, threshold, yielded))
         for kind, bots, ids in candidate.mates:
             if kind == direction:
                 return min(prior, (bots + self.mate_ids * prior) / (ids + self.mate_ids))
         return prior
 
-    def size_factor(self, candidate: Candidate, direction: str, threshold: float) -> float:
+    def size_factor(self, candidate: Candidate, direction: str, threshold: float,
+                    yielded: tuple[float, float]) -> float:
         """What a list's size adds to its priority: the ids one request brings, to the power
         ``size_power``.  While no list of its kind has been scored, the size counts only up
         to ``unscored_size_cap`` ids, and a seed's following list gets 1.
@@ -254,8 +263,7 @@ class SmartPolicy:
         The followers list of a seed that passes for a human (:meth:`passes_for_human`)
         gets 1 too: who follows a mimic are mostly the people it followed back."""
         size = self.per_request(candidate, direction)
-        key = self.yield_key(candidate, direction, threshold)
-        if self.bot_yield.get(key, (0.0, 0.0))[1] <= 0:
+        if yielded[1] <= 0:
             if candidate.is_seed and (direction == "following"
                                       or self.passes_for_human(candidate, threshold)):
                 return 1.0
@@ -286,8 +294,9 @@ class SmartPolicy:
                 skip = f"likely human with {count} {direction}: too costly to read"
             priority = 0.0
             if skip is None:
-                priority = (weight * self.size_factor(candidate, direction, threshold)
-                            * self.rate(candidate, direction, threshold))
+                yielded = self.yielded(candidate, direction, threshold)  # once: both need it
+                priority = (weight * self.size_factor(candidate, direction, threshold, yielded)
+                            * self.rate(candidate, direction, threshold, yielded))
             decisions.append(Decision(candidate.account_id, direction, priority, skip))
         return decisions
 
