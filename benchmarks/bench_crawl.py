@@ -48,6 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     budgets = [int(b) for b in args.budgets.split(",")]
     ratios: list[tuple[str, int, float]] = []
+    oracle: list[float] = []  # the greedy oracle's ratios (botsweep.bench.oracle)
     capped: list[str] = []  # points where even every planted bot would be under 2x
     began = time.monotonic()
     for accounts, networks, seed, share in _worlds(args.worlds):
@@ -68,6 +69,8 @@ def main() -> None:
             ratio = result.ratio(budget)
             if ratio is not None:
                 ratios.append((world.name, budget, ratio))
+            if (known := result.oracle_ratio(budget)) is not None:
+                oracle.append(known)
             ceiling = result.ceiling(budget)
             if ceiling is not None and ceiling < 2.0:
                 capped.append(f"{world.name} at {budget}")
@@ -76,6 +79,11 @@ def main() -> None:
         return
     print(f"\npoints where 2x is out of reach (all planted bots < 2x bfs): {len(capped)} of "
           f"{len(ratios)}" + (f" ({', '.join(capped)})" if capped else ""))
+    if oracle:
+        best = math.exp(sum(math.log(r) for r in oracle) / len(oracle))
+        under = sum(1 for r in oracle if r < 2.0)
+        print(f"oracle/bfs (greedy, knowing the labels): geometric mean {best:.2f}x over "
+              f"{len(oracle)} pairs; under 2x at {under} of them")
     geo = math.exp(sum(math.log(r) for _, _, r in ratios) / len(ratios))
     worst = min(ratios, key=lambda item: item[2])
     print(f"ratio smart/bfs bots per follows request: geometric mean {geo:.2f}x over "

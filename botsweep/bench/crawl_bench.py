@@ -12,6 +12,11 @@ A bot is *found* when the crawl has profiled it (looked it up) and the world lab
 (``_label``).  Recall of a planted network (``_campaign``) is the share of its members
 found.  The seeds count as found for both policies alike.
 
+Beside the two policies, :func:`~botsweep.bench.oracle.greedy_oracle` gives what a crawler
+that chose every request knowing the world's labels would find at each budget, a bound that
+a real policy can be measured against (the ceiling, every planted bot, is one no crawler
+can reach).
+
 A crawl benchmark needs a bot model, because both policies decide what to expand from bot
 probabilities.  It uses, in order: the model file it is given, the shipped default model,
 or, when neither exists, a quick model trained on the world's own labelled profiles (the
@@ -143,6 +148,7 @@ class CrawlBench:
     limits: str
     planted: int = 0
     points: list[CrawlPoint] = field(default_factory=list)
+    oracle: dict[int, tuple[int, int]] = field(default_factory=dict)  # budget: (bots, requests)
 
     def point(self, policy: str, budget: int) -> CrawlPoint | None:
         return next((p for p in self.points if p.policy == policy and p.budget == budget), None)
@@ -156,6 +162,17 @@ class CrawlBench:
         if smart is None or bfs is None or bfs.bots_per_request == 0:
             return None
         return smart.bots_per_request / bfs.bots_per_request
+
+    def oracle_ratio(self, budget: int) -> float | None:
+        """The oracle's bots per follows request against bfs's at ``budget``
+        (:mod:`botsweep.bench.oracle`): what a crawler that chose every request knowing the
+        world's labels would reach; None when the oracle was not run or bfs found none.
+        The oracle's bots are divided by the budget even when it stopped short (no list
+        left with a bot one request away): a crawler that does not know so spends it."""
+        bfs, oracle = self.point("bfs", budget), self.oracle.get(budget)
+        if bfs is None or oracle is None or bfs.bots_per_request == 0:
+            return None
+        return oracle[0] / max(budget, oracle[1]) / bfs.bots_per_request
 
     def ceiling(self, budget: int) -> float | None:
         """The highest smart/bfs ratio possible at ``budget``: every planted bot found with
@@ -184,11 +201,20 @@ class CrawlBench:
                     f"{budget:>6} {policy:<6} {p.follows_requests:>7} {p.lookup_requests:>7} "
                     f"{p.profiled:>8} {p.bots_found:>6} {p.new_bots:>6} "
                     f"{p.bots_per_request:>8.2f} {p.rate_limited:>4}  {recall}{idle}")
+            if budget in self.oracle:
+                bots, spent = self.oracle[budget]
+                per = bots / max(budget, spent)
+                lines.append(f"{budget:>6} {'oracle':<6} {spent:>7} {'-':>7} {'-':>8} "
+                             f"{bots:>6} {bots - len(self.seeds):>6} {per:>8.2f} {'-':>4}  "
+                             "greedy, knowing the labels")
             ratio, ceiling = self.ratio(budget), self.ceiling(budget)
+            oracle = self.oracle_ratio(budget)
+            bounds = [f"oracle {oracle:.2f}x"] if oracle is not None else []
+            if ceiling is not None:
+                bounds.append(f"ceiling {ceiling:.2f}x: all {self.planted} planted bots")
             lines.append(f"{budget:>6} {'ratio':<6} smart/bfs bots per follows request: "
                          + (f"{ratio:.2f}x" if ratio is not None else "n/a (bfs found none)")
-                         + (f" (ceiling {ceiling:.2f}x: all {self.planted} planted bots)"
-                            if ceiling is not None else ""))
+                         + (f" ({'; '.join(bounds)})" if bounds else ""))
         return lines
 
     def ratio_line(self) -> str:
@@ -286,9 +312,11 @@ def run_crawl_bench(
     world: World, *, seeds: int, budgets: Sequence[int], policies: Sequence[str] = POLICIES,
     model: Path | None = None, time_scale: float = 900.0, real_limits: bool = False,
     rng_seed: int = 0, workdir: Path | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, oracle: bool = True,
 ) -> CrawlBench:
-    """Crawl ``world`` with each policy from the same seeds; one point per budget."""
+    """Crawl ``world`` with each policy from the same seeds; one point per budget, and
+    the greedy oracle's at each budget (:mod:`botsweep.bench.oracle`; ``oracle=False``
+    skips it)."""
     chosen = sorted(set(budgets))
     if not chosen or chosen[0] < 1:
         raise InputError(f"--budget {budgets}: give one or more budgets of at least 1 "
@@ -311,4 +339,11 @@ def run_crawl_bench(
             result.points += crawl_policy(
                 world, policy, seed_ids, chosen, scorer.scorer, base,
                 time_scale=time_scale, real_limits=real_limits, progress=progress)
+    if oracle:
+        from botsweep.bench.oracle import greedy_oracle
+        from botsweep.config import Settings
+
+        crawler = Settings().crawler
+        result.oracle = greedy_oracle(world, seed_ids, chosen, page_size=crawler.page_size,
+                                      max_list_size=crawler.max_list_size)
     return result

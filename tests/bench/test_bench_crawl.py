@@ -47,12 +47,22 @@ def test_bench_crawl_prints_both_policies_and_the_ratio(
     # A crawl only grows: the bigger budget finds at least as many bots.
     for policy in ("smart", "bfs"):
         assert int(rows[(8, policy)][5]) >= int(rows[(3, policy)][5])
-    # Each budget's ratio line gives the ceiling: every planted bot found, against bfs.
+    # Each budget's ratio line gives the oracle's ratio (a crawler that chose every
+    # request knowing the labels) and the ceiling: every planted bot found, against bfs.
+    oracle = {int(line.split()[0]): [int(x) for x in line.split()[2:3] + line.split()[5:6]]
+              for line in out.splitlines()
+              if line.split()[:2] and line.split()[0].isdigit() and line.split()[1] == "oracle"}
+    assert set(oracle) == {3, 8}
+    for budget, (spent, bots) in oracle.items():
+        assert 1 <= spent <= budget
+        assert bots >= 4
+    assert oracle[8][1] >= oracle[3][1]
     ratio_lines = [line for line in out.splitlines()
                    if line.split()[:2] and line.split()[0].isdigit() and line.split()[1] == "ratio"]
     assert len(ratio_lines) == 2
     for line in ratio_lines:
-        found = re.search(r"request: (\d+\.\d\d)x \(ceiling (\d+\.\d\d)x: all (\d+) planted", line)
+        found = re.search(r"request: (\d+\.\d\d)x \(oracle \d+\.\d\dx; "
+                          r"ceiling (\d+\.\d\d)x: all (\d+) planted", line)
         assert found, line
         assert float(found[1]) <= float(found[2]) + 0.01
         assert int(found[3]) >= int(rows[(int(line.split()[0]), "smart")][5])
