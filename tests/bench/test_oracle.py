@@ -29,16 +29,20 @@ BOT = {"_label": "bot"}
 
 
 def test_each_request_reads_the_page_with_the_most_new_bots() -> None:
-    # The seed is followed by three humans and follows one bot, 10, which follows three
-    # bots (20-22).  Whom the seed follows comes first (one bot against none), then 10's
-    # following (three).  After that no page brings a bot, so the oracle stops.
+    # The seed is followed by three humans and follows two bots, 10 and 11.  10 follows two
+    # bots (20, 21), 11 three (30-32).  Whom the seed follows comes first (two bots against
+    # none), then 11's following (three), then 10's (two).  After that no page brings a
+    # bot, so the oracle stops.
     world = _world(
-        {1: BOT, 2: {}, 3: {}, 4: {}, 10: BOT, 20: BOT, 21: BOT, 22: BOT},
-        [(2, 1), (3, 1), (4, 1), (1, 10), (10, 20), (10, 21), (10, 22)])
-    found = greedy_oracle(world, [1], [1, 2, 3, 10])
-    assert found[1] == (2, 1)  # the seed and 10
-    assert found[2] == (5, 2)
-    assert found[3] == (5, 2) and found[10] == (5, 2)  # nothing left worth a request
+        {1: BOT, 2: {}, 3: {}, 4: {}, 10: BOT, 11: BOT, 20: BOT, 21: BOT, 30: BOT, 31: BOT,
+         32: BOT},
+        [(2, 1), (3, 1), (4, 1), (1, 10), (1, 11), (10, 20), (10, 21), (11, 30), (11, 31),
+         (11, 32)])
+    found = greedy_oracle(world, [1], [1, 2, 3, 4, 10])
+    assert found[1] == (3, 1)  # the seed, 10 and 11
+    assert found[2] == (6, 2)  # 11's three before 10's two
+    assert found[3] == (8, 3)
+    assert found[4] == (8, 3) and found[10] == (8, 3)  # nothing left worth a request
 
 
 def test_it_reads_pages_in_order_and_no_further_than_max_list_size() -> None:
