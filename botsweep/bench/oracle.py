@@ -14,8 +14,9 @@ profiles and counts cannot choose better request by request, so where the oracle
 2x bfs, no policy of that kind is likely to reach 2x there.
 
 Greedy is not optimal (a page of few bots can open a richer list), so the oracle can be
-beaten in principle, but on generated worlds it is far ahead of any policy that has to
-learn what a list holds by reading it (docs/benchmarks.md).  A page's value only falls as
+beaten in principle (smart beats it at one point of the benchmark), but on generated worlds
+it is well ahead of the smart policy, which learns what a kind of list holds only by reading
+some (docs/benchmarks.md, "Crawl efficiency").  A page's value only falls as
 more accounts are discovered, so a heap with lazily refreshed values finds the best one.
 """
 
