@@ -163,16 +163,24 @@ class CrawlBench:
             return None
         return smart.bots_per_request / bfs.bots_per_request
 
-    def oracle_ratio(self, budget: int) -> float | None:
-        """The oracle's bots per follows request against bfs's at ``budget``
-        (:mod:`botsweep.bench.oracle`): what a crawler that chose every request knowing the
-        world's labels would reach; None when the oracle was not run or bfs found none.
-        The oracle's bots are divided by the budget even when it stopped short (no list
-        left with a bot one request away): a crawler that does not know so spends it."""
-        bfs, oracle = self.point("bfs", budget), self.oracle.get(budget)
-        if bfs is None or oracle is None or bfs.bots_per_request == 0:
+    def oracle_per_request(self, budget: int) -> float | None:
+        """The oracle's bots per follows request at ``budget`` (:mod:`botsweep.bench.oracle`),
+        None when it was not run.  Its bots are divided by the budget even when it stopped
+        short (no list left with a bot one request away): a crawler that does not know so
+        spends it."""
+        if budget not in self.oracle:
             return None
-        return oracle[0] / max(budget, oracle[1]) / bfs.bots_per_request
+        bots, spent = self.oracle[budget]
+        return bots / max(budget, spent)
+
+    def oracle_ratio(self, budget: int) -> float | None:
+        """The oracle's bots per follows request against bfs's at ``budget``: what a crawler
+        that chose every request knowing the world's labels would reach; None when the
+        oracle was not run or bfs found none."""
+        bfs, per = self.point("bfs", budget), self.oracle_per_request(budget)
+        if bfs is None or per is None or bfs.bots_per_request == 0:
+            return None
+        return per / bfs.bots_per_request
 
     def ceiling(self, budget: int) -> float | None:
         """The highest smart/bfs ratio possible at ``budget``: every planted bot found with
@@ -201,9 +209,8 @@ class CrawlBench:
                     f"{budget:>6} {policy:<6} {p.follows_requests:>7} {p.lookup_requests:>7} "
                     f"{p.profiled:>8} {p.bots_found:>6} {p.new_bots:>6} "
                     f"{p.bots_per_request:>8.2f} {p.rate_limited:>4}  {recall}{idle}")
-            if budget in self.oracle:
+            if (per := self.oracle_per_request(budget)) is not None:
                 bots, spent = self.oracle[budget]
-                per = bots / max(budget, spent)
                 lines.append(f"{budget:>6} {'oracle':<6} {spent:>7} {'-':>7} {'-':>8} "
                              f"{bots:>6} {bots - len(self.seeds):>6} {per:>8.2f} {'-':>4}  "
                              "greedy, knowing the labels")
