@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from botsweep.errors import InputError
 from botsweep.storage.db import Database
@@ -36,6 +36,7 @@ __all__ = [
     "MAX_CAMPAIGN",
     "check_campaign",
     "enqueue_expansion",
+    "queue_seed_lists",
 ]
 
 SEED_PRIORITY = 1000.0
@@ -175,6 +176,35 @@ def enqueue_expansion(
         conn.execute(db.insert_ignore(frontier, ["kind", "account_id"]), rows)
 
 
+def queue_seed_lists(conn: Connection, db: Database, ids: Sequence[int], now: float) -> None:
+    """Queue both lists of each seed at seed priority, whatever an earlier crawl made of them.
+
+    New lists are queued; waiting ones get seed priority; and a list that an earlier crawl
+    skipped by choice (a likely human's list too long to read, or an account it did not
+    take for a bot) is reopened: the user has said it is a bot.  A list that cannot be read
+    stays skipped: the account is protected, suspended or gone, the list is empty (count
+    0), or it was skipped part-way (it has a cursor).  In chunks: SQLite allows at most
+    32,766 bound values in one statement."""
+    enqueue_expansion(conn, db, ids, SEED_PRIORITY, now)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start:start + _CHUNK])
+        conn.execute(update(frontier)
+                     .where(frontier.c.account_id.in_(chunk), frontier.c.state == "pending")
+                     .values(priority=SEED_PRIORITY))
+        for kind, count in (("followers", accounts.c.followers_count),
+                            ("following", accounts.c.following_count)):
+            readable = select(accounts.c.id).where(
+                accounts.c.id.in_(chunk),
+                or_(accounts.c.state.is_(None), accounts.c.state == "active"),
+                or_(count.is_(None), count != 0))
+            conn.execute(
+                update(frontier)
+                .where(frontier.c.kind == kind, frontier.c.account_id.in_(readable),
+                       frontier.c.state == "skipped", frontier.c.cursor.is_(None))
+                .values(state="pending", priority=SEED_PRIORITY, last_error=None,
+                        done_at=None))
+
+
 def _seeded_keys(conn: Connection) -> set[str]:
     """Every key a seed is known by: its own, its id once resolved, and its @handle once
     profiled; so that seeding @jane and then her id (or the reverse) is one seed."""
@@ -222,16 +252,7 @@ def add_seeds(
             conn.execute(
                 db.insert_ignore(accounts, ["id"]), [{"id": i, "first_seen": now} for i in ids]
             )
-            enqueue_expansion(conn, db, ids, SEED_PRIORITY, now)
-            # A seed that was already crawled as an ordinary account gets seed priority
-            # (in chunks: SQLite allows at most 32,766 bound values in one statement).
-            for start in range(0, len(ids), _CHUNK):
-                conn.execute(
-                    update(frontier)
-                    .where(frontier.c.account_id.in_(ids[start:start + _CHUNK]),
-                           frontier.c.state == "pending")
-                    .values(priority=SEED_PRIORITY)
-                )
+            queue_seed_lists(conn, db, ids, now)
         handles = [ref.handle for ref in fresh if ref.handle is not None]
         if handles:
             conn.execute(

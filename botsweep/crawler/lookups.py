@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select, update
 from botsweep.crawler.decide import apply_profiles, reconsider
 from botsweep.crawler.replies import ENDPOINTS
 from botsweep.errors import RateLimited, SourceError
-from botsweep.seeding import SEED_PRIORITY, enqueue_expansion
+from botsweep.seeding import queue_seed_lists
 from botsweep.storage.pages import absorb_discovered
 from botsweep.storage.schema import accounts, frontier, labels, seeds
 
@@ -201,7 +201,7 @@ class LookupSteps:
                     conn.execute(update(table).where(table.c.account_key == f"@{handle}")
                                  .values(account_id=aid))
                 if conn.execute(select(seeds.c.id).where(seeds.c.account_id == aid)).first():
-                    enqueue_expansion(conn, engine.db, [aid], SEED_PRIORITY, fetched_at)
+                    queue_seed_lists(conn, engine.db, [aid], fetched_at)
             counts = apply_profiles(conn, engine.db, engine.scoring, users, {}, fetched_at)
             for task in tasks:
                 handle = task.handle or ""
