@@ -1,11 +1,12 @@
 """What ``botsweep status`` shows: seeds, accounts by state, edges, frontier, requests, jobs.
 
 ``collect_status(db)`` returns a plain dict (the ``--json`` output); ``coverage`` is
-expanded ÷ discovered, where an account is *expanded* when every list the crawler chose to
-read is done (read to its end or its cap, or skipped because its count was 0) and its lists
-could be read at all: protected, suspended, deleted and not-found accounts are never
-expanded, and only accounts that returned a profile count as *profiled*.  Each seed shows
-what became of it (``active``, ``not_found`` ..., or ``pending`` until looked up).
+expanded ÷ discovered, where an account is *expanded* when every list queued for it is
+done (read to its end or its cap, or skipped because its count was 0; a list the policy
+chose not to read leaves the account unexpanded) and its lists could be read at all:
+protected, suspended, deleted and not-found accounts are never expanded, and only accounts
+that returned a profile count as *profiled*.  Each seed shows what became of it
+(``active``, ``not_found`` ..., or ``pending`` until looked up).
 ``daemons`` are the daemons running now (heard from lately, between ticks too: see
 :func:`~botsweep.daemon_jobs.live_daemons`), each with its next crawl tick; each row of
 ``jobs`` says whether its worker's daemon is running (``daemon_running``), since a daemon
@@ -42,13 +43,18 @@ UNREADABLE = ("protected", *GONE_STATES)
 
 
 def expanded_accounts_query() -> Any:
-    """SELECT account_id of every account whose chosen lists are all read."""
+    """SELECT account_id of every account whose queued lists are all read: done, or skipped
+    because the list was empty.  A list the policy chose not to read (a likely human's list
+    too long to read) leaves its account unexpanded, so coverage is not overstated."""
     lists = frontier.c.kind.in_(("followers", "following"))
-    unread = func.sum(case((frontier.c.state.in_(("done", "skipped")), 0), else_=1))
-    unreadable = select(accounts.c.id).where(accounts.c.state.in_(UNREADABLE))
+    empty = or_(and_(frontier.c.kind == "followers", accounts.c.followers_count == 0),
+                and_(frontier.c.kind == "following", accounts.c.following_count == 0))
+    read = or_(frontier.c.state == "done", and_(frontier.c.state == "skipped", empty))
+    unread = func.sum(case((read, 0), else_=1))
     return (
         select(frontier.c.account_id)
-        .where(lists, frontier.c.account_id.not_in(unreadable))
+        .select_from(frontier.join(accounts, accounts.c.id == frontier.c.account_id))
+        .where(lists, or_(accounts.c.state.is_(None), accounts.c.state.not_in(UNREADABLE)))
         .group_by(frontier.c.account_id)
         .having(unread == 0)
     )

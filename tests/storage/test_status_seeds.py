@@ -50,3 +50,27 @@ def test_status_names_what_became_of_each_seed(tmp_path: Path) -> None:
     cov = status["coverage"]
     assert cov["profiled"] == 2  # the live and the protected one returned a profile
     assert cov["expanded"] == 1  # only the live one's lists could be read
+
+
+def test_a_list_the_policy_chose_not_to_read_leaves_its_account_unexpanded(
+        tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 's.db'}")
+    add_seeds(db, [AccountRef(id=LIVE), AccountRef(id=GONE)], label="bot", now=NOW)
+    big = {**_user(GONE), "public_metrics": {**_user(GONE)["public_metrics"],
+                                             "followers_count": 9000}}
+    with db.begin() as conn:
+        write_profiles(conn, db, [_user(LIVE), big], NOW)
+        for aid in (LIVE, GONE):  # both read their followers list
+            write_follow_page(conn, db, task_id=task_id(db, "followers", aid), account_id=aid,
+                              direction="followers", items=[{"id": "99"}], next_cursor=None,
+                              fetched_at=NOW, max_list_size=1000)
+        # LIVE follows nobody (count 0); GONE's 9000 followers were too costly to read
+        conn.execute(update(frontier).where(frontier.c.kind == "following")
+                     .values(state="skipped", done_at=NOW, last_error="empty list (count 0)"))
+        conn.execute(update(frontier).where(frontier.c.kind == "followers",
+                                            frontier.c.account_id == GONE)
+                     .values(state="skipped", done_at=NOW,
+                             last_error="likely human with 9000 followers: too costly to read"))
+    status = collect_status(db)
+    db.dispose()
+    assert status["coverage"]["expanded"] == 1
