@@ -2,7 +2,8 @@
 
 The typer app lives in :mod:`botsweep.cli.app`; every ``cmd_*.py`` module beside it
 registers its commands.  :func:`main` is the console-script entry point: it turns a
-:class:`~botsweep.errors.BotsweepError` into one line on stderr and its exit code.
+:class:`~botsweep.errors.BotsweepError`, or a bad option that click refuses, into one line
+on stderr and its exit code (2 for bad input).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import importlib
 import pkgutil
 import shlex
 import sys
+
+import typer
 
 from botsweep.cli.app import app
 from botsweep.errors import BotsweepError
@@ -29,6 +32,9 @@ _register_commands()
 
 
 _GLOBAL_OPTIONS = ("--config", "--verbose", "--log-json")
+# click's base error, as the typer in use has it (recent typers carry their own click)
+_CLICK_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
 def _is_global(word: str) -> bool:
@@ -67,17 +73,33 @@ def main(argv: list[str] | None = None) -> int:
               f"the command: botsweep {shlex.join(fixed)}", file=sys.stderr)
         return 2
     try:
-        app(args=argv, standalone_mode=True)
+        code = app(args=argv, prog_name="botsweep", standalone_mode=False)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
+    except _CLICK_ERROR as exc:  # a bad option or argument: one line, like ours
+        if type(exc).__name__ == "NoArgsIsHelpError":  # plain `botsweep`: the help
+            exc.show()
+        else:
+            print(f"botsweep: error: {_one_line(exc)}", file=sys.stderr)
+        return exc.exit_code
     except BotsweepError as exc:
         print(f"botsweep: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         print("botsweep: interrupted", file=sys.stderr)
         return 130
-    return 0
+    # A command's return value is not an exit code; an explicit exit (typer.Exit) is.
+    return code if isinstance(code, int) and not isinstance(code, bool) else 0
+
+
+def _one_line(exc: Exception) -> str:
+    """click's message for a usage error, and where to read more, on one line."""
+    message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+    context = getattr(exc, "ctx", None)
+    if context is not None:
+        message += f" (see '{context.command_path} --help')"
+    return message
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -109,3 +109,25 @@ def test_every_help_example_parses(shown_in: str, argv: list[str]) -> None:
 def test_the_examples_cover_every_command() -> None:
     shown = {argv[0] for _, argv in EXAMPLES if argv}
     assert {path[0] for path in COMMANDS} <= shown
+
+
+@pytest.mark.parametrize("argv, names", [
+    (["crawl", "--max-requests", "0"], ["--max-requests", "botsweep crawl --help"]),
+    (["report", "--max-nodes", "abc"], ["--max-nodes", "botsweep report --help"]),
+    (["crawl", "--max-requestz", "3"], ["--max-requests", "botsweep crawl --help"]),
+    (["nosuch"], ["nosuch", "botsweep --help"]),
+])
+def test_a_bad_option_is_one_line_and_exit_2(
+        argv: list[str], names: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("botsweep: error: "), captured.err
+    assert all(name in lines[0] for name in names), lines[0]
+    assert captured.out == ""
+
+
+def test_no_command_shows_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    captured = capsys.readouterr()
+    assert "Commands" in captured.out + captured.err and "seed" in captured.out + captured.err
