@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from botsweep.config import Settings
@@ -139,6 +140,9 @@ class Daemon:
         """Open the Source, load the scorer and the ledger (errors surface here, at start)."""
         from botsweep.crawler.run import scoring_context
         from botsweep.crawler.shared_ledger import make_ledger
+        from botsweep.viz.report import check_report_path
+
+        check_report_path(Path(self.settings.report.out), "report.out")  # the report job's
 
         if self._source is None:
             from botsweep.crawler.source import XSource

@@ -47,12 +47,10 @@ def report(
         raise InputError(f"--min-score {min_score}: expected a probability between 0 and 1")
     if max_nodes < 1:
         raise InputError(f"--max-nodes {max_nodes}: expected a positive number of accounts")
-    if not target.parent.exists():  # fail before loading a large graph
-        raise InputError(f"--out {out or target}: directory {target.parent} does not exist; "
-                         "create it first")
-
     from botsweep.viz.graph import load_report_graph
-    from botsweep.viz.report import build_report
+    from botsweep.viz.report import build_report, check_report_path
+
+    check_report_path(target, "--out" if out else "report.out")  # before loading a graph
 
     # Everything is loaded and build_report filters, so the page can say what it left out.
     graph = load_report_graph(app_ctx.db(), campaign=app_ctx.settings().crawler.campaign)

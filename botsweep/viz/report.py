@@ -25,7 +25,7 @@ from botsweep.errors import InputError, StorageError
 from botsweep.viz.report_data import build_payload
 from botsweep.viz.report_page import render_page
 
-__all__ = ["ReportSummary", "build_report", "render_report"]
+__all__ = ["ReportSummary", "build_report", "check_report_path", "render_report"]
 
 log = logging.getLogger("botsweep.viz.report")
 
@@ -69,6 +69,16 @@ def render_report(
     return render_page(payload, title), payload
 
 
+def check_report_path(out: Path, name: str = "report file") -> None:
+    """InputError, naming the setting ``name`` that gave ``out``, unless a report can be
+    written there: a file name (not a directory) in a folder that exists."""
+    if out.is_dir():
+        raise InputError(
+            f"{name} {out}: is a directory; give a file name such as {out / 'report.html'}")
+    if not out.parent.exists():
+        raise InputError(f"{name} {out}: directory {out.parent} does not exist; create it first")
+
+
 def build_report(
     graph: nx.DiGraph,
     out: Path,
@@ -87,11 +97,7 @@ def build_report(
     """
     started = time.perf_counter()
     out = Path(out)
-    if out.is_dir():
-        raise InputError(
-            f"--out {out}: is a directory; give a file name such as {out / 'report.html'}")
-    if not out.parent.exists():
-        raise InputError(f"--out {out}: directory {out.parent} does not exist; create it first")
+    check_report_path(out)
     page, payload = render_report(graph, min_score=min_score, max_nodes=max_nodes, title=title,
                                   expand_up_to=expand_up_to)
     _write_atomically(out, page)

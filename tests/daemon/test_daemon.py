@@ -15,7 +15,7 @@ from botsweep.config import Settings, load_settings
 from botsweep.crawler.clock import FakeClock
 from botsweep.daemon import Daemon
 from botsweep.daemon_jobs import JobResult, record_job
-from botsweep.errors import ConfigError
+from botsweep.errors import ConfigError, InputError
 from botsweep.seeding import AccountRef, add_seeds
 from botsweep.status import check_health, collect_status
 from botsweep.storage.db import Database
@@ -275,6 +275,18 @@ def test_a_daemon_refused_at_start_leaves_no_trace(tmp_path: Path) -> None:
         daemon.run()
     with daemon.db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(jobs)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(runs)).scalar_one() == 0
+    assert collect_status(daemon.db)["jobs"] == []
+
+
+def test_a_report_that_could_never_be_written_stops_the_daemon_at_start(
+        tmp_path: Path) -> None:
+    daemon, *_ = make_daemon(tmp_path)
+    daemon.settings = load_settings(None, report={"out": str(tmp_path / "nodir" / "r.html")},
+                                    schedule={"report_at_start": False})
+    with pytest.raises(InputError, match=r"^report\.out .*nodir.* does not exist"):
+        daemon.run()
+    with daemon.db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(runs)).scalar_one() == 0
     assert collect_status(daemon.db)["jobs"] == []
 

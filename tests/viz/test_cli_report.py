@@ -49,6 +49,15 @@ def test_report_writes_the_file_and_prints_a_summary(
     assert meta["left_out"]["over_max_nodes"] + meta["left_out"]["below_min_score"] == 600
 
 
+def test_a_configured_report_in_a_missing_folder_names_report_out(
+    fake_graph: list[dict], capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("config.yaml").write_text("report:\n  out: nodir/r.html\n", encoding="utf-8")
+    assert main(["report"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("botsweep: error: report.out ") and "--out" not in err, err
+
+
 def test_defaults_come_from_the_config(fake_graph: list[dict]) -> None:
     Path("config.yaml").write_text(
         "report:\n  out: from-config.html\n  max_nodes: 100\n", encoding="utf-8")
