@@ -66,7 +66,8 @@ def progress_display(engine: CrawlEngine, enabled: bool = True) -> Iterator[None
             wait = f" | next reset in {max(0.0, stats.waiting_until - time.time()):.0f} s"
         progress.update(task, description=(
             f"follows {stats.follows_requests} | lookups {stats.lookup_requests} | "
-            f"accounts {cov['discovered']} | likely bots {stats.likely_bots} | "
+            f"accounts {cov['discovered']} | profiled {stats.profiled} "
+            f"({stats.likely_bots} likely bots) | "
             f"coverage {cov['ratio']:.1%} | 429s {stats.rate_limited}{wait}"
         ))
 
@@ -111,7 +112,8 @@ def crawl(
     typer.echo(
         f"{stats.outcome}: {stats.follows_requests} follows requests, "
         f"{stats.lookup_requests} lookups, {stats.resolve_requests} handle lookups; "
-        f"{stats.pages} pages, {stats.profiled} profiles, {stats.likely_bots} likely bots; "
+        f"{stats.pages} pages, {stats.profiled} profiles ({stats.likely_bots} of them likely "
+        f"bots); "
         f"429s {stats.rate_limited}; faults {_faults(stats.faults)}; failed tasks "
         f"{stats.failed_tasks}"
     )

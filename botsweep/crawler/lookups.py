@@ -215,4 +215,5 @@ class LookupSteps:
                     lease_owner=None, lease_until=None))
             engine.log_call(endpoint, token_key, page.status, "ok", len(users), conn=conn)
         engine.stats.profiled += counts["profiled"]
+        engine.stats.likely_bots += counts["likely"]
         return True

@@ -14,6 +14,7 @@ from botsweep.crawler.engine import CrawlEngine
 from botsweep.crawler.frontier import retry_failed
 from botsweep.crawler.policy import make_policy
 from botsweep.seeding import AccountRef, add_seeds
+from botsweep.status import collect_status
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, follows, frontier
 from tests.crawler.fakes import FakeSource, FakeWorld, NameScorer, transient
@@ -211,3 +212,13 @@ def test_handles_are_resolved_then_expanded(tmp_path: Path) -> None:
     assert tuple(answered) == ("skipped", "handle not_found")
     # the API's answer is final: retrying failed work does not ask for the handle again
     assert retry_failed(db, 5) == {"tasks": 0, "lookups": 0}
+
+
+def test_the_runs_likely_bots_include_a_seed_profiled_by_handle(tmp_path: Path) -> None:
+    first = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    add_seeds(first, [AccountRef(handle="bothub")], label="bot", now=0.0)
+    first.dispose()
+    engine, _, db = crawl(tmp_path, flower_world(), seeds=())
+    likely = collect_status(db)["scores"]["likely_bots"]
+    assert likely >= 10  # the hub and its leaves
+    assert engine.stats.likely_bots == likely  # the crawl's closing line agrees with status
