@@ -97,6 +97,24 @@ def _grouped(conn: Connection, *columns: Any) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in conn.execute(select(*columns, func.count()).group_by(*columns))]
 
 
+def _seed_items(rows: Any, unresolved: dict[str, str | None]) -> list[dict[str, Any]]:
+    """One item per seeded account: an account seeded as an id and as an @handle (in one
+    command, before the handle was resolved) is one seed, its other keys under ``also``."""
+    items: list[dict[str, Any]] = []
+    by_id: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        if r.account_id is not None and r.account_id in by_id:
+            by_id[r.account_id]["also"].append(r.account_key)
+            continue
+        item = {"account": r.account_key, "account_id": r.account_id, "label": r.label,
+                "campaign": r.campaign or None, "source": r.source,
+                "state": _seed_state(r, unresolved), "also": []}
+        items.append(item)
+        if r.account_id is not None:
+            by_id[r.account_id] = item
+    return items
+
+
 def collect_status(db: Database, *, campaigns: bool = True,
                    now: float | None = None) -> dict[str, Any]:
     """Everything ``botsweep status`` prints, as JSON-ready data (``campaigns=False``
@@ -169,16 +187,9 @@ def collect_status(db: Database, *, campaigns: bool = True,
         from botsweep.campaign.report import campaign_status
 
         campaign_entries = campaign_status(db)["campaigns"]
+    seed_items = _seed_items(seed_rows, unresolved)
     return {
-        "seeds": {
-            "total": len(seed_rows),
-            "items": [
-                {"account": r.account_key, "account_id": r.account_id, "label": r.label,
-                 "campaign": r.campaign or None, "source": r.source,
-                 "state": _seed_state(r, unresolved)}
-                for r in seed_rows
-            ],
-        },
+        "seeds": {"total": len(seed_items), "items": seed_items},
         "accounts": {"total": cov["discovered"], "by_state": states},
         "edges": edges,
         "frontier": frontier_by,

@@ -11,7 +11,7 @@ from botsweep.seeding import AccountRef, add_seeds
 from botsweep.status import collect_status
 from botsweep.storage.db import Database
 from botsweep.storage.pages import mark_accounts, write_follow_page, write_profiles
-from botsweep.storage.schema import frontier
+from botsweep.storage.schema import frontier, seeds
 from tests.storage.crawled import task_id
 
 NOW = 1_700_000_000.0
@@ -74,3 +74,18 @@ def test_a_list_the_policy_chose_not_to_read_leaves_its_account_unexpanded(
     status = collect_status(db)
     db.dispose()
     assert status["coverage"]["expanded"] == 1
+
+
+def test_an_account_seeded_by_id_and_by_handle_is_one_seed(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 's.db'}")
+    add_seeds(db, [AccountRef(id=LIVE), AccountRef(handle="u11"), AccountRef(id=GONE)],
+              label="bot", now=NOW)
+    assert collect_status(db)["seeds"]["total"] == 3  # @u11 is not resolved yet
+    with db.begin() as conn:  # the crawl resolves @u11 to LIVE
+        conn.execute(update(seeds).where(seeds.c.account_key == "@u11")
+                     .values(account_id=LIVE))
+    status = collect_status(db)
+    db.dispose()
+    assert status["seeds"]["total"] == 2
+    first = status["seeds"]["items"][0]
+    assert (first["account"], first["also"]) == (str(LIVE), ["@u11"])
