@@ -14,7 +14,7 @@ import csv
 import io
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,9 +224,13 @@ def add_seeds(
     label: str | None = None,
     campaign: str = "",
     source: str = "cli",
+    sources: Mapping[str, str] | None = None,
     now: float | None = None,
 ) -> int:
-    """Store seeds and queue their work in one transaction; return how many were new."""
+    """Store seeds and queue their work in one transaction; return how many were new.
+
+    ``sources``: where each seed came from, by :attr:`AccountRef.key` (``file:PATH`` for a
+    seed file's lines), else ``source``."""
     _check_label(label)
     campaign = check_campaign(campaign)
     now = time.time() if now is None else now
@@ -243,7 +247,8 @@ def add_seeds(
             db.insert_ignore(seeds, ["account_key"]),
             [
                 {"account_key": ref.key, "account_id": ref.id, "handle": ref.handle,
-                 "label": label, "campaign": campaign, "source": source, "added_at": now}
+                 "label": label, "campaign": campaign,
+                 "source": (sources or {}).get(ref.key, source), "added_at": now}
                 for ref in fresh
             ],
         )
@@ -268,15 +273,18 @@ def add_labels(
     items: Sequence[tuple[AccountRef, str, str]],
     *,
     source: str = "cli",
+    sources: Mapping[str, str] | None = None,
     now: float | None = None,
 ) -> int:
-    """Store (account, label, campaign) rows, replacing an earlier label; return the count."""
+    """Store (account, label, campaign) rows, replacing an earlier label; return the count.
+    ``sources``: where each came from, by :attr:`AccountRef.key`, else ``source``."""
     now = time.time() if now is None else now
     for _, label, _ in items:
         _check_label(label)
     rows = [
         {"account_key": ref.key, "account_id": ref.id, "handle": ref.handle, "label": label,
-         "campaign": check_campaign(campaign), "source": source, "added_at": now}
+         "campaign": check_campaign(campaign), "source": (sources or {}).get(ref.key, source),
+         "added_at": now}
         for ref, label, campaign in items
     ]
     with db.begin() as conn:

@@ -57,14 +57,16 @@ def seed(
     _label_option(label)
     campaign = _campaign_option(campaign)  # before the database opens: bad input writes nothing
     refs = [parse_account(a) for a in accounts or []]
-    source = "cli"
+    sources: dict[str, str] = {}
     if file is not None:
-        refs += [ref for _, ref in read_account_file(file)]
-        source = f"file:{file}"
+        from_file = [ref for _, ref in read_account_file(file)]
+        named = {ref.key for ref in refs}  # an account also named on the command line: cli
+        sources = {ref.key: f"file:{file}" for ref in from_file if ref.key not in named}
+        refs += from_file
     if not refs:
         raise InputError("no accounts given: name ids or @handles, or use --file FILE")
     added = add_seeds(get_context(ctx).db(create=True), refs, label=label, campaign=campaign,
-                      source=source)
+                      sources=sources)
     already = len({ref.key for ref in refs}) - added
     note = (" (left as they were, label and campaign too; `botsweep label ACCOUNT --label "
             "bot|human [--campaign NAME]` records a label)" if already and (label or campaign)
@@ -98,12 +100,16 @@ def label(
             raise InputError("--label bot|human is required when accounts are named")
         _label_option(label)
         items += [(parse_account(a), label, _campaign_option(campaign)) for a in accounts]
+    sources: dict[str, str] = {}
     if file is not None:
-        items += read_label_file(file)
+        from_file = read_label_file(file)
+        named = {ref.key for ref, _, _ in items}
+        sources = {ref.key: f"file:{file}" for ref, _, _ in from_file if ref.key not in named}
+        items += from_file
     if not items:
         raise InputError("nothing to label: name accounts with --label, or use --file FILE.csv")
     db = get_context(ctx).db(create=True)
-    count = add_labels(db, items, source=f"file:{file}" if file else "cli")
+    count = add_labels(db, items, sources=sources)
     waiting = len(not_crawled(db, [ref for ref, _, _ in items]))
     note = ""
     if waiting:

@@ -191,7 +191,8 @@ def test_seed_file_with_comments_blanks_crlf_and_bom(
 def test_seed_file_and_arguments_together(capsys: pytest.CaptureFixture[str]) -> None:
     Path("seeds.txt").write_text("12\n", encoding="utf-8")
     assert _run(capsys, "seed", "99", "--file", "seeds.txt")[0] == 0
-    assert {s["account"] for s in _status(capsys)["seeds"]["items"]} == {"12", "99"}
+    items = _status(capsys)["seeds"]["items"]
+    assert {s["account"]: s["source"] for s in items} == {"12": "file:seeds.txt", "99": "cli"}
 
 
 @pytest.mark.parametrize(
