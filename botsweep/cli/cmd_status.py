@@ -134,10 +134,13 @@ def status(
     if check:
         problem = check_health(data, app_ctx.settings().schedule.stale_after_s,
                                worker_id=worker_id)
+        if as_json:  # the verdict as JSON on stdout, for a monitor to parse
+            typer.echo(json.dumps({"healthy": not problem, "problem": problem or None}))
         if problem:
             typer.echo(f"unhealthy: {problem}", err=True)
             raise typer.Exit(1)
-        typer.echo("healthy")
+        if not as_json:
+            typer.echo("healthy")
         return
     if worker_id is not None:
         data["jobs"] = [j for j in data["jobs"] if j["worker_id"] == worker_id]

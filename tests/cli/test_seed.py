@@ -98,6 +98,9 @@ def test_status_check_fails_until_a_crawl_tick_ran(capsys: pytest.CaptureFixture
     Database(f"sqlite:///{DB_FILE}").dispose()
     rc, _, err = _run(capsys, "status", "--check")
     assert rc == 1 and "no crawl tick of any worker has run yet" in err
+    rc, out, _ = _run(capsys, "status", "--check", "--json")
+    verdict = json.loads(out)
+    assert rc == 1 and verdict["healthy"] is False and "no crawl tick" in verdict["problem"]
 
 
 # --- seeding twice, and the same account spelt twice ----------------------------------------

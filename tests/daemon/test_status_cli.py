@@ -76,6 +76,8 @@ def test_status_check_is_healthy_after_a_fresh_tick_and_fails_when_stale(
 ) -> None:
     rc, out, err = _run(capsys, "status", "--check")
     assert (rc, out.strip()) == (0, "healthy"), err
+    rc, out, err = _run(capsys, "status", "--check", "--json")
+    assert (rc, json.loads(out)) == (0, {"healthy": True, "problem": None}), err
     # The last tick ran 1,000 s ago; the default stale_after_s is 900.
     record_job(crawled, "w-test", "crawl", last_run_at=time.time() - 1000,
                result=JobResult("idle", "nothing to do"))
