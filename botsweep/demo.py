@@ -8,6 +8,7 @@ against the world's ground truth.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import threading
 import time
@@ -72,7 +73,7 @@ class DemoResult:
                        f"{c['flagged']} accounts flagged{truth}")
         if self.report is not None:
             out.append(f"report: {self.report}")
-        out += [f"skipped: {item}" for item in self.skipped]
+        out += [f"note: {item}" for item in self.skipped]
         out.append(f"database: {self.database} (try: botsweep --config "
                    f"{self.out / 'config.yaml'} status)")
         return out
@@ -197,7 +198,8 @@ def run_demo(
     skipped: list[str] = []
     if stats.outcome == "time":
         skipped.append(f"the crawl stopped after {max_seconds:.0f} s with work left; "
-                       "`botsweep --config ... crawl` carries on")
+                       f"`botsweep --config {shlex.quote(str(out / 'config.yaml'))} crawl` "
+                       "carries on from where it stopped")
     report_path, fit = _report(settings, db, scorer, out / "report.html", campaign, skipped)
     result = _summarise(db, world, stats, coverage, out, world_dir, db_path, report_path,
                         skipped, started, fit)

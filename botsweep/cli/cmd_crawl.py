@@ -110,13 +110,17 @@ def crawl(
         with progress_display(engine, progress):
             stats = engine.run(max_requests=max_requests, until_idle=True)
     typer.echo(
-        f"{stats.outcome}: {stats.follows_requests} follows requests, "
-        f"{stats.lookup_requests} lookups, {stats.resolve_requests} handle lookups; "
-        f"{stats.pages} pages, {stats.profiled} profiles ({stats.likely_bots} of them likely "
-        f"bots); "
-        f"429s {stats.rate_limited}; faults {_faults(stats.faults)}; failed tasks "
-        f"{stats.failed_tasks}"
+        f"{stats.outcome}: {_n(stats.follows_requests, 'follows request')}, "
+        f"{_n(stats.lookup_requests, 'lookup')}, {_n(stats.resolve_requests, 'handle lookup')}; "
+        f"{_n(stats.pages, 'page')}, {_n(stats.profiled, 'profile')} ({stats.likely_bots} of "
+        f"them likely bots); 429s {stats.rate_limited}; faults {_faults(stats.faults)}; "
+        f"failed tasks {stats.failed_tasks}"
     )
+
+
+def _n(count: int, word: str) -> str:
+    """``1 page``, ``2 pages``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _faults(faults: dict[str, int]) -> str:

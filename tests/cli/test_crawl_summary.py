@@ -8,3 +8,10 @@ from botsweep.cli.cmd_crawl import _faults
 def test_faults_are_a_total_with_each_kind() -> None:
     assert _faults({}) == "0"
     assert _faults({"timeout": 2, "reset": 5}) == "7 (reset 5, timeout 2)"
+
+
+def test_counts_of_one_are_singular() -> None:
+    from botsweep.cli.cmd_crawl import _n
+
+    assert (_n(1, "handle lookup"), _n(0, "page"), _n(2, "page")) == (
+        "1 handle lookup", "0 pages", "2 pages")

@@ -480,7 +480,7 @@
     dist.appendChild(bars);
     var axis = el('div', null, 'axis'); axis.appendChild(el('span', '0')); axis.appendChild(el('span', '0.5')); axis.appendChild(el('span', '1'));
     dist.appendChild(axis);
-    dist.appendChild(el('div', fmt(M.unscored) + ' accounts not scored yet', 'muted'));
+    dist.appendChild(el('div', plural(M.unscored, 'account') + ' not scored yet', 'muted'));
     S.appendChild(dist);
     var years = section('Accounts created per year');
     years.appendChild(el('div', 'red: 3–8 years old at crawl time', 'muted'));
