@@ -99,6 +99,10 @@ def export_campaign(db: Database, given: str | None = None,
                              f"{known}; fit it with `botsweep campaign fit --campaign {given}`")
         return given, None
     if configured:
+        if configured not in fitted:
+            return configured, (f"crawler.campaign {configured!r} has no fitted campaign model, "
+                                "so campaign_probability is empty; fit it with `botsweep "
+                                f"campaign fit --campaign {configured}`")
         return configured, None
     named = only_campaign(db)
     if named or not fitted:

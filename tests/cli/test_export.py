@@ -195,3 +195,18 @@ def test_campaign_probability_is_filled_when_several_campaigns_are_fitted(
     assert main(["export", "--campaign", "flowers", "--out", "flowers"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no fitted campaign model" in err[0] and "farm, pron" in err[0]
+
+
+def test_a_configured_campaign_with_no_model_says_its_column_is_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = population()
+    pron = [aid for aid, (kind, _) in people.items() if kind == "pron"]
+    db = build_db(tmp_path, people, seeds=pron[:10])
+    fit_campaign(db, "pron", bot_scorer=FakeBotScorer())
+    db.dispose()
+    monkeypatch.setenv("BOTSWEEP_CRAWLER__CAMPAIGN", "zzz")
+    assert main(["export", "--out", "out"]) == 0
+    assert _campaign_column("out/accounts.csv") == {}
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "crawler.campaign 'zzz' has no fitted campaign model" in err[0]
