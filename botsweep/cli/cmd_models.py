@@ -64,6 +64,25 @@ def _say(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def _check_options(folds: int, weighting: str, exclude: list[str] | None,
+                   boosters: int | None = None, extra_weight: float | None = None) -> None:
+    """Refuse bad options before the data is read (reading it can take a while)."""
+    from botsweep.errors import InputError
+    from botsweep.models.dataset import WEIGHTINGS
+    from botsweep.models.train import select_features
+
+    if folds < 2:
+        raise InputError(f"--folds must be at least 2, got {folds}")
+    if weighting not in WEIGHTINGS:
+        raise InputError(f"--weighting {weighting!r} is unknown; choose one of "
+                         f"{', '.join(WEIGHTINGS)}")
+    select_features(exclude or [])
+    if boosters is not None and boosters < 1:
+        raise InputError(f"--boosters must be 1 or more, got {boosters}")
+    if extra_weight is not None and not extra_weight > 0:
+        raise InputError(f"--extra-weight must be a number above 0, got {extra_weight}")
+
+
 def _load(data: list[Path]) -> LabelledData:
     from botsweep.errors import InputError
     from botsweep.models.dataset import load_labelled
@@ -148,6 +167,7 @@ def train(
 
     if not out.parent.exists():
         raise InputError(f"--out {out}: directory {out.parent} does not exist; create it first")
+    _check_options(folds, weighting, exclude, boosters, extra_weight)
     labelled = _load(data)
     extra = _extra(labelled, extra_data, extra_weight)
     cv = _cv(labelled, folds, weighting, exclude, seed, boosters, extra)
@@ -170,6 +190,7 @@ def evaluate(
     from botsweep.models.metrics import markdown_table
     from botsweep.models.train import select_features
 
+    _check_options(folds, weighting, exclude)
     labelled = _load(data)
     check_datasets(labelled)
     _cv(labelled, folds, weighting, exclude, seed)

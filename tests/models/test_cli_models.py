@@ -306,3 +306,20 @@ def test_shipped_default_model_loads_and_scores() -> None:
     probs = scorer.predict_proba([spam, person])
     assert np.all((probs >= 0) & (probs <= 1))
     assert probs[0] > scorer.threshold > probs[1]
+
+
+@pytest.mark.parametrize(("options", "fragment"), [
+    (["--folds", "1"], "--folds must be at least 2"),
+    (["--weighting", "foo"], "--weighting 'foo' is unknown"),
+    (["--boosters", "0"], "--boosters must be 1 or more"),
+    (["--exclude", "nosuch"], "unknown feature 'nosuch'"),
+    (["--extra-weight", "0", "--extra-data", "x"], "--extra-weight must be a number above 0"),
+])
+def test_bad_training_options_are_refused_before_the_data_is_read(
+        options: list[str], fragment: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # --data names a file that does not exist: an option refused first never gets to it
+    assert main(["train", "--data", str(tmp_path / "absent.jsonl"), *options,
+                 "--out", str(tmp_path / "m.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [err] and fragment in err and "absent" not in err, err
