@@ -68,6 +68,6 @@ def test_a_second_crawler_on_one_sqlite_file_is_refused_until_the_first_ends(
         # Once the first has ended, a crawl goes ahead (after at most one window's wait).
         again = run_cli(cfg, "crawl", "--no-progress", "--max-requests", "1")
         assert again.returncode == 0, again.stderr
-        assert "1 follows requests" in again.stdout
+        assert "budget: 1 follows request," in again.stdout
     assert lock_path(db_path).read_text() == ""
     assert os.path.exists(db_path)
