@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botsweep.liveness import pid_namespace, process_gone
 from botsweep.storage.db import Database
 from botsweep.storage.schema import jobs, meta
 
@@ -252,7 +253,7 @@ def record_beat(db: Database, worker_id: str, started_at: float,
                 now: float | None = None) -> None:
     """Say that the daemon ``worker_id`` (this process, on this host) is running."""
     value = json.dumps({"worker_id": worker_id, "host": socket.gethostname(),
-                        "pid": os.getpid(), "pid_ns": _pid_namespace(),
+                        "pid": os.getpid(), "pid_ns": pid_namespace(),
                         "started_at": started_at,
                         "heard_at": time.time() if now is None else now})
     with db.begin() as conn:
@@ -266,48 +267,10 @@ def clear_beat(db: Database, worker_id: str) -> None:
         conn.execute(meta.delete().where(meta.c.key == _beat_key(worker_id)))
 
 
-def _pid_namespace() -> str:
-    """This process's PID namespace (``pid:[4026531836]`` on Linux; empty where unknown).
-    Containers on one host network share its hostname but not, as a rule, its PIDs."""
-    try:
-        return os.readlink("/proc/self/ns/pid")
-    except OSError:
-        return ""
-
-
-def _process_gone(beat: dict[str, Any]) -> bool:
-    """True when the beat's daemon ran here (same host and PID namespace) and its process
-    is gone: a daemon killed here is known dead at once, one elsewhere (another machine,
-    another container) only once its beats lapse."""
-    here = _pid_namespace()
-    if beat.get("host") != socket.gethostname() or not here or beat.get("pid_ns") != here:
-        return False
-    pid = beat.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # it exists under another user (EPERM), or cannot be told
-        return False
-    return _zombie(pid)
-
-
-def _zombie(pid: int) -> bool:
-    """True when ``pid`` has exited and waits to be reaped by its parent (Linux state Z):
-    a daemon killed from a shell shows so until that shell collects it."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[:1] == ["Z"]
-
-
 def live_daemons(conn: Any, now: float) -> list[dict[str, Any]]:
     """Every daemon heard from within :data:`DAEMON_LIVE_S` of ``now`` whose process, if it
-    ran here (:func:`_process_gone`), is still there; by worker id: ``{worker_id, host, pid,
-    started_at, heard_at}`` (unreadable rows are nobody's)."""
+    ran here (:func:`~botsweep.liveness.process_gone`), is still there; by worker id:
+    ``{worker_id, host, pid, started_at, heard_at}`` (unreadable rows are nobody's)."""
     from sqlalchemy import select
 
     out = []
@@ -320,7 +283,7 @@ def live_daemons(conn: Any, now: float) -> list[dict[str, Any]]:
                    "heard_at": float(beat["heard_at"])}
         except (ValueError, TypeError, KeyError):
             continue
-        if now - row["heard_at"] < DAEMON_LIVE_S and not _process_gone(beat):
+        if now - row["heard_at"] < DAEMON_LIVE_S and not process_gone(beat):
             out.append(row)
     return sorted(out, key=lambda row: row["worker_id"])
 

@@ -46,6 +46,7 @@ from sqlalchemy import Connection, and_, or_, select
 from botsweep.crawler.bot_yield import _estimates, rank_queued, read_bot_yield
 from botsweep.crawler.policy import DIRECTIONS, SmartPolicy
 from botsweep.errors import ConfigError
+from botsweep.liveness import here, process_gone
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, frontier, meta, scores
 
@@ -91,22 +92,26 @@ def claim_key(worker: str) -> str:
 
 
 def _say_hunting(conn: Connection, db: Database, key: str, worker: str, now: float) -> None:
-    value = json.dumps({"worker": worker, "target": _target_of(key), "at": now})
+    value = json.dumps({"worker": worker, "target": _target_of(key), "at": now, **here()})
     conn.execute(db.upsert(meta, ["key"], ["value"]),
                  [{"key": claim_key(worker), "value": value}])
 
 
-def _claims(conn: Connection) -> list[tuple[str, str, float, str]]:
+def _claims(conn: Connection, *, gone: bool = False) -> list[tuple[str, str, float, str]]:
     """Every stored claim: (worker, target, when last heard from, meta key), latest first;
-    unreadable ones are nobody's."""
+    unreadable ones are nobody's.  The claim of a worker whose process ran here and is gone
+    (killed, say: :func:`~botsweep.liveness.process_gone`) is left out, or with ``gone``
+    given, only such claims are returned."""
     out = []
     for key, raw in conn.execute(select(meta.c.key, meta.c.value)
                                  .where(meta.c.key.startswith(HUNTER_PREFIX))):
         try:
             claim = json.loads(raw)
-            out.append((str(claim["worker"]), str(claim["target"]), float(claim["at"]), key))
-        except (ValueError, TypeError, KeyError):
+            row = (str(claim["worker"]), str(claim["target"]), float(claim["at"]), key)
+        except (ValueError, TypeError, KeyError, AttributeError):
             continue
+        if process_gone(claim) == gone:
+            out.append(row)
     return sorted(out, key=lambda claim: -claim[2])
 
 
@@ -119,10 +124,12 @@ def hunting(conn: Connection) -> dict[str, object]:
 
 
 def stand_down(db: Database, worker: str, now: float) -> None:
-    """Withdraw ``worker``'s claim (its crawl has ended), and clear claims that lapsed."""
+    """Withdraw ``worker``'s claim (its crawl has ended), and clear claims that lapsed or
+    whose process is gone."""
     with db.begin() as conn:
         gone = [key for other, _, at, key in _claims(conn)
                 if other == worker or now - at >= LIVE_S]
+        gone += [key for *_, key in _claims(conn, gone=True)]
         if gone:
             conn.execute(meta.delete().where(meta.c.key.in_(gone)))
 
@@ -135,7 +142,8 @@ def _check_no_live_rival(conn: Connection, key: str, worker: str, now: float) ->
                 f"worker {rival} is crawling this database for {target} (heard from "
                 f"{now - at:.0f} s ago); workers sharing a database must hunt the same target: "
                 f"give this one the same crawler.target and crawler.campaign, or stop that "
-                f"worker first"
+                f"worker first (if it died on another machine, its claim lapses in "
+                f"{LIVE_S - (now - at):.0f} s)"
             )
 
 

@@ -5,6 +5,8 @@ lists of bots that the campaign model rejects wait."""
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -153,6 +155,29 @@ def test_a_worker_does_not_rank_the_queue_away_from_a_live_worker_hunting_anothe
         _context("bot").refresh(db, NOW + 62 + LIVE_S, force=True, worker="w1")
     stand_down(db, "w2", NOW + 62 + LIVE_S)  # w2's crawl ended: the database is free at once
     assert _context("bot").refresh(db, NOW + 63 + LIVE_S, force=True, worker="w1")
+    db.dispose()
+
+
+def test_a_worker_killed_on_this_machine_blocks_no_other_and_is_not_shown(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed here (SIGKILL: no stand-down) is known gone at once, as status knows
+    a killed daemon: its claim neither refuses another target nor shows in status."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    alive = retarget.here()
+    monkeypatch.setattr(retarget, "here", lambda: {**alive, "pid": dead.pid})
+    assert _context("bot").refresh(db, NOW, force=True, worker="w1")  # then w1 is killed
+    monkeypatch.setattr(retarget, "here", lambda: alive)
+    with db.connect() as conn:
+        assert retarget.hunting(conn)["workers"] == []
+    assert _context("campaign", FakeCampaign()).refresh(db, NOW + 5, force=True, worker="w2")
+    with db.connect() as conn:
+        assert [w["worker"] for w in retarget.hunting(conn)["workers"]] == ["w2"]
+    stand_down(db, "w2", NOW + 10)  # w2's crawl ends: its claim and the dead one go
+    with db.connect() as conn:
+        claims = conn.execute(select(meta.c.key).where(
+            meta.c.key.startswith(retarget.HUNTER_PREFIX))).scalars().all()
+    assert claims == []
     db.dispose()
 
 
