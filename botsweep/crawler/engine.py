@@ -47,6 +47,7 @@ from botsweep.errors import (
 )
 from botsweep.storage.db import Database
 from botsweep.storage.pages import log_call, mark_accounts, write_follow_page
+from botsweep.storage.runs import close_lost_runs
 from botsweep.storage.schema import GONE_STATES, accounts, runs
 
 __all__ = ["CrawlEngine", "CrawlStats", "CrawlAborted"]
@@ -140,7 +141,8 @@ class CrawlEngine:
                 log_call(c, **values)
 
     def _start_run(self, command: str) -> None:
-        with self.db.begin() as conn:
+        with self.db.begin() as conn:  # a killed predecessor's run is closed first
+            close_lost_runs(conn, None if self.db.is_sqlite else self.worker_id)
             self.run_id = conn.execute(runs.insert().values(
                 worker_id=self.worker_id, command=command, started_at=time.time(),
             )).inserted_primary_key[0]

@@ -222,3 +222,21 @@ def test_the_runs_likely_bots_include_a_seed_profiled_by_handle(tmp_path: Path) 
     likely = collect_status(db)["scores"]["likely_bots"]
     assert likely >= 10  # the hub and its leaves
     assert engine.stats.likely_bots == likely  # the crawl's closing line agrees with status
+
+
+def test_a_run_left_open_by_a_killed_crawl_is_closed_as_lost_by_the_next(
+        tmp_path: Path) -> None:
+    from botsweep.storage.schema import api_calls, runs
+
+    db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    with db.begin() as conn:  # what a crawl killed with SIGKILL leaves behind
+        killed = conn.execute(runs.insert().values(
+            worker_id="w0", command="crawl", started_at=100.0)).inserted_primary_key[0]
+        conn.execute(api_calls.insert().values(run_id=killed, at=160.0, endpoint="x",
+                                               token_key="t", status=200, outcome="ok"))
+    db.dispose()
+    engine, _, db = crawl(tmp_path, flower_world())
+    with db.connect() as conn:
+        rows = {r.id: r for r in conn.execute(select(runs))}
+    assert (rows[killed].outcome, rows[killed].ended_at) == ("lost", 160.0)
+    assert rows[engine.run_id].outcome == engine.stats.outcome  # the new run, closed as usual
