@@ -185,9 +185,13 @@
     for (k = 0; k < nc; k++) { initial.push(clusterNode(k)); grow(C[k].x, C[k].y, C[k].r); }
   }
   if (n) {
-    var scale = 0.95 * Math.min(container.clientWidth / (box[2] - box[0]), container.clientHeight / (box[3] - box[1]));
-    network.moveTo({ position: { x: (box[0] + box[2]) / 2, y: (box[1] + box[3]) / 2 },
-                     scale: isFinite(scale) && scale > 0 ? Math.min(scale, 2) : 1, animation: false });
+    // Room below for the lowest cluster's label and for the legend over the graph's foot.
+    var below = Math.min(60, 0.2 * container.clientHeight);
+    var scale = 0.95 * Math.min(container.clientWidth / (box[2] - box[0]),
+                                (container.clientHeight - below) / (box[3] - box[1]));
+    scale = isFinite(scale) && scale > 0 ? Math.min(scale, 2) : 1;
+    network.moveTo({ position: { x: (box[0] + box[2]) / 2, y: (box[1] + box[3]) / 2 + below / 2 / scale },
+                     scale: scale, animation: false });
   } else {
     $('empty').hidden = false;
   }
@@ -255,7 +259,7 @@
       bar.style.height = (100 * v / top) + '%';
       bar.title = y + ': ' + v;
       var age = nowYear - y;
-      if (age >= 3 && age <= 8) bar.className = 'hot';
+      if (age >= 3 && age <= 8) bar.className = 'aged';
       box.appendChild(bar);
     }
     return box;
@@ -278,7 +282,7 @@
       ['examples', c.examples.map(function (u) { return '@' + u; }).join(', ') || null]
     ]));
     if (c.years.length) {
-      box.appendChild(el('div', 'created per year (red: 3–8 years old)', 'muted'));
+      box.appendChild(el('div', 'created per year (purple: 3–8 years old, the age of most bots in Patel\'s 2018 flower clusters)', 'muted'));
       box.appendChild(yearBars(c.years, false));
       box.appendChild(yearAxis(c.years));
     }
@@ -483,7 +487,7 @@
     dist.appendChild(el('div', plural(M.unscored, 'account') + ' not scored yet', 'muted'));
     S.appendChild(dist);
     var years = section('Accounts created per year');
-    years.appendChild(el('div', 'red: 3–8 years old at crawl time', 'muted'));
+    years.appendChild(el('div', 'purple: 3–8 years old at crawl time, the age of most bots in Patel\'s 2018 flower clusters; a hint to look closer, not a verdict', 'muted'));
     years.appendChild(yearBars(M.years, false));
     years.appendChild(yearAxis(M.years));
     S.appendChild(years);
