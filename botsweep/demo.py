@@ -223,7 +223,7 @@ def _report(settings: Settings, db: Any, scorer: Any, path: Path, campaign: str,
             fit = fit_campaign(db, campaign, bot_scorer=scorer)
         except BotsweepError as exc:
             skipped.append(f"the campaign model for {campaign}: {exc}")
-    graph = load_report_graph(db, campaign or None)
+    graph = load_report_graph(db, campaign or None, config=path.parent / "config.yaml")
     build_report(graph, path, min_score=settings.report.min_score,
                  max_nodes=settings.report.max_nodes, title="botsweep demo")
     return path, fit

@@ -13,6 +13,7 @@ import json
 import math
 import shlex
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, union_all
@@ -25,7 +26,7 @@ from botsweep.errors import InputError
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, follows, labels, scores, seeds
 
-__all__ = ["review_candidates", "label_command"]
+__all__ = ["review_candidates", "label_command", "with_config"]
 
 _CHUNK = 2000
 
@@ -33,6 +34,20 @@ _CHUNK = 2000
 def label_command(account_id: int, name: str, label: str = "bot") -> str:
     """The copyable command that labels ``account_id`` for campaign ``name``."""
     return f"botsweep label {account_id} --label {label} --campaign {shlex.quote(name)}"
+
+
+def with_config(items: list[dict[str, Any]], config: Path | None) -> list[dict[str, Any]]:
+    """``items`` (from :func:`review_candidates`) whose commands name the config file the
+    crawl used, as an absolute path, so that a command copied elsewhere labels the same
+    database; unchanged when no file was named (``./config.yaml`` or none)."""
+    if config is None:
+        return items
+    flag = f"botsweep --config {shlex.quote(str(Path(config).resolve()))} "
+    for item in items:
+        for key in ("command", "human_command"):
+            if isinstance(item.get(key), str) and item[key].startswith("botsweep "):
+                item[key] = flag + item[key][len("botsweep "):]
+    return items
 
 
 def _known_members(name: str, threshold: float) -> Any:

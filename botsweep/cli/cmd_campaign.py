@@ -154,13 +154,13 @@ def review(
     as_json: _JsonOption = False,
 ) -> None:
     """List the accounts whose label would teach the campaign model most, with the reason."""
-    from botsweep.campaign.review import review_candidates
+    from botsweep.campaign.review import review_candidates, with_config
     from botsweep.campaign.store import resolve_campaign
 
     app_ctx = get_context(ctx)
     db = app_ctx.db()
     name = resolve_campaign(db, campaign, app_ctx.settings().crawler.campaign)
-    items = review_candidates(db, name, n)
+    items = with_config(review_candidates(db, name, n), app_ctx.config_path)
     if as_json:
         typer.echo(json.dumps(items, indent=2, ensure_ascii=False))
         return

@@ -53,7 +53,8 @@ def report(
     check_report_path(target, "--out" if out else "report.out")  # before loading a graph
 
     # Everything is loaded and build_report filters, so the page can say what it left out.
-    graph = load_report_graph(app_ctx.db(), campaign=app_ctx.settings().crawler.campaign)
+    graph = load_report_graph(app_ctx.db(), campaign=app_ctx.settings().crawler.campaign,
+                              config=app_ctx.config_path)
     summary = build_report(graph, target, min_score=min_score, max_nodes=max_nodes, title=title)
     typer.echo(f"wrote {summary.path}")
     typer.echo(summary.describe())

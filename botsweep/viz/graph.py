@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -135,11 +136,16 @@ def load_graph(
     return graph
 
 
-def load_report_graph(db: Database, campaign: str | None = None) -> nx.DiGraph:
+def load_report_graph(db: Database, campaign: str | None = None,
+                      config: Path | None = None) -> nx.DiGraph:
     """``load_graph`` plus what the report's campaign panel and review list show, when the
-    campaign has a fitted model (``botsweep campaign fit``)."""
+    campaign has a fitted model (``botsweep campaign fit``); the review's label commands
+    name ``config``, the config file the crawl used, when there is one."""
     from botsweep.campaign.report import report_panel
+    from botsweep.campaign.review import with_config
 
     graph = load_graph(db, campaign=campaign)
     graph.graph.update(report_panel(db, graph.graph.get("campaign_name")))
+    if graph.graph.get("review"):
+        with_config(graph.graph["review"], config)
     return graph

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,23 @@ def test_show_before_scoring_says_its_shares_are_of_the_labelled_bots(
     assert "0 accounts flagged" in out
     assert "shares of the 10 accounts labelled bot in the campaign (none is flagged yet)" in out
     assert re.search(r"^ +% of labelled +% of background$", out, re.M), out
+
+
+def test_review_commands_name_the_config_file_the_review_was_run_with(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    people = population(n_linker=1)
+    build_db(tmp_path / "crawl", people, seeds=_ids(people, "pron")[:10]).dispose()
+    config = tmp_path / "crawl" / "config.yaml"  # its database: crawl/botsweep.db
+    config.write_text("database:\n  url: sqlite:///botsweep.db\n", encoding="utf-8")
+    assert _run(capsys, "--config", "crawl/config.yaml", "campaign", "fit")[0] == 0
+    rc, out, err = _run(capsys, "--config", "crawl/config.yaml", "review", "--n", "2", "--json")
+    assert rc == 0, err
+    item = json.loads(out)[0]
+    assert item["command"].startswith(f"botsweep --config {config} label {item['id']} ")
+    # copied and run from another folder, the command labels the crawl's database
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    monkeypatch.chdir(other)
+    assert main(shlex.split(item["human_command"])[1:]) == 0
+    assert not (other / "botsweep.db").exists()
