@@ -237,7 +237,7 @@ def score(
     else:
         scorer = load_scorer(app_ctx.settings())
     if input_path is not None and output is not None:
-        from botsweep.models.scorefile import score_file
+        from botsweep.models.scorefile import missing_warning, score_file
 
         result = score_file(scorer, input_path, output)
         typer.echo(f"scored {plural(result['scored'], 'account')} ({result['bots']} labelled "
@@ -246,6 +246,9 @@ def score(
         if result["repeated"]:
             typer.echo(f"skipped {plural(result['repeated'], 'line')} repeating an earlier "
                        "line's record exactly: one row per id")
+        warning = missing_warning(scorer, result["missing_counts"], result["scored"])
+        if warning:
+            typer.echo(warning, err=True)
         return
     from botsweep.storage.scores import score_pending
 

@@ -12,7 +12,9 @@ accounts), else ``now``, else the current time.
 
 Everything is column-wise: one pass over the records pulls each field into a list, and
 numpy does the rest (:mod:`botsweep.models.textstats` for the text counts).  A missing
-count is NaN (LightGBM treats it as missing), never a guessed 0.
+count is NaN, never a guessed 0 here; but a model that never saw a feature missing in
+training reads NaN as 0 (LightGBM), which ``score`` warns about
+(:meth:`~botsweep.models.scorer.BotScorer.missing_as_zero`).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 A line that is not an X API v2 user object raises :class:`InputError` naming the file and
 the line number, so a user can find it with ``sed -n Np``: it needs a decimal ``id``, a
-``username`` and a ``public_metrics`` object whose counts (any may be missing) are whole
-numbers of at least 0, and a ``created_at``, when there is one, that is an ISO 8601 date or
+``username`` and a ``public_metrics`` object whose counts (any may be missing or null) are
+whole numbers of at least 0, and a ``created_at``, when there is one, that is an ISO 8601 date or
 date-time: RFC 3339 as the API writes it, or a shorter form (``2014-03-01``, no time zone),
 which is read as UTC.  A v1.1 user object (``screen_name``, counts at the top level) is named
 as such.  Blank lines are skipped.
@@ -64,11 +64,12 @@ def _check(path: Path, number: int, record: Any) -> dict[str, Any]:
         raise InputError(f"{where}: 'public_metrics' must be an object of counts, "
                          f"got {metrics!r}")
     for name in COUNT_FIELDS:
-        value = metrics.get(name, 0)
-        if isinstance(value, bool) or not (isinstance(value, int) and value >= 0
-                                           or isinstance(value, str) and value.isdigit()):
+        value = metrics.get(name)  # absent or null: missing
+        if value is not None and (isinstance(value, bool) or not (
+                isinstance(value, int) and value >= 0
+                or isinstance(value, str) and value.isdigit())):
             raise InputError(f"{where}: public_metrics.{name} must be a whole number of at "
-                             f"least 0, got {value!r}")
+                             f"least 0 (or null), got {json.dumps(value)}")
     created = record.get("created_at")
     if created is not None and not _is_rfc3339(created):
         raise InputError(f"{where}: 'created_at' must be an ISO 8601 date-time such as "
@@ -93,6 +94,8 @@ def iter_profiles(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     with _open(path) as handle:
         try:
             for number, raw in enumerate(handle, start=1):  # noqa: B007 (used after the loop)
+                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]  # a byte order mark, as some editors write
                 if not raw.strip():
                     continue
                 try:

@@ -27,10 +27,11 @@ from typing import Any
 import numpy as np
 
 from botsweep.errors import InputError
+from botsweep.models.features import COUNT_FIELDS
 from botsweep.models.io import iter_profiles
 from botsweep.models.scorer import BotScorer, display_scores
 
-__all__ = ["score_file", "SCORE_COLUMNS"]
+__all__ = ["score_file", "SCORE_COLUMNS", "missing_warning"]
 
 SCORE_COLUMNS = ("id", "bot_probability", "label", "display_score")
 
@@ -77,6 +78,28 @@ def _check_repeats(path: Path, first: dict[str, int],
                 "fields; keep one record per id (lines repeating a record exactly are skipped)")
 
 
+def _count_missing(records: list[dict[str, Any]], missing: dict[str, int]) -> None:
+    """Add to ``missing`` the records whose ``public_metrics`` lack each count (or hold null)."""
+    for record in records:
+        metrics = record["public_metrics"]
+        for name in COUNT_FIELDS:
+            if metrics.get(name) is None:
+                missing[name] = missing.get(name, 0) + 1
+
+
+def missing_warning(scorer: BotScorer, missing: Mapping[str, int], scored: int) -> str | None:
+    """One line for stderr when records lacked counts that the model reads as 0, having
+    never seen them missing in training (the shipped model never saw any count missing)."""
+    as_zero = scorer.missing_as_zero() if missing else set()
+    read = {name: count for name, count in missing.items() if name in as_zero}
+    if not read:
+        return None
+    parts = ", ".join(f"{name} {count}" for name, count in sorted(read.items()))
+    return (f"warning: of {scored} accounts, some lack counts ({parts}). The model never saw "
+            "those counts missing in training and read each as 0; 0 likes, lists or followers "
+            "lean towards bot, so those accounts' scores are not to be trusted")
+
+
 def _rows(scorer: BotScorer, records: list[Mapping[str, Any]],
           now: datetime) -> Iterator[tuple[str, str, str, str]]:
     probs = scorer.predict_proba(records, now=now)
@@ -101,11 +124,13 @@ def score_file(scorer: BotScorer, input_path: str | Path, output_path: str | Pat
     total = 0.0
     first: dict[str, int] = {}
     repeats: list[tuple[str, int, int]] = []
+    missing: dict[str, int] = {}
     try:
         with tmp.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(SCORE_COLUMNS)
             for records in _batches(source, batch, first, repeats):
+                _count_missing(records, missing)
                 rows = list(_rows(scorer, records, when))
                 writer.writerows(rows)
                 count += len(rows)
@@ -119,4 +144,5 @@ def score_file(scorer: BotScorer, input_path: str | Path, output_path: str | Pat
         if tmp.exists():
             tmp.unlink()
     return {"scored": count, "bots": bots, "mean_probability": total / count if count else None,
-            "repeated": len(repeats), "output": str(target), "model_version": scorer.version}
+            "repeated": len(repeats), "output": str(target), "model_version": scorer.version,
+            "missing_counts": missing}

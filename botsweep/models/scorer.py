@@ -89,6 +89,22 @@ class BotScorer:
         self.chunk_size = 8192
         self._copy: lightgbm.Booster | None = None
 
+    def missing_as_zero(self) -> set[str]:
+        """The features the model never saw missing in training: LightGBM reads a missing
+        value of such a feature (no split learnt where missing values go) as 0."""
+        learnt: set[int] = set()
+
+        def walk(node: Mapping[str, Any]) -> None:
+            if "split_feature" in node:
+                if node.get("missing_type") == "NaN":
+                    learnt.add(int(node["split_feature"]))
+                walk(node["left_child"])
+                walk(node["right_child"])
+
+        for tree in self.booster.dump_model().get("tree_info", []):
+            walk(tree["tree_structure"])
+        return {name for i, name in enumerate(self.feature_names) if i not in learnt}
+
     # -- scoring -------------------------------------------------------------------------
     def features(self, records: Sequence[Mapping[str, Any]],
                  now: datetime | None = None) -> np.ndarray:

@@ -323,3 +323,40 @@ def test_bad_training_options_are_refused_before_the_data_is_read(
                  "--out", str(tmp_path / "m.json")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.splitlines() == [err] and fragment in err and "absent" not in err, err
+
+
+def test_counts_the_model_never_saw_missing_are_warned_about(
+        model_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing count is read as 0 by a model that never saw it missing (0 likes leans
+    towards bot), so scoring says so; null is missing too, and a leading BOM is no error."""
+    records = planted_profiles(40, seed=5)
+    for record in records[:10]:
+        del record["public_metrics"]["like_count"]
+    records[10]["public_metrics"]["listed_count"] = None
+    source = tmp_path / "in.jsonl"
+    source.write_text("\ufeff" + "".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    capsys.readouterr()
+    assert _score(model_file, source, tmp_path / "s.csv") == 0
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [err] and err.startswith("warning: of 40 accounts")
+    assert "like_count 10" in err and "listed_count 1" in err and "read each as 0" in err
+    full = tmp_path / "full.jsonl"
+    _write(full, planted_profiles(40, seed=5))
+    assert _score(model_file, full, tmp_path / "f.csv") == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_model_trained_with_missing_counts_is_not_warned_about(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    records = planted_profiles(400, seed=6)
+    for record in records[::3]:
+        del record["public_metrics"]["like_count"]
+    data = write_jsonl(tmp_path / "train.jsonl", records)
+    model = tmp_path / "m.json"
+    assert main(["train", "--data", str(data), "--out", str(model), "--folds", "3"]) == 0
+    assert "like_count" not in BotScorer.load(model).missing_as_zero()
+    source = tmp_path / "in.jsonl"
+    _write(source, records[:30])
+    capsys.readouterr()
+    assert _score(model, source, tmp_path / "s.csv") == 0
+    assert "warning" not in capsys.readouterr().err
