@@ -336,7 +336,12 @@ def train_model(
     calibrator = Calibrator.fit(cv.raw, y, cv.weights)
     threshold = choose_threshold(calibrator(cv.raw), y, cv.weights)
     gains = booster.feature_importance(importance_type="gain")
-    share = gains / gains.sum() if gains.sum() > 0 else gains
+    if not gains.sum() > 0:  # every tree a single leaf: the same score for any account
+        raise InputError(
+            f"the model learned nothing from {len(data)} accounts: no tree found a split, so "
+            "it would give every account the same score; train on more labelled accounts "
+            "(a few hundred of each class)")
+    share = gains / gains.sum()
     importance = dict(sorted(zip(cv.features, (round(float(v), 5) for v in share), strict=True),
                              key=lambda kv: -kv[1]))
     created = datetime.now(UTC)

@@ -360,3 +360,13 @@ def test_a_model_trained_with_missing_counts_is_not_warned_about(
     capsys.readouterr()
     assert _score(model, source, tmp_path / "s.csv") == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_a_model_that_learned_nothing_is_refused_and_not_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_jsonl(tmp_path / "tiny.jsonl", planted_profiles(20, seed=7))
+    out = tmp_path / "tiny.json"
+    assert main(["train", "--data", str(data), "--out", str(out), "--folds", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "learned nothing from 20 accounts" in err[-1] and err[-1].startswith("botsweep: error")
+    assert not out.exists()
