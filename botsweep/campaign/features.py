@@ -235,7 +235,11 @@ def describe_token(token: str) -> str:
         return "default profile image"
     if kind == "handle":
         if value.startswith("digits"):
-            return f"handle ends in {value[6:]}{'+' if value[6:] == '5' else ''} digits"
+            count = value[6:]
+            if count == "0":
+                return "handle ends in a letter or _"
+            return f"handle ends in {count}{'+' if count == '5' else ''} digit" + (
+                "" if count == "1" else "s")
         band = int(value[3:]) if value[3:].isdigit() else 0
         return f"handle of {band * 3}-{band * 3 + 2} characters" if band < 5 else \
             "handle of 15 characters"

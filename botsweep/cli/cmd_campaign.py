@@ -49,11 +49,16 @@ def _print_fit(summary: dict[str, Any]) -> None:
     typer.echo(f"  flagged means campaign_probability >= {threshold:.2f} (as stored, exported "
                "and counted by status and the report)")
     if metrics.get("cv_folds"):
+        cut = f"{metrics['cut']:.2f}"
+        moved = ("is the stored threshold" if cut == f"{threshold:.2f}"
+                 else f"is shifted to {threshold:.2f}")
         typer.echo(
-            f"  {metrics['cv_folds']}-fold cross-validation: precision {_pct(metrics['precision'])}"
-            f", recall {_pct(metrics['recall'])} for that flag (the best cut of the model's raw "
-            f"score, {metrics['cut']:.2f}, is shifted to {threshold:.2f})"
-        )
+            f"  {metrics['cv_folds']}-fold cross-validation on the accounts it learned from: "
+            f"precision {_pct(metrics['precision'])}, recall {_pct(metrics['recall'])} for that "
+            f"flag (the best cut of the model's raw score, {cut}, {moved})")
+        typer.echo("  (recall is of the labelled campaign accounts, not of the campaign in the "
+                   "crawl; background accounts that belong to it unlabelled count against "
+                   "precision: label what `review` lists to sharpen both)")
     else:
         typer.echo("  too few rows to cross-validate: label more accounts")
     if summary["scored"]:
