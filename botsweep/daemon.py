@@ -115,9 +115,11 @@ class Daemon:
         clock: Any = None,
         verbosity: int = 0,
         log_json: bool = False,
+        config_path: Path | None = None,
     ) -> None:
         from botsweep.crawler.clock import SystemClock
 
+        self.config_path = config_path  # named in the report's label commands
         self.settings = settings
         self.db = db
         self.worker_id = (worker_id or settings.crawler.worker_id or default_worker_id())[:64]
@@ -219,7 +221,7 @@ class Daemon:
         try:
             return run_in_subprocess(kind, self.settings, self.stop, verbosity=self.verbosity,
                                      log_json=self.log_json, grace_s=STOP_BUDGET_S / 2,
-                                     on_start=_track)
+                                     on_start=_track, config=self.config_path)
         finally:
             with self._lock:
                 self._children = {p for p in self._children if p.poll() is None}

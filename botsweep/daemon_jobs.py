@@ -71,7 +71,7 @@ class JobResult:
 
 
 # -- the child ---------------------------------------------------------------------------
-def _score(settings: Any, db: Database) -> JobResult:
+def _score(settings: Any, db: Database, config: Path | None = None) -> JobResult:  # noqa: ARG001
     from botsweep.models.scorer import load_scorer
     from botsweep.storage.scores import score_pending
 
@@ -80,18 +80,19 @@ def _score(settings: Any, db: Database) -> JobResult:
     return JobResult("ok", f"scored {scored} new or changed profiles with {scorer.version}")
 
 
-def _report(settings: Any, db: Database) -> JobResult:
+def _report(settings: Any, db: Database, config: Path | None = None) -> JobResult:
+    """Write the report; its label commands name ``config``, the daemon's config file."""
     from botsweep.viz.graph import load_report_graph
     from botsweep.viz.report import build_report
 
     out = Path(settings.report.out)
-    graph = load_report_graph(db, campaign=settings.crawler.campaign)
+    graph = load_report_graph(db, campaign=settings.crawler.campaign, config=config)
     summary = build_report(graph, out, min_score=settings.report.min_score,
                            max_nodes=settings.report.max_nodes)
     return JobResult("ok", f"wrote {summary.path}: {summary.describe()}")
 
 
-SUBPROCESS_JOBS: dict[str, Callable[[Any, Database], JobResult]] = {
+SUBPROCESS_JOBS: dict[str, Callable[[Any, Database, Path | None], JobResult]] = {
     "score": _score,
     "report": _report,
 }
@@ -133,7 +134,8 @@ def _child(kind: str, payload: dict[str, Any]) -> JobResult:
     started = time.time()
     db = Database(settings.database)
     try:
-        return _with_lock(kind, db, lambda: SUBPROCESS_JOBS[kind](settings, db))
+        config = Path(payload["config"]) if payload.get("config") else None
+        return _with_lock(kind, db, lambda: SUBPROCESS_JOBS[kind](settings, db, config))
     except SystemExit:
         if kind == "report":
             _remove_report_temp(settings, started)
@@ -183,12 +185,15 @@ def run_in_subprocess(
     log_json: bool = False,
     grace_s: float = 5.0,
     on_start: Callable[[subprocess.Popen[str]], None] | None = None,
+    config: Path | None = None,
 ) -> JobResult:
-    """Run job ``kind`` in a child process; stop it (SIGTERM) when ``stop`` is set."""
+    """Run job ``kind`` in a child process; stop it (SIGTERM) when ``stop`` is set.
+    ``config``: the daemon's config file, named in the report's label commands."""
     if kind not in SUBPROCESS_JOBS:
         raise ValueError(f"unknown subprocess job {kind!r}; expected {list(SUBPROCESS_JOBS)}")
     payload = json.dumps({"settings": settings.model_dump(mode="json"),
-                          "verbosity": verbosity, "log_json": log_json})
+                          "verbosity": verbosity, "log_json": log_json,
+                          "config": str(config) if config is not None else None})
     proc = subprocess.Popen(
         [sys.executable, "-m", "botsweep.daemon_jobs", kind],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=dict(os.environ),

@@ -43,7 +43,8 @@ def daemon(
     db = app_ctx.db(create=True)
     with crawl_lock(db, "daemon"):  # on SQLite, one crawling process at a time
         worker = Daemon(app_ctx.settings(), db, worker_id=worker_id,
-                        verbosity=app_ctx.verbosity, log_json=app_ctx.log_json)
+                        verbosity=app_ctx.verbosity, log_json=app_ctx.log_json,
+                        config_path=app_ctx.config_path)
         if not worker.run():
             # A job would not stop: its thread would keep the interpreter alive.
             logging.shutdown()

@@ -124,3 +124,19 @@ def test_campaign_panel_renders_as_text_in_chromium(tmp_path: Path) -> None:
         assert driver.execute_script("return window.__xss === undefined")
     finally:
         driver.quit()
+
+
+def test_the_daemons_report_label_commands_name_its_config_file(tmp_path: Path) -> None:
+    from botsweep.config import load_settings
+    from botsweep.daemon_jobs import SUBPROCESS_JOBS
+
+    db, _ = _hostile_db(tmp_path)
+    out = tmp_path / "daemon-report.html"
+    settings = load_settings(None, report={"out": str(out)}, crawler={"campaign": "pron"})
+    config = tmp_path / "etc" / "botsweep.yaml"
+    assert SUBPROCESS_JOBS["report"](settings, db, config).outcome == "ok"
+    page = out.read_text(encoding="utf-8")
+    review = json.loads(re.search(r'<script id="botsweep-data" type="application/json">(.*?)'
+                                  r'</script>', page, re.S).group(1))["meta"]["review"]
+    assert review and all(item["command"].startswith(f"botsweep --config {config} label ")
+                          for item in review)

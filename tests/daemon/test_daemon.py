@@ -343,3 +343,20 @@ def test_a_tick_that_gives_up_on_an_unreachable_api_names_max_unreachable(
     assert detail.startswith(f"cannot reach the API at {BASE}: 5 requests in a row got no "
                              "reply (connection refused), so the crawl gave up "
                              "(api.max_unreachable: 5)"), detail
+
+
+def test_the_report_job_is_given_the_daemons_config_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import botsweep.daemon as daemon_module
+
+    seen: dict[str, object] = {}
+
+    def fake(kind: str, *_: object, **options: object) -> JobResult:
+        seen.update(options, kind=kind)
+        return JobResult("ok", "written")
+
+    monkeypatch.setattr(daemon_module, "run_in_subprocess", fake)
+    daemon, *_ = make_daemon(tmp_path)
+    daemon.config_path = tmp_path / "daemon.yaml"  # as `botsweep --config FILE daemon` sets it
+    assert daemon.report_job().outcome == "ok"
+    assert (seen["kind"], seen["config"]) == ("report", tmp_path / "daemon.yaml")

@@ -21,7 +21,7 @@ _CHILD = textwrap.dedent("""
     import sys, threading, time
     from botsweep import daemon_jobs
 
-    def slow(settings, db):
+    def slow(settings, db, config=None):
         threading.Thread(target=time.sleep, args=(1.5,)).start()
         print("started", file=sys.stderr, flush=True)
         time.sleep(60)
