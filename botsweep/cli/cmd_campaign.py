@@ -138,7 +138,8 @@ def _print_shares(data: dict[str, Any]) -> None:
                          "campaign (none is flagged yet)"), "% of labelled"
     typer.echo(f"shares of the {group}, beside those of the "
                f"{plural(sample['background'], 'background account')} (the bot model scores "
-               "them as human):")
+               "them as human and the campaign model does not flag them; `campaign fit` counts "
+               "its background before flagging, less the labelled accounts):")
     typer.echo(f"  {'':<32} {column:>13} {'% of background':>16}")
     for title, rows in (("link domains", data["top_domains"]), ("phrases", data["top_phrases"])):
         typer.echo(f"{title}:")
