@@ -197,9 +197,10 @@ def run_demo(
         source.close()
     skipped: list[str] = []
     if stats.outcome == "time":
-        skipped.append(f"the crawl stopped after {max_seconds:.0f} s with work left; "
-                       f"`botsweep --config {shlex.quote(str(out / 'config.yaml'))} crawl` "
-                       "carries on from where it stopped")
+        skipped.append(f"the crawl stopped after {max_seconds:.0f} s with work left; the "
+                       f"first lines of {shlex.quote(str(out / 'config.yaml'))} say how to "
+                       "carry on (serve the world again, export the token, then crawl with "
+                       "that config)")
     report_path, fit = _report(settings, db, scorer, out / "report.html", campaign, skipped)
     result = _summarise(db, world, stats, coverage, out, world_dir, db_path, report_path,
                         skipped, started, fit)

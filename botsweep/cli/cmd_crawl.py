@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -41,8 +42,9 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 @contextmanager
 def progress_display(engine: CrawlEngine, enabled: bool = True) -> Iterator[None]:
-    """A rich progress line fed by the engine's events (requests, accounts, bots, coverage)."""
-    if not enabled:
+    """A rich progress line fed by the engine's events (requests, accounts, bots, coverage),
+    on a terminal only: piped or redirected output gets the closing lines alone."""
+    if not enabled or not sys.stdout.isatty():
         yield
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn

@@ -53,11 +53,11 @@ def export(
     app_ctx = get_context(ctx)
     db = app_ctx.db()
     name, note = export_campaign(db, campaign, app_ctx.settings().crawler.campaign)
-    if note:
-        typer.echo(note, err=True)
     graph = load_graph(db, campaign=name)
     for path in export_graph(graph, fmt, out):
         typer.echo(f"wrote {path}")
+    if note:  # once written: a refused --out is the one line said
+        typer.echo(note, err=True)
     threshold = campaign_threshold_note(db, name)
     if threshold:
         typer.echo(threshold)

@@ -117,7 +117,9 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     check: Annotated[
         bool,
-        typer.Option("--check", help="Exit 1 when the last crawl tick is stale (health check)."),
+        typer.Option("--check", help="Health check of the daemons: exit 1 when the last crawl "
+                     "tick is stale or failed, or none has run (botsweep crawl runs are "
+                     "not ticks)."),
     ] = False,
     worker_id: Annotated[
         str | None,

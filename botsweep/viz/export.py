@@ -80,6 +80,11 @@ def _fitted_epoch(db: Database, name: str) -> float:
         return 0.0
 
 
+def _unfitted(what: str, name: str) -> str:
+    return (f"{what} has no fitted campaign model, so campaign_probability is empty; fit it "
+            f"with `botsweep campaign fit --campaign {name}`")
+
+
 def export_campaign(db: Database, given: str | None = None,
                     configured: str | None = None) -> tuple[str | None, str | None]:
     """The campaign whose probability fills ``campaign_probability``, and a note to show
@@ -100,11 +105,11 @@ def export_campaign(db: Database, given: str | None = None,
         return given, None
     if configured:
         if configured not in fitted:
-            return configured, (f"crawler.campaign {configured!r} has no fitted campaign model, "
-                                "so campaign_probability is empty; fit it with `botsweep "
-                                f"campaign fit --campaign {configured}`")
+            return configured, _unfitted(f"crawler.campaign {configured!r}", configured)
         return configured, None
     named = only_campaign(db)
+    if named and named not in fitted:
+        return named, _unfitted(f"campaign {named!r} (the only one seeds and labels name)", named)
     if named or not fitted:
         return named, None
     if len(fitted) == 1:

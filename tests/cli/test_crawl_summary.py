@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from botsweep.cli.cmd_crawl import _faults
 
 
@@ -15,3 +17,12 @@ def test_counts_of_one_are_singular() -> None:
 
     assert (_n(1, "handle lookup"), _n(0, "page"), _n(2, "page")) == (
         "1 handle lookup", "0 pages", "2 pages")
+
+
+def test_no_progress_line_when_the_output_is_not_a_terminal(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from botsweep.cli.cmd_crawl import progress_display
+
+    with progress_display(object(), True):  # type: ignore[arg-type]
+        pass  # the engine is never touched when no line is drawn
+    assert capsys.readouterr() == ("", "")

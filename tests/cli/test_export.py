@@ -210,3 +210,16 @@ def test_a_configured_campaign_with_no_model_says_its_column_is_empty(
     assert _campaign_column("out/accounts.csv") == {}
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "crawler.campaign 'zzz' has no fitted campaign model" in err[0]
+
+
+def test_the_only_campaign_named_but_not_fitted_says_its_column_is_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    people = population()
+    pron = [aid for aid, (kind, _) in people.items() if kind == "pron"]
+    build_db(tmp_path, people, seeds=pron[:10]).dispose()  # seeded for pron, never fitted
+    assert main(["export", "--out", "out"]) == 0
+    assert _campaign_column("out/accounts.csv") == {}
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "campaign 'pron' (the only one seeds and labels name)" in err[0]
+    assert "botsweep campaign fit --campaign pron" in err[0]
