@@ -29,6 +29,7 @@ from botsweep.storage.schema import (
     follows,
     frontier,
     jobs,
+    labels,
     meta,
     scores,
     seeds,
@@ -97,16 +98,33 @@ def _grouped(conn: Connection, *columns: Any) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in conn.execute(select(*columns, func.count()).group_by(*columns))]
 
 
-def _seed_items(rows: Any, unresolved: dict[str, str | None]) -> list[dict[str, Any]]:
+def _later_labels(conn: Connection) -> dict[tuple[str, str], str]:
+    """The label each account has now, by (account key or id, campaign), from ``label``."""
+    out: dict[tuple[str, str], str] = {}
+    for key, aid, campaign, label in conn.execute(
+            select(labels.c.account_key, labels.c.account_id, labels.c.campaign, labels.c.label)
+            .order_by(labels.c.added_at)):
+        for name in (key, None if aid is None else str(aid)):
+            if name is not None:
+                out[(str(name), campaign or "")] = str(label)
+    return out
+
+
+def _seed_items(rows: Any, unresolved: dict[str, str | None],
+                relabelled: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
     """One item per seeded account: an account seeded as an id and as an @handle (in one
-    command, before the handle was resolved) is one seed, its other keys under ``also``."""
+    command, before the handle was resolved) is one seed, its other keys under ``also``;
+    ``label_now`` is a later `botsweep label` of it that differs from the seed's label."""
     items: list[dict[str, Any]] = []
     by_id: dict[int, dict[str, Any]] = {}
     for r in rows:
         if r.account_id is not None and r.account_id in by_id:
             by_id[r.account_id]["also"].append(r.account_key)
             continue
+        now = (relabelled.get((str(r.account_key), r.campaign or ""))
+               or relabelled.get((str(r.account_id), r.campaign or "")))
         item = {"account": r.account_key, "account_id": r.account_id, "label": r.label,
+                "label_now": now if now and now != r.label else None,
                 "campaign": r.campaign or None, "source": r.source,
                 "state": _seed_state(r, unresolved), "also": []}
         items.append(item)
@@ -129,6 +147,7 @@ def collect_status(db: Database, *, campaigns: bool = True,
             .select_from(seeds.outerjoin(accounts, accounts.c.id == seeds.c.account_id))
             .order_by(seeds.c.id)
         ).all()
+        relabelled = _later_labels(conn)
         unresolved = dict(conn.execute(
             select(frontier.c.handle, frontier.c.last_error)
             .where(frontier.c.kind == "resolve",
@@ -187,7 +206,7 @@ def collect_status(db: Database, *, campaigns: bool = True,
         from botsweep.campaign.report import campaign_status
 
         campaign_entries = campaign_status(db)["campaigns"]
-    seed_items = _seed_items(seed_rows, unresolved)
+    seed_items = _seed_items(seed_rows, unresolved, relabelled)
     return {
         "seeds": {"total": len(seed_items), "items": seed_items},
         "accounts": {"total": cov["discovered"], "by_state": states},

@@ -76,7 +76,8 @@ def render_status(data: dict[str, Any]) -> None:
     # Campaign names are free text: print them as they are, never as rich markup.
     console.print(f"seeds: {seeds['total']}" + "".join(
         f"\n  {s['account']}" + "".join(f" = {key}" for key in s.get("also", ()))
-        + (f" ({s['label']})" if s["label"] else "")
+        + (f" ({s['label']}" + (f", labelled {s['label_now']} since" if s.get("label_now")
+                                  else "") + ")" if s["label"] else "")
         + (f" [{s['campaign']}]" if s["campaign"] else "")
         + (f" — {s['state'].replace('_', ' ')}" if s["state"] not in ("active", "pending")
            else "")

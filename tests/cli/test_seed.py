@@ -276,3 +276,13 @@ def test_many_seeds_are_updated_in_chunks(
         rows = conn.execute(select(frontier.c.account_id, frontier.c.priority)).all()
     assert len(rows) == 100 and {p for _, p in rows} == {SEED_PRIORITY}
     db.dispose()
+
+
+def test_status_shows_a_seeds_later_label(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(capsys, "seed", "12", "99", "--label", "bot")[0] == 0
+    assert _run(capsys, "label", "12", "--label", "human")[0] == 0
+    items = {s["account"]: s for s in _status(capsys)["seeds"]["items"]}
+    assert (items["12"]["label"], items["12"]["label_now"]) == ("bot", "human")
+    assert items["99"]["label_now"] is None
+    rc, out, _ = _run(capsys, "status")
+    assert rc == 0 and "12 (bot, labelled human since)" in out and "99 (bot)" in out
