@@ -379,10 +379,15 @@ class CrawlEngine:
             return
         self.page_arrived(page, endpoint, token_key)
         fetched_at = page.fetched_at.timestamp()
+        cursor = page.next_cursor
+        if cursor is not None and cursor == task.cursor:  # would read this page forever
+            log.warning("%s of %s: the API gave the same next_token again; the list ends "
+                        "here", task.kind, task.account_id)
+            cursor = None
         with self.db.begin() as conn:
             result = write_follow_page(
                 conn, self.db, task_id=task.id, account_id=task.account_id,
-                direction=task.kind, items=page.items, next_cursor=page.next_cursor,
+                direction=task.kind, items=page.items, next_cursor=cursor,
                 fetched_at=fetched_at, max_list_size=self.crawler.max_list_size,
                 lease_owner=None if self.db.is_sqlite else self.worker_id,
             )

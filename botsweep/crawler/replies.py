@@ -318,7 +318,9 @@ def _parse_ok(body: bytes, endpoint: str, max_items: int, account_id: int | None
             cls = {"suspended": Suspended, "not_found": NotFound, "protected": Protected}[state]
             raise cls(f"{who} is {state.replace('_', ' ')}: cannot read its {what} ({detail})")
         if is_list and not raw_errors and meta.get("result_count") == 0:
-            return [], None, []
+            # An empty page (the API leaves ``data`` out) may still have a next page: the
+            # API can return short or empty pages in the middle of a list.
+            return [], _next_token(meta), []
         if not is_list and errors:
             return [], None, errors
         raise _Malformed("no data list and no account errors")
@@ -328,8 +330,13 @@ def _parse_ok(body: bytes, endpoint: str, max_items: int, account_id: int | None
     if len(data) > max_items:
         raise _Malformed(f"{len(data)} users in a page that asked for at most {max_items}")
     items = Users(data, [_check_user(obj) for obj in data])
-    cursor = meta.get("next_token") if is_list else None
+    return items, _next_token(meta) if is_list else None, errors
+
+
+def _next_token(meta: dict[str, Any]) -> str | None:
+    """``meta.next_token``, checked to be a pagination token; None at the list's end."""
+    cursor = meta.get("next_token")
     if cursor is not None and (not isinstance(cursor, str) or not cursor.isprintable()
                                or " " in cursor or len(cursor) > 1024):
         raise _Malformed("meta.next_token is not a pagination token")
-    return items, cursor or None, errors
+    return cursor or None
