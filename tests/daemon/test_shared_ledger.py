@@ -293,3 +293,35 @@ def test_concurrent_releases_are_all_counted(pg_url: str) -> None:
             ledger.db.dispose()
     finally:
         db.dispose()
+
+
+@pytest.mark.parametrize("kind", ["memory", "shared"])
+def test_a_clock_ahead_of_the_apis_costs_a_few_429s_once_not_every_window(
+        kind: str, any_db: Database) -> None:
+    """Our clock 20 s ahead of the API's: a reset we have passed is not the API's.  The
+    ledger learns the skew from the first window's 429s, and later windows get none."""
+    from botsweep.crawler.ratelimit import RateLedger
+    from tests.crawler.rate_server import FakeRateServer
+
+    skew, window, limit = 20.0, 60.0, 5
+    ledger = (RateLedger(["TOK"], {FOL: (limit, int(window))}) if kind == "memory"
+              else SharedRateLedger(any_db, ["TOK"], {FOL: (limit, int(window))}))
+    server = FakeRateServer(limit, window, aligned=True)
+    now, calls, late = T0 + skew, 0, 0
+    while now < T0 + skew + 12 * window:
+        key = ledger.acquire(FOL, now)
+        if key is None:
+            now = max(now + 0.01, ledger.wait_until(FOL, now))
+            continue
+        before = server.too_many
+        snap = server.receive(key, now - skew)  # the API's clock
+        ledger.observe(key, FOL, snap, now)
+        if server.too_many > before:
+            ledger.on_rate_limited(key, FOL, until=server.reset[key], now=now)
+            late += now > T0 + skew + 3 * window
+        else:
+            calls += 1
+        now += 0.01
+    assert server.too_many <= 8, server.too_many  # the first window, while learning
+    assert late == 0  # none once learnt
+    assert calls >= limit * 10  # and the rate is still used
