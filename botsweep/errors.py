@@ -103,8 +103,10 @@ class Protected(SourceError):
 class Transient(SourceError):
     """A failure worth retrying: 5xx, a timeout, a reset connection, a malformed body."""
 
-    def __init__(self, message: str, kind: str = "transient") -> None:
+    def __init__(self, message: str, kind: str = "transient",
+                 retry_after: float | None = None) -> None:
         self.kind = kind
+        self.retry_after = retry_after  # seconds, from a Retry-After header
         super().__init__(message)
 
 

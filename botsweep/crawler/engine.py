@@ -197,8 +197,10 @@ class CrawlEngine:
                      self.reach.base_url, exc.reason, self.reach.streak, self.reach.wait(now))
         return not charged
 
-    def backoff(self, attempts: int) -> float:
-        return self.clock.now() + self.retry.delay(attempts + 1, self.rng)
+    def backoff(self, attempts: int, exc: Exception | None = None) -> float:
+        """Jittered exponential backoff, and no sooner than a 5xx's Retry-After says."""
+        wait = self.retry.delay(attempts + 1, self.rng)
+        return self.clock.now() + max(wait, getattr(exc, "retry_after", None) or 0.0)
 
     # -- the loop ----------------------------------------------------------------------
     def run(
@@ -371,7 +373,7 @@ class CrawlEngine:
                 self.frontier.release(task, self.reach.hold(exc))
                 return
             if not self.frontier.retry_later(
-                task, f"{outcome}: {exc}", self.backoff(task.attempts),
+                task, f"{outcome}: {exc}", self.backoff(task.attempts, exc),
                 self.crawler.max_attempts if isinstance(exc, Transient) else 1,
             ):
                 self.stats.failed_tasks += 1

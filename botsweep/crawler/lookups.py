@@ -95,7 +95,8 @@ class LookupSteps:
             if engine.spare(exc, [("account", i) for i in ids]):
                 engine.frontier.release_lookups(ids, engine.reach.hold(exc))
                 return True
-            engine.frontier.lookups_retry_later(ids, engine.backoff(0))
+            engine.frontier.lookups_retry_later(
+                ids, engine.backoff(max(attempts.values(), default=0), exc))
             self._give_up(ids, attempts, str(exc))
             return True
         engine.page_arrived(page, endpoint, token_key)
@@ -110,7 +111,8 @@ class LookupSteps:
             engine.log_call(endpoint, token_key, page.status, "ok", len(users), conn=conn)
         missing = [i for i in ids if i not in answered]
         if missing:  # neither a user nor an error: ask again later
-            engine.frontier.lookups_retry_later(missing, engine.backoff(0))
+            engine.frontier.lookups_retry_later(
+                missing, engine.backoff(max(attempts.values(), default=0)))
             self._give_up(missing, attempts, "the reply had neither the user nor an error")
         engine.stats.profiled += counts["profiled"]
         engine.stats.likely_bots += counts["likely"]
@@ -184,7 +186,7 @@ class LookupSteps:
                 return True
             for task in tasks:
                 if not engine.frontier.retry_later(task, f"{outcome}: {exc}",
-                                                   engine.backoff(task.attempts),
+                                                   engine.backoff(task.attempts, exc),
                                                    engine.crawler.max_attempts):
                     engine.stats.failed_tasks += 1
                     log.warning("giving up on resolving @%s: %s", task.handle, exc)

@@ -237,7 +237,9 @@ def _raise_for_status(status: int, headers: dict[str, str], body: bytes, rate: R
         until = until if until is not None else now + DEFAULT_WAIT_S
         raise RateLimited(until, f"{endpoint}: rate limited on {token_key} until epoch {until:.0f}")
     if status >= 500:
-        raise Transient(f"{endpoint}: server error {status} ({_problem(body)})", kind="5xx")
+        after = _number(headers, "retry-after")  # seconds (an HTTP date is not read)
+        raise Transient(f"{endpoint}: server error {status} ({_problem(body)})", kind="5xx",
+                        retry_after=after if after is not None and 0 <= after <= 3600 else None)
     if status == 408:
         raise Transient(f"{endpoint}: the server timed out (408)", kind="timeout")
     if 400 <= status < 500:

@@ -240,3 +240,18 @@ def test_a_run_left_open_by_a_killed_crawl_is_closed_as_lost_by_the_next(
         rows = {r.id: r for r in conn.execute(select(runs))}
     assert (rows[killed].outcome, rows[killed].ended_at) == ("lost", 160.0)
     assert rows[engine.run_id].outcome == engine.stats.outcome  # the new run, closed as usual
+
+
+def test_a_5xx_with_retry_after_is_not_asked_again_sooner(tmp_path: Path) -> None:
+    from botsweep.errors import Transient
+
+    world = flower_world()
+    clock = FakeClock()
+    source = FakeSource(world, clock)
+    source.faults[("following", HUB, None)] = [
+        Transient("simulated 503", kind="5xx", retry_after=120.0)]
+    started = clock.now()
+    engine, _, db = crawl(tmp_path, world, source=source, clock=clock)
+    tries = [i for i, call in enumerate(source.calls) if call == ("following", HUB, None)]
+    assert len(tries) == 2 and stored_edges(db) >= {(HUB, leaf) for leaf in range(2, 12)}
+    assert clock.now() - started >= 120.0  # the crawl waited as told, then read the list

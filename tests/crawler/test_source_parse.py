@@ -145,3 +145,14 @@ def test_user_field_types_are_checked() -> None:
         with pytest.raises(Transient, match="malformed"):
             parse_reply(200, {}, json.dumps({"data": [bad]}).encode(), endpoint="/2/users",
                         token_key="K", now=NOW, max_items=1)
+
+
+def test_a_5xx_says_when_to_come_back_if_the_api_does() -> None:
+    from botsweep.errors import Transient
+
+    for headers, after in (({"Retry-After": "120"}, 120.0), ({}, None),
+                           ({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, None)):
+        with pytest.raises(Transient) as caught:
+            parse_reply(503, headers, b"", endpoint=FOLLOWERS, token_key="K", now=NOW,
+                        max_items=20)
+        assert caught.value.retry_after == after
