@@ -66,21 +66,19 @@ def _say(message: str) -> None:
 
 def _check_options(folds: int, weighting: str, exclude: list[str] | None,
                    boosters: int | None = None, extra_weight: float | None = None) -> None:
-    """Refuse bad options before the data is read (reading it can take a while)."""
-    from botsweep.errors import InputError
-    from botsweep.models.dataset import WEIGHTINGS
-    from botsweep.models.train import select_features
+    """Refuse bad options before the data is read (reading it can take a while), with the
+    checks that training itself makes."""
+    from botsweep.models.dataset import check_weighting
+    from botsweep.models.ensemble import choose_boosters
+    from botsweep.models.extra import check_extra_weight
+    from botsweep.models.train import check_folds, select_features
 
-    if folds < 2:
-        raise InputError(f"--folds must be at least 2, got {folds}")
-    if weighting not in WEIGHTINGS:
-        raise InputError(f"--weighting {weighting!r} is unknown; choose one of "
-                         f"{', '.join(WEIGHTINGS)}")
+    check_folds(folds)
+    check_weighting(weighting)
     select_features(exclude or [])
-    if boosters is not None and boosters < 1:
-        raise InputError(f"--boosters must be 1 or more, got {boosters}")
-    if extra_weight is not None and not extra_weight > 0:
-        raise InputError(f"--extra-weight must be a number above 0, got {extra_weight}")
+    choose_boosters(boosters, 0)
+    if extra_weight is not None:
+        check_extra_weight(extra_weight)
 
 
 def _load(data: list[Path]) -> LabelledData:

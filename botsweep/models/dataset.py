@@ -30,6 +30,7 @@ from botsweep.errors import InputError
 from botsweep.models.io import dataset_name_for_file, iter_profiles, profile_files
 
 __all__ = [
+    "check_weighting",
     "LabelledData",
     "load_labelled",
     "KNOWN_COLLECTED_AT",
@@ -185,6 +186,13 @@ def per_dataset_counts(datasets: Iterable[str], labels: np.ndarray) -> dict[str,
     return dict(sorted(per_dataset.items()))
 
 
+def check_weighting(scheme: str) -> None:
+    """InputError unless ``scheme`` is one of :data:`WEIGHTINGS`."""
+    if scheme not in WEIGHTINGS:
+        raise InputError(f"--weighting {scheme!r} is unknown; choose one of "
+                         f"{', '.join(WEIGHTINGS)}")
+
+
 def sample_weights(labels: np.ndarray, datasets: np.ndarray, scheme: str) -> np.ndarray:
     """Per-record training weights (mean 1).
 
@@ -192,8 +200,7 @@ def sample_weights(labels: np.ndarray, datasets: np.ndarray, scheme: str) -> np.
     proportional to the square root of its size (big sets still count for more, small ones
     are not drowned), split equally between the classes it contains.
     """
-    if scheme not in WEIGHTINGS:
-        raise InputError(f"weighting {scheme!r} is unknown; choose one of {', '.join(WEIGHTINGS)}")
+    check_weighting(scheme)
     weights = np.ones(len(labels), dtype=np.float64)
     if scheme == "dataset" and len(labels):
         for dataset in set(datasets.tolist()):

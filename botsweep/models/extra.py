@@ -28,8 +28,8 @@ from botsweep.errors import InputError
 from botsweep.models.dataset import LabelledData, per_dataset_counts, sample_weights
 from botsweep.models.features import OWN_LABELS
 
-__all__ = ["OWN_LABELS", "DEFAULT_EXTRA_WEIGHT", "ExtraData", "prepare_extra", "combined",
-           "row_weights", "with_own_column"]
+__all__ = ["OWN_LABELS", "DEFAULT_EXTRA_WEIGHT", "ExtraData", "prepare_extra",
+           "check_extra_weight", "combined", "row_weights", "with_own_column"]
 
 # The extra accounts' total weight against the user's.  With each of four shared sets as
 # the user's labels and the other eight as extra, 5-fold CV balanced accuracy moved by
@@ -52,10 +52,15 @@ class ExtraData:
                 "dropped_as_own": self.dropped, "datasets": self.data.summary.get("datasets", {})}
 
 
-def prepare_extra(own: LabelledData, extra: LabelledData, weight: float) -> ExtraData:
-    """``extra`` without the accounts ``own`` holds; InputError if nothing is left."""
+def check_extra_weight(weight: float) -> None:
+    """InputError unless ``weight`` is a finite number above 0."""
     if not weight > 0 or not np.isfinite(weight):
         raise InputError(f"--extra-weight must be a number above 0, got {weight}")
+
+
+def prepare_extra(own: LabelledData, extra: LabelledData, weight: float) -> ExtraData:
+    """``extra`` without the accounts ``own`` holds; InputError if nothing is left."""
+    check_extra_weight(weight)
     own_ids = {str(record["id"]) for record in own.records}
     keep = np.fromiter((str(record["id"]) not in own_ids for record in extra.records),
                        dtype=bool, count=len(extra))

@@ -49,8 +49,8 @@ from botsweep.models.scorer import MODEL_FORMAT, BotScorer, model_version
 from botsweep.models.textstats import encode_column
 from botsweep.models.words import WordModel
 
-__all__ = ["DEFAULT_PARAMS", "CVResult", "cross_validate", "train_model", "select_features",
-           "refit_rounds"]
+__all__ = ["DEFAULT_PARAMS", "CVResult", "check_folds", "cross_validate", "train_model",
+           "select_features", "refit_rounds"]
 
 log = logging.getLogger("botsweep.models")
 
@@ -205,6 +205,12 @@ def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, params: dict[str, Any], ro
     return booster, max(best, 1)
 
 
+def check_folds(folds: int) -> None:
+    """InputError unless ``folds`` is at least 2."""
+    if folds < 2:
+        raise InputError(f"--folds must be at least 2, got {folds}")
+
+
 def _check_classes(data: LabelledData) -> None:
     if len(set(data.labels.tolist())) < 2:
         only = "bots" if data.labels.size and data.labels[0] == 1 else "humans"
@@ -226,8 +232,7 @@ def cross_validate(
     from sklearn.model_selection import StratifiedKFold
 
     _check_classes(data)
-    if folds < 2:
-        raise InputError(f"--folds must be at least 2, got {folds}")
+    check_folds(folds)
     smallest = int(min(np.count_nonzero(data.labels), np.count_nonzero(data.labels == 0)))
     if folds > smallest:
         raise InputError(f"--folds {folds}: the smaller class has only {smallest} accounts, "
