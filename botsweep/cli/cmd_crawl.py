@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from botsweep.cli.app import example, get_context
+from botsweep.logs import plural
 
 if TYPE_CHECKING:
     from botsweep.crawler.engine import CrawlEngine, CrawlStats
@@ -112,17 +113,14 @@ def crawl(
         with progress_display(engine, progress):
             stats = engine.run(max_requests=max_requests, until_idle=True)
     typer.echo(
-        f"{stats.outcome}: {_n(stats.follows_requests, 'follows request')}, "
-        f"{_n(stats.lookup_requests, 'lookup')}, {_n(stats.resolve_requests, 'handle lookup')}; "
-        f"{_n(stats.pages, 'page')}, {_n(stats.profiled, 'profile')} ({stats.likely_bots} of "
-        f"them likely bots); 429s {stats.rate_limited}; faults {_faults(stats.faults)}; "
+        f"{stats.outcome}: {plural(stats.follows_requests, 'follows request')}, "
+        f"{plural(stats.lookup_requests, 'lookup')}, "
+        f"{plural(stats.resolve_requests, 'handle lookup')}; "
+        f"{plural(stats.pages, 'page')}, {plural(stats.profiled, 'profile')} "
+        f"({stats.likely_bots} of them likely bots); 429s {stats.rate_limited}; "
+        f"faults {_faults(stats.faults)}; "
         f"failed tasks {stats.failed_tasks}"
     )
-
-
-def _n(count: int, word: str) -> str:
-    """``1 page``, ``2 pages``."""
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _faults(faults: dict[str, int]) -> str:

@@ -13,7 +13,7 @@ def test_faults_are_a_total_with_each_kind() -> None:
 
 
 def test_counts_of_one_are_singular() -> None:
-    from botsweep.cli.cmd_crawl import _n
+    from botsweep.logs import plural as _n  # what the crawl's closing line counts with
 
     assert (_n(1, "handle lookup"), _n(0, "page"), _n(2, "page")) == (
         "1 handle lookup", "0 pages", "2 pages")
