@@ -80,22 +80,25 @@ class _Window:
     issued: int = 0
     # While the reset is an estimate: when each reservation not given back was made.
     starts: list[float] = field(default_factory=list)
-    skew_hold: float = 0.0  # the last hold after a 429 whose reset had passed (skew_hold())
+    skew_hold: float = 0.0  # the last hold after a 429 whose reset had passed (learn_skew())
 
     @property
     def available(self) -> int:
         return min(self.remaining - self.pending, self.limit - self.issued)
 
 
-def skew_hold(previous: float, window_s: float) -> float:
-    """How long to hold a token after a 429 whose reset our clock has already passed.
+def learn_skew(previous: float, until: float, now: float, window_s: float,
+               margin: float) -> tuple[float, float]:
+    """After a 429 whose reset ``until`` our clock has already passed: (how long to hold the
+    token this time, the ledger's new margin past every reset).
 
-    The API is still in that window, so its clock is behind ours by more than ``now - reset``
-    (by how much more, it does not say).  Holding 1, 2, 4 ... s, up to the window, finds the
-    skew within a few 429s; the ledger then waits that long past every reset (its margin), so
-    no later window starts before the API's does.  (Holding a fixed second found it a second
-    at a time: a 30 s skew cost about 30 429s per window.)"""
-    return min(max(1.0, 2.0 * previous), window_s)
+    The API is still in that window, so its clock is behind ours by more than ``now - until``
+    (by how much more, it does not say).  Holding 1, 2, 4 ... s (``previous`` doubled), up to
+    the window, finds the skew within a few 429s; the ledger then waits that long past every
+    reset, so no later window starts before the API's does.  (Holding a fixed second found
+    it a second at a time: a 30 s skew cost about 30 429s per window.)"""
+    hold = min(max(1.0, 2.0 * previous), window_s)
+    return hold, max(margin, min(now + hold - until, window_s))
 
 
 class RateLedger:
@@ -245,8 +248,8 @@ class RateLedger:
             w = self._window(token_key, endpoint)
             w.remaining = 0
             if until <= now:  # the API's clock is behind ours: learn by how much
-                w.skew_hold = skew_hold(w.skew_hold, w.window_s)
-                self._margin = max(self._margin, min(now + w.skew_hold - until, w.window_s))
+                w.skew_hold, self._margin = learn_skew(w.skew_hold, until, now, w.window_s,
+                                                       self._margin)
             w.reset = float(until)
             w.known = True
             w.starts.clear()

@@ -51,7 +51,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
 
-from botsweep.crawler.ratelimit import DEFAULT_LIMITS, RateLedger, RateSnapshot, skew_hold
+from botsweep.crawler.ratelimit import DEFAULT_LIMITS, RateLedger, RateSnapshot, learn_skew
 from botsweep.crawler.saved_ledger import SavedRateLedger
 from botsweep.storage.db import Database
 from botsweep.storage.schema import rate_limits
@@ -85,7 +85,7 @@ class SharedRateLedger:
         self._lock = threading.Lock()
         # (token_key, endpoint) -> resets of this process's unreported reservations
         self._pending: dict[tuple[str, str], list[float]] = {}
-        self._skew_holds: dict[tuple[str, str], float] = {}  # see ratelimit.skew_hold
+        self._skew_holds: dict[tuple[str, str], float] = {}  # see ratelimit.learn_skew
         self.rate_limited_count = 0
         self._ensure_rows()
 
@@ -224,11 +224,11 @@ class SharedRateLedger:
         """Count a 429 and block the token for this endpoint until ``until``."""
         self._check(token_key, endpoint)
         self.rate_limited_count += 1
-        if until <= now:  # the API's clock is behind ours: learn by how much (skew_hold)
-            window_s = float(self._defaults[endpoint][1])
-            hold = skew_hold(self._skew_holds.get((token_key, endpoint), 0.0), window_s)
-            self._skew_holds[(token_key, endpoint)] = hold
-            self._margin = max(self._margin, min(now + hold - until, window_s))
+        if until <= now:  # the API's clock is behind ours: learn by how much (learn_skew)
+            key = (token_key, endpoint)
+            self._skew_holds[key], self._margin = learn_skew(
+                self._skew_holds.get(key, 0.0), until, now,
+                float(self._defaults[endpoint][1]), self._margin)
         with self.db.begin() as conn:
             conn.execute(update(rate_limits).where(self._row(token_key, endpoint)).values(
                 remaining=0, reset=float(until), updated_at=now,
