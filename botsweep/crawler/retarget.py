@@ -97,22 +97,25 @@ def _say_hunting(conn: Connection, db: Database, key: str, worker: str, now: flo
                  [{"key": claim_key(worker), "value": value}])
 
 
-def _claims(conn: Connection, *, gone: bool = False) -> list[tuple[str, str, float, str]]:
-    """Every stored claim: (worker, target, when last heard from, meta key), latest first;
-    unreadable ones are nobody's.  The claim of a worker whose process ran here and is gone
-    (killed, say: :func:`~botsweep.liveness.process_gone`) is left out, or with ``gone``
-    given, only such claims are returned."""
+def _all_claims(conn: Connection) -> list[tuple[str, str, float, str, bool]]:
+    """Every stored claim: (worker, target, when last heard from, meta key, whether its
+    process ran here and is gone: killed, say, :func:`~botsweep.liveness.process_gone`),
+    latest first; unreadable ones are nobody's."""
     out = []
     for key, raw in conn.execute(select(meta.c.key, meta.c.value)
                                  .where(meta.c.key.startswith(HUNTER_PREFIX))):
         try:
             claim = json.loads(raw)
-            row = (str(claim["worker"]), str(claim["target"]), float(claim["at"]), key)
+            out.append((str(claim["worker"]), str(claim["target"]), float(claim["at"]), key,
+                        process_gone(claim)))
         except (ValueError, TypeError, KeyError, AttributeError):
             continue
-        if process_gone(claim) == gone:
-            out.append(row)
     return sorted(out, key=lambda claim: -claim[2])
+
+
+def _claims(conn: Connection) -> list[tuple[str, str, float, str]]:
+    """The claims of workers not known to be gone: (worker, target, heard at, meta key)."""
+    return [claim[:4] for claim in _all_claims(conn) if not claim[4]]
 
 
 def hunting(conn: Connection) -> dict[str, object]:
@@ -127,9 +130,8 @@ def stand_down(db: Database, worker: str, now: float) -> None:
     """Withdraw ``worker``'s claim (its crawl has ended), and clear claims that lapsed or
     whose process is gone."""
     with db.begin() as conn:
-        gone = [key for other, _, at, key in _claims(conn)
-                if other == worker or now - at >= LIVE_S]
-        gone += [key for *_, key in _claims(conn, gone=True)]
+        gone = [key for other, _, at, key, dead in _all_claims(conn)
+                if dead or other == worker or now - at >= LIVE_S]
         if gone:
             conn.execute(meta.delete().where(meta.c.key.in_(gone)))
 
