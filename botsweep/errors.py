@@ -104,9 +104,10 @@ class Transient(SourceError):
     """A failure worth retrying: 5xx, a timeout, a reset connection, a malformed body."""
 
     def __init__(self, message: str, kind: str = "transient",
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, reason: str = "") -> None:
         self.kind = kind
         self.retry_after = retry_after  # seconds, from a Retry-After header
+        self.reason = reason or message  # a few words, for a one-line error
         super().__init__(message)
 
 
@@ -124,8 +125,7 @@ class Unreachable(Transient):
     def __init__(self, message: str, kind: str = "unreachable", *, sent: bool = False,
                  reason: str = "") -> None:
         self.sent = sent
-        self.reason = reason or message
-        super().__init__(message, kind=kind)
+        super().__init__(message, kind=kind, reason=reason)
 
 
 class Fatal(SourceError):

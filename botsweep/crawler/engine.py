@@ -25,11 +25,11 @@ from sqlalchemy import select, update
 
 from botsweep.config import Settings
 from botsweep.crawler.clock import Clock, SystemClock
-from botsweep.crawler.decide import ScoringContext, rerank_mates
+from botsweep.crawler.decide import ScoringContext, rerank_mates, skip_unreadable
 from botsweep.crawler.frontier import Frontier, Task
 from botsweep.crawler.lookups import LookupSteps
 from botsweep.crawler.ratelimit import RateLedger
-from botsweep.crawler.reach import Reach, ran_out
+from botsweep.crawler.reach import Reach, is_server_error, ran_out
 from botsweep.crawler.replies import ENDPOINTS, Page
 from botsweep.crawler.retarget import stand_down
 from botsweep.crawler.retry import RetryPolicy
@@ -161,7 +161,8 @@ class CrawlEngine:
         else:
             self.ledger.observe(token_key, endpoint, getattr(exc, "rate", None),
                                 self.clock.now())
-        if not isinstance(exc, Unreachable) and getattr(exc, "kind", None) != "timeout":
+        if not isinstance(exc, Unreachable) and getattr(exc, "kind", None) not in (
+                "timeout", "5xx"):
             self.reach.replied()  # an error reply is a reply: the API is there
         status = getattr(exc, "status", None)
         if isinstance(exc, RateLimited):
@@ -186,15 +187,17 @@ class CrawlEngine:
         self.reach.replied()
 
     def spare(self, exc: SourceError, work: Sequence[Hashable]) -> bool:
-        """True when ``exc`` got no reply at all: the caller gives ``work`` back untouched,
-        and the crawl backs off before its next request (:mod:`botsweep.crawler.reach`)."""
-        if not isinstance(exc, Unreachable):
+        """True when ``exc`` got no reply at all, or a 5xx that is not yet known to be the
+        request's own: the caller gives ``work`` back untouched, and the crawl backs off
+        before its next request (:mod:`botsweep.crawler.reach`)."""
+        if not (isinstance(exc, Unreachable) or is_server_error(exc)):
             return False
         now = self.clock.now()
-        charged = self.reach.failed(exc, work, now)
+        charged = self.reach.failed(exc, work, now)  # type: ignore[arg-type]
         if not charged and self.reach.streak < self.reach.limit:
-            log.info("no reply from %s (%s, %d in a row); next request in %.1f s",
-                     self.reach.base_url, exc.reason, self.reach.streak, self.reach.wait(now))
+            log.info("%s from %s (%s, %d in a row); next request in %.1f s",
+                     self.reach.what_failed(), self.reach.base_url, self.reach.reason,
+                     self.reach.streak, self.reach.wait(now))
         return not charged
 
     def backoff(self, attempts: int, exc: Exception | None = None) -> float:
@@ -354,12 +357,9 @@ class CrawlEngine:
             state = {Suspended: "suspended", NotFound: "not_found",
                      Protected: "protected"}[type(exc)]
             fetched = self.clock.now()
-            with self.db.begin() as conn:
+            with self.db.begin() as conn:  # the state and the skipped lists, together
                 if state != "protected":
                     mark_accounts(conn, {task.account_id: state}, fetched)
-            from botsweep.crawler.decide import skip_unreadable
-
-            with self.db.begin() as conn:
                 skip_unreadable(conn, [task.account_id], f"account {state}", fetched)
             self.stats.skipped_tasks += 1
             return

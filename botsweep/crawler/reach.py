@@ -1,9 +1,11 @@
-"""Telling "the API cannot be reached" apart from "this request failed".
+"""Telling "the API is down" apart from "this request failed".
 
 A request that gets no reply at all (the host name does not resolve, the connection is
 refused or reset, no connection is made in time) says nothing about its task: the task
-is fine and the network is not.  Counting such failures against the task's attempts would
-mark every task ``failed`` for good during an outage, so they are kept apart:
+is fine and the network is not.  Nor does a server error (5xx) while every request gets
+one: the service is down, not the task's account.  Counting such failures against the
+task's attempts would mark every task ``failed`` for good during an outage, so they are
+kept apart:
 
 * :func:`no_reply_error` is the Source's half: it turns a requests exception into
   :class:`~botsweep.errors.Unreachable` (``sent=False``, kind ``unreachable``: the request
@@ -11,20 +13,22 @@ mark every task ``failed`` for good during an outage, so they are kept apart:
   or into an ordinary :class:`~botsweep.errors.Transient` (kind ``timeout``: connected
   and sent, but the reply was slow; kind ``reset``: a reply began and broke off).  A slow
   reply is an ordinary retry: it uses an attempt.
-* :class:`Reach` is the engine's half, one per crawl run.  Each ``Unreachable`` gives the
-  work back untouched (lease released, attempts unchanged) and makes the whole crawl wait,
-  backing off exponentially (``api.backoff_base_s`` doubling up to ``api.backoff_max_s``,
-  with jitter), so an outage is never a hot loop.  Any reply (a page, a 5xx, a 429, an
-  account error) ends the streak.  After ``api.max_unreachable`` failures in a row, or at
-  the end of a run (budget or time) in which nothing replied at all, the crawl stops with
-  :class:`~botsweep.errors.ApiUnreachable`, one line naming the base URL and which of the
-  two happened (a daemon tick's time can run out after fewer failures than the limit).
+* :class:`Reach` is the engine's half, one per crawl run.  Each ``Unreachable`` and each
+  5xx gives the work back untouched (lease released, attempts unchanged) and makes the
+  whole crawl wait, backing off exponentially (``api.backoff_base_s`` doubling up to
+  ``api.backoff_max_s``, with jitter, and no sooner than a 5xx's ``Retry-After``), so an
+  outage is never a hot loop.  Any other reply (a page, a 429, an account error, a
+  malformed body) ends the streak.  After ``api.max_unreachable`` failures in a row, or at
+  the end of a run (budget or time) in which every request failed so, the crawl stops
+  with :class:`~botsweep.errors.ApiUnreachable`, one line naming the base URL, what the
+  requests got (no reply, or a server error) and which of the two ended the crawl (a
+  daemon tick's time can run out after fewer failures than the limit).
 
-One guard keeps a task from being retried for free forever: when the connection is dropped
-after a request was sent, the work waits until just after the backoff, so other work goes
-first; once the API has answered others since that work's first drop, a drop of its
-request is that request's fault rather than the network's, and is charged as an ordinary
-attempt.
+One guard keeps a task from being retried for free forever: after a request was sent and
+its connection dropped, or it got a 5xx, the work waits until just after the backoff, so
+other work goes first; once the API has answered others since that work's first such
+failure, the next one is that request's fault rather than the service's (an account whose
+list the server always fails on), and is charged as an ordinary attempt.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from urllib3.exceptions import ProxyError as _UrllibProxyError
 from botsweep.crawler.retry import RetryPolicy
 from botsweep.errors import ApiUnreachable, Transient, Unreachable
 
-__all__ = ["Reach", "no_reply_error", "ran_out"]
+__all__ = ["Reach", "is_server_error", "no_reply_error", "ran_out"]
 
 # The request never left: no connection (or no TLS session, or no proxy) was made.
 _NEVER_SENT = (requests.ConnectTimeout, ProxyError, SSLError)
@@ -127,33 +131,39 @@ class Reach:
         self.replies = 0  # replies of any kind in this run
         self.until = 0.0  # no request before this epoch (backing off)
         self.reason = ""
+        self.server_errors = 0  # of the streak, how many were 5xx replies
         self._dropped: dict[Hashable, int] = {}  # work -> replies seen at its first drop
 
     def replied(self) -> None:
         """A reply came (of any kind): the API is reachable."""
         self.streak = 0
+        self.server_errors = 0
         self.replies += 1
         self.until = 0.0
 
-    def failed(self, exc: Unreachable, work: Iterable[Hashable], now: float) -> bool:
-        """Count a request that got no reply and start backing off.
+    def failed(self, exc: Transient, work: Iterable[Hashable], now: float) -> bool:
+        """Count a request that got no reply, or a 5xx, and start backing off.
 
         ``work`` names what the request was for (task or account keys).  Returns True when
-        the failure is that request's, not the network's: its connection was dropped after
-        it was sent, and the API has answered other requests since that work's first drop.
-        Such a failure uses up an attempt, and neither counts towards the streak nor
-        backs the crawl off.
+        the failure is that request's, not the service's: it was sent (its connection was
+        dropped, or it got a 5xx) and the API has answered other requests since that
+        work's first such failure.  Such a failure uses up an attempt, and neither counts
+        towards the streak nor backs the crawl off.
         """
         keys = list(work)
-        charge = exc.sent and any(self._dropped.get(k, self.replies) < self.replies
-                                  for k in keys)
+        sent = getattr(exc, "sent", True)
+        charge = sent and any(self._dropped.get(k, self.replies) < self.replies
+                              for k in keys)
         for key in keys:
             self._dropped.setdefault(key, self.replies)
         if charge:
             return True
         self.streak += 1
-        self.reason = exc.reason
-        self.until = now + self.delay(self.streak)
+        server = is_server_error(exc)
+        self.server_errors += server
+        self.reason = getattr(exc, "reason", "") or str(exc)
+        after = (getattr(exc, "retry_after", None) or 0.0) if server else 0.0
+        self.until = now + max(self.delay(self.streak), after)
         return False
 
     def delay(self, streak: int) -> float:
@@ -163,10 +173,10 @@ class Reach:
         return ceiling / 2 + self.rng.uniform(0.0, ceiling / 2)
 
     def hold(self, exc: Exception) -> float | None:
-        """When work whose request got no reply may be claimed again: at once (None) when
-        the request never left; just after the backoff when it was dropped after being sent,
+        """When work whose request failed so may be claimed again: at once (None) when the
+        request never left; just after the backoff when it was sent (dropped, or a 5xx),
         so that other work goes first and shows whether the API answers at all."""
-        return self.until + 1.0 if getattr(exc, "sent", False) else None
+        return self.until + 1.0 if getattr(exc, "sent", True) else None
 
     def wait(self, now: float) -> float:
         """Seconds to wait before the next request (0 when the API last answered)."""
@@ -186,17 +196,36 @@ class Reach:
         if self.streak and not self.replies:
             raise self.error(ended)
 
+    def what_failed(self) -> str:
+        """What the streak's requests got, in words."""
+        if self.server_errors == self.streak:
+            return "a server error"
+        return "no reply" if self.server_errors == 0 else "no reply or a server error"
+
     def error(self, ended: str | None = None) -> ApiUnreachable:
         """The one-line error: the crawl gave up after ``limit`` failures in a row, or
         (``ended``) its run ended while every request it made had failed."""
+        got = self.what_failed()
         if ended is None:
             tries = "1 request" if self.streak == 1 else f"{self.streak} requests in a row"
-            what = (f"{tries} got no reply ({self.reason}), so the crawl gave up "
+            what = (f"{tries} got {got} ({self.reason}), so the crawl gave up "
                     f"(api.max_unreachable: {self.limit})")
-        else:
+        elif self.server_errors == 0:
             tries = ("1 request, which got" if self.streak == 1
                      else f"{self.streak} requests, none got")
-            what = (f"{ended} while the API was unreachable: {tries} a reply "
-                    f"({self.reason})")
+            what = f"{ended} while the API was unreachable: {tries} a reply ({self.reason})"
+        else:
+            tries = ("1 request, which got" if self.streak == 1
+                     else f"{self.streak} requests, each got")
+            what = f"{ended} while the API was failing: {tries} {got} ({self.reason})"
+        if self.server_errors == self.streak:
+            return ApiUnreachable(f"the API at {self.base_url} is failing: {what}; no task "
+                                  "used up an attempt, so crawl again later")
         return ApiUnreachable(f"cannot reach the API at {self.base_url}: {what}; "
                               "check the network and api.base_url")
+
+
+def is_server_error(exc: Exception) -> bool:
+    """A 5xx reply (a sign of an outage while every request gets one)."""
+    return isinstance(exc, Transient) and not isinstance(exc, Unreachable) and (
+        exc.kind == "5xx")

@@ -185,6 +185,7 @@ def _problem(body: bytes) -> str:
         message = errors[0].get("message")
         if isinstance(message, str):
             parts.append(_clean(message))
+    parts = list(dict.fromkeys(parts))  # a detail that repeats the title, said once
     return ": ".join(parts) or "(no title or detail)"
 
 
@@ -238,7 +239,8 @@ def _raise_for_status(status: int, headers: dict[str, str], body: bytes, rate: R
         raise RateLimited(until, f"{endpoint}: rate limited on {token_key} until epoch {until:.0f}")
     if status >= 500:
         after = _number(headers, "retry-after")  # seconds (an HTTP date is not read)
-        raise Transient(f"{endpoint}: server error {status} ({_problem(body)})", kind="5xx",
+        why = f"server error {status}: {_problem(body)}"
+        raise Transient(f"{endpoint}: {why}", kind="5xx", reason=why,
                         retry_after=after if after is not None and 0 <= after <= 3600 else None)
     if status == 408:
         raise Transient(f"{endpoint}: the server timed out (408)", kind="timeout")

@@ -156,3 +156,13 @@ def test_a_5xx_says_when_to_come_back_if_the_api_does() -> None:
             parse_reply(503, headers, b"", endpoint=FOLLOWERS, token_key="K", now=NOW,
                         max_items=20)
         assert caught.value.retry_after == after
+
+
+def test_a_5xx_is_named_once_by_its_status_and_title() -> None:
+    body = json.dumps({"title": "Service Unavailable", "detail": "Service Unavailable"})
+    with pytest.raises(Transient) as caught:
+        parse_reply(503, {}, body.encode(), endpoint=FOLLOWERS, token_key="K", now=NOW,
+                    max_items=20)
+    assert caught.value.kind == "5xx"
+    assert caught.value.reason == "server error 503: Service Unavailable"
+    assert str(caught.value) == f"{FOLLOWERS}: server error 503: Service Unavailable"

@@ -1,5 +1,6 @@
-"""The crawl when the API cannot be reached: no task's attempts are used up, the crawl backs
-off and then stops with one clear error, and it picks up again once the API answers.
+"""The crawl when the API cannot be reached, or answers every request with a 5xx: no task's
+attempts are used up, the crawl backs off and then stops with one clear error, and it picks
+up again once the API answers.
 
 A fake Source on a fake clock (no network, no real sleeping); the same thing against the
 real sim over loopback is in tests/reliability/test_unreachable.py.
@@ -19,7 +20,7 @@ from botsweep.crawler.clock import FakeClock
 from botsweep.crawler.decide import ScoringContext
 from botsweep.crawler.engine import CrawlEngine
 from botsweep.crawler.policy import make_policy
-from botsweep.errors import ApiUnreachable, Unreachable
+from botsweep.errors import ApiUnreachable, Transient, Unreachable
 from botsweep.seeding import AccountRef, add_seeds
 from botsweep.storage.db import Database
 from botsweep.storage.schema import accounts, frontier, runs
@@ -38,24 +39,33 @@ def refused(sent: bool = False) -> Unreachable:
                        reason="connection refused")
 
 
+def server_error() -> Transient:
+    return Transient("/2/users: server error 503: Service Unavailable", kind="5xx",
+                     reason="server error 503: Service Unavailable")
+
+
 class Outage:
-    """Wraps a FakeSource: while ``down`` is set, every call fails before reaching it."""
+    """Wraps a FakeSource: while ``down`` is set (or for the next ``down_for`` calls), every
+    call fails with ``fail()`` before reaching it."""
 
     base_url = BASE
 
-    def __init__(self, inner: FakeSource) -> None:
+    def __init__(self, inner: FakeSource, fail: Callable[[], Exception] = refused) -> None:
         self.inner = inner
         self.token_keys = inner.token_keys
+        self.fail = fail
         self.down = False
+        self.down_for = 0
         self.failed = 0
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         call = getattr(self.inner, name)
 
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if self.down:
+            if self.down or self.down_for > 0:
+                self.down_for -= 1
                 self.failed += 1
-                raise refused()
+                raise self.fail()
             return call(*args, **kwargs)
 
         return wrapped
@@ -160,19 +170,77 @@ def test_a_blip_between_replies_costs_nothing(setup: tuple[Database, Outage, Fak
     assert all(attempts == 0 for _, attempts, _ in tasks(db).values())
 
 
+@pytest.mark.parametrize("fail", [lambda: refused(sent=True), server_error],
+                         ids=["dropped", "5xx"])
 def test_a_request_the_server_always_drops_fails_in_the_end_while_the_crawl_goes_on(
-    tmp_path: Path,
+    tmp_path: Path, fail: Callable[[], Exception],
 ) -> None:
-    """The one request dropped every time, while others get replies, is that request's
-    fault: it uses up its attempts and is marked failed; the rest of the crawl finishes."""
+    """The one request dropped (or answered with a 5xx) every time, while others get
+    replies, is that request's fault: it uses up its attempts and is marked failed; the
+    rest of the crawl finishes."""
     clock = FakeClock()
     db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
     add_seeds(db, [AccountRef(id=HUB), AccountRef(id=CELEB)], label="bot", now=clock.now())
     source = FakeSource(flower_world(), clock)
-    source.faults[("following", HUB, None)] = [refused(sent=True) for _ in range(20)]
+    source.faults[("following", HUB, None)] = [fail() for _ in range(20)]
     engine = engine_for(db, source, clock)
     engine.run()
     assert engine.stats.outcome == "idle" and engine.stats.failed_tasks == 1
     state, attempts, _ = tasks(db)[("following", HUB)]
     assert state == "failed" and attempts == 5
     assert tasks(db)[("followers", CELEB)][0] == "done"
+
+
+def clean_graph(tmp_path: Path) -> Database:
+    """The hub's flower crawled with the API up all along."""
+    clock = FakeClock()
+    clean = Database(f"sqlite:///{tmp_path / 'clean.db'}")
+    add_seeds(clean, [AccountRef(id=HUB)], label="bot", now=clock.now())
+    engine_for(clean, FakeSource(flower_world(), clock), clock).run()
+    return clean
+
+
+def test_a_server_outage_longer_than_a_tasks_retries_uses_up_no_attempts(
+    tmp_path: Path,
+) -> None:
+    """Every request gets a 503 for a while (more failures than a task may have), then the
+    API is back: nothing is marked failed, and the graph is the one a calm crawl gets."""
+    clock = FakeClock()
+    db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    add_seeds(db, [AccountRef(id=HUB)], label="bot", now=clock.now())
+    source = Outage(FakeSource(flower_world(), clock), fail=server_error)
+    engine_for(db, source, clock).run(max_requests=1)  # the hub's profile and one list
+    source.down_for = 8
+    engine = engine_for(db, source, clock, max_retries=1, max_unreachable=10)
+    engine.run()
+    assert source.failed == 8 and engine.stats.faults == {"5xx": 8}
+    assert engine.stats.outcome == "idle" and engine.stats.failed_tasks == 0
+    assert all(attempts == 0 for _, attempts, _ in tasks(db).values())
+    with db.connect() as conn:
+        assert conn.execute(select(accounts.c.lookup_attempts)
+                            .where(accounts.c.lookup_attempts > 0)).first() is None
+    waits = [s for s in clock.sleeps if s > 0.01]  # it backed off, 1 s doubling
+    assert sum(waits) >= 0.5 + 1 + 2 + 4 + 8
+    assert stored_edges(db) == stored_edges(clean_graph(tmp_path))
+
+
+def test_an_endless_server_outage_stops_the_crawl_with_one_line(
+    setup: tuple[Database, Outage, FakeClock],
+) -> None:
+    db, source, clock = setup
+    engine_for(db, source, clock).run(max_requests=1)
+    before = tasks(db)
+    source.fail, source.down = server_error, True
+    with pytest.raises(ApiUnreachable) as info:
+        engine_for(db, source, clock).run()
+    assert str(info.value) == (
+        f"the API at {BASE} is failing: 5 requests in a row got a server error (server "
+        "error 503: Service Unavailable), so the crawl gave up (api.max_unreachable: 5); "
+        "no task used up an attempt, so crawl again later")
+    assert info.value.exit_code == 1 and tasks(db) == before
+    with pytest.raises(ApiUnreachable) as info:
+        engine_for(db, source, clock, max_unreachable=50).run(max_requests=2)
+    assert str(info.value).startswith(
+        f"the API at {BASE} is failing: the crawl's budget (2 follows requests) ran out "
+        "while the API was failing: 2 requests, each got a server error (server error 503")
+    assert tasks(db) == before

@@ -1,6 +1,7 @@
 """``botsweep crawl`` when the API cannot be reached, as a user meets it: the sim stops in
-the middle of a crawl, a bearer token carries a stray carriage return, and work that did
-fail for good is queued again with ``botsweep frontier retry``.
+the middle of a crawl, or answers every request with a 503 for a while, a bearer token
+carries a stray carriage return, and work that did fail for good is queued again with
+``botsweep frontier retry``.
 
 Every crawl here is a real ``botsweep`` process (tests/reliability/crawl_child.py) against
 the sim on loopback.
@@ -102,6 +103,37 @@ def test_the_sim_going_down_stops_the_crawl_with_one_line_and_no_task_is_lost(
     assert frontier_rows(db_path) == frontier_rows(clean)
 
 
+def test_a_server_outage_stops_the_crawl_with_one_line_and_no_task_is_lost(
+    world: World, clean: Path, tmp_path: Path,
+) -> None:
+    db_path = tmp_path / "crawl.db"
+    with SimServer(world, tokens=("sim-token",), rate_limits=LIMITS) as url:
+        cfg = write_config(tmp_path / "crawl.yaml", db=db_path, base_url=url,
+                           extra={"api": {"backoff_base_s": 0.05, "backoff_max_s": 0.5}})
+        _seed(cfg, world)
+        first = run_cli(cfg, "crawl", "--no-progress", "--max-requests", "3")
+        assert first.returncode == 0, first.stderr
+    before = _tasks(db_path)
+    port = int(url.rsplit(":", 1)[1])
+
+    # Every request gets a 5xx: one line, exit 1, and no task used up an attempt.
+    with SimServer(world, tokens=("sim-token",), rate_limits=LIMITS, port=port,
+                   faults="5xx=1") as url:
+        down = run_cli(cfg, "crawl", "--no-progress", timeout=60)
+    assert down.returncode == 1, (down.stdout, down.stderr)
+    lines = down.stderr.strip().splitlines()
+    assert len(lines) == 1, down.stderr
+    assert lines[0].startswith(f"botsweep: error: the API at {url} is failing: 5 requests "
+                               "in a row got a server error (server error 5"), lines[0]
+    assert _tasks(db_path) == before and _given_up_lookups(db_path) == 0
+
+    with SimServer(world, tokens=("sim-token",), rate_limits=LIMITS, port=port):
+        back = run_cli(cfg, "crawl", "--no-progress")
+    assert back.returncode == 0 and "failed tasks 0" in back.stdout, back.stderr
+    assert graph(db_path) == graph(clean)
+    assert frontier_rows(db_path) == frontier_rows(clean)
+
+
 def test_a_token_with_a_carriage_return_is_refused_before_any_request(
     world: World, tmp_path: Path,
 ) -> None:
@@ -126,7 +158,8 @@ def test_frontier_retry_queues_failed_work_again_and_the_crawl_completes_it(
     world: World, clean: Path, tmp_path: Path,
 ) -> None:
     db_path = tmp_path / "crawl.db"
-    with SimServer(world, tokens=("sim-token",), rate_limits=LIMITS, faults="5xx=1") as url:
+    with SimServer(world, tokens=("sim-token",), rate_limits=LIMITS,
+                   faults="malformed=1") as url:
         cfg = write_config(tmp_path / "crawl.yaml", db=db_path, base_url=url, max_retries=1)
         _seed(cfg, world)
         broken = run_cli(cfg, "crawl", "--no-progress")
