@@ -177,7 +177,7 @@ class CrawlEngine:
         else:
             outcome = "fatal"
         self.log_call(endpoint, token_key, status, outcome)
-        if isinstance(exc, Fatal) and status in (401, 403, 404):
+        if isinstance(exc, Fatal) and status in (401, 402, 403, 404, 429):  # 429: a cap
             raise CrawlAborted(f"the API refused the crawl: {exc}") from None
         return outcome
 

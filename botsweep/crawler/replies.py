@@ -190,21 +190,38 @@ def _problem(body: bytes) -> str:
 
 
 def classify(entry: Mapping[str, Any]) -> State | None:
-    """suspended / not_found / protected from an ``errors`` entry's title and detail."""
+    """suspended / not_found / protected from an ``errors`` entry's title and type, and
+    only when they say nothing known, from its detail's words (a detail repeats the id or
+    the handle asked for, so ``@notsuspended`` not found must not read as suspended)."""
     title = str(entry.get("title", "")).strip().lower()
-    detail = str(entry.get("detail", "")).lower()
+    detail = str(entry.get("detail", "")).strip().lower()
     kind = str(entry.get("type", ""))
-    if "suspended" in detail:
-        return "suspended"
-    if "not authorized" in detail or title == "authorization error" or kind.endswith(
-        "/not-authorized-for-resource"
-    ):
-        return "protected"
-    if "could not find" in detail or title == "not found error":
+    if title == "not found error":
         return "not_found"
-    if title == "forbidden" and kind.endswith("/resource-not-found"):
+    if title == "authorization error" or kind.endswith("/not-authorized-for-resource"):
+        return "protected"
+    if detail.startswith("user has been suspended") or (
+            title == "forbidden" and kind.endswith("/resource-not-found")):
         return "suspended"
+    for words, state in (("could not find", "not_found"), ("not authorized", "protected"),
+                         ("suspended", "suspended")):
+        if words in detail:
+            return state  # type: ignore[return-value]
     return None
+
+
+def _usage_cap(body: bytes) -> str | None:
+    """The problem's words when a 429 says the app's usage cap is spent (not a rate-limit
+    window: waiting for the window's reset does not help)."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(doc, dict) or not (
+            str(doc.get("type", "")).endswith("/usage-capped")
+            or doc.get("title") == "UsageCapExceeded"):
+        return None
+    return _problem(body)
 
 
 def _check_user(obj: Any) -> int:
@@ -233,6 +250,9 @@ def _check_user(obj: Any) -> int:
 
 def _raise_for_status(status: int, headers: dict[str, str], body: bytes, rate: RateSnapshot | None,
                       endpoint: str, token_key: str, now: float) -> None:
+    if status == 429 and (cap := _usage_cap(body)) is not None:
+        raise Fatal(f"{endpoint}: HTTP 429 {cap}; the app's usage cap is spent, so no request "
+                    "succeeds until it renews (see the X developer portal)")
     if status == 429:
         until = rate.reset if rate else _number(headers, "x-rate-limit-reset")
         until = until if until is not None else now + DEFAULT_WAIT_S
@@ -247,6 +267,7 @@ def _raise_for_status(status: int, headers: dict[str, str], body: bytes, rate: R
     if 400 <= status < 500:
         hints = {
             401: f"; check the token in ${token_key}",
+            402: "; the X developer account has no credits left (see its billing)",
             403: "; this app's X API access does not include this endpoint",
             404: "; no such route: check api.base_url",
         }

@@ -255,3 +255,38 @@ def test_a_5xx_with_retry_after_is_not_asked_again_sooner(tmp_path: Path) -> Non
     tries = [i for i, call in enumerate(source.calls) if call == ("following", HUB, None)]
     assert len(tries) == 2 and stored_edges(db) >= {(HUB, leaf) for leaf in range(2, 12)}
     assert clock.now() - started >= 120.0  # the crawl waited as told, then read the list
+
+
+@pytest.mark.parametrize(("status", "body"), [(402, "CREDITS"), (429, "CAPPED")])
+def test_no_credits_or_a_spent_cap_stops_the_crawl_and_fails_no_task(
+    tmp_path: Path, status: int, body: str,
+) -> None:
+    """A reply no wait will fix stops the crawl with its reason; the work stays queued,
+    rather than every list being tried once and marked failed."""
+    import json
+
+    from botsweep.crawler.engine import CrawlAborted
+    from botsweep.crawler.replies import ENDPOINTS, parse_reply
+    from botsweep.errors import SourceError
+    from tests.crawler import test_source_parse
+
+    def refusal() -> SourceError:
+        try:
+            parse_reply(status, {}, json.dumps(getattr(test_source_parse, body)).encode(),
+                        endpoint=ENDPOINTS["followers"], token_key="K", now=0.0, max_items=9)
+        except SourceError as exc:
+            return exc
+        raise AssertionError("no error")
+
+    world = flower_world()
+    clock = FakeClock()
+    source = FakeSource(world, clock)
+    source.faults[("following", HUB, None)] = [refusal()]
+    with pytest.raises(CrawlAborted, match=f"refused the crawl: .*HTTP {status}"):
+        crawl(tmp_path, world, source=source, clock=clock)
+    db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    with db.connect() as conn:
+        rows = conn.execute(select(frontier.c.kind, frontier.c.state, frontier.c.attempts)
+                            .where(frontier.c.account_id == HUB)).all()
+    assert {(kind, state) for kind, state, _ in rows} >= {("following", "pending")}
+    assert all(state != "failed" and attempts == 0 for _, state, attempts in rows)

@@ -166,3 +166,38 @@ def test_a_5xx_is_named_once_by_its_status_and_title() -> None:
     assert caught.value.kind == "5xx"
     assert caught.value.reason == "server error 503: Service Unavailable"
     assert str(caught.value) == f"{FOLLOWERS}: server error 503: Service Unavailable"
+
+
+def test_a_handle_not_found_is_not_read_as_suspended_from_its_own_letters() -> None:
+    entry = {"title": "Not Found Error", "value": "notsuspended",
+             "detail": "Could not find user with usernames: [notsuspended].",
+             "type": "https://api.twitter.com/2/problems/resource-not-found"}
+    assert classify(entry) == "not_found"
+
+
+CREDITS = {"title": "CreditsDepleted", "type": "https://api.twitter.com/2/problems/credits",
+           "detail": "Your enrolled account [1] does not have any credits to fulfill this "
+                     "request."}
+CAPPED = {"title": "UsageCapExceeded", "period": "Monthly", "scope": "Product",
+          "detail": "Usage cap exceeded: Monthly product cap",
+          "type": "https://api.twitter.com/2/problems/usage-capped"}
+
+
+def test_no_credits_and_a_spent_usage_cap_are_fatal_not_a_wait() -> None:
+    from botsweep.errors import Fatal, RateLimited
+
+    rate = {"x-rate-limit-limit": "40000", "x-rate-limit-remaining": "39999",
+            "x-rate-limit-reset": str(int(NOW) + 900)}
+    with pytest.raises(Fatal) as info:
+        parse_reply(402, {}, json.dumps(CREDITS).encode(), endpoint=FOLLOWERS,
+                    token_key="K", now=NOW, max_items=20)
+    assert "HTTP 402 CreditsDepleted" in str(info.value) and "no credits left" in str(info.value)
+    with pytest.raises(Fatal) as info:
+        parse_reply(429, rate, json.dumps(CAPPED).encode(), endpoint=FOLLOWERS,
+                    token_key="K", now=NOW, max_items=20)
+    assert not isinstance(info.value, RateLimited)
+    assert "Usage cap exceeded: Monthly product cap" in str(info.value)
+    assert "usage cap is spent" in str(info.value)
+    with pytest.raises(RateLimited):  # an ordinary 429 still waits for the window
+        parse_reply(429, rate, json.dumps({"title": "Too Many Requests"}).encode(),
+                    endpoint=FOLLOWERS, token_key="K", now=NOW, max_items=20)
