@@ -277,9 +277,6 @@ class CrawlEngine:
         return (self.lookups.resolve(now) or self.lookups.lookup(now)
                 or self._follows(now))
 
-    def _open(self, endpoint: str, now: float) -> bool:
-        return self.ledger.wait_until(endpoint, now) <= now
-
     def _next_wake(self) -> tuple[float | None, str]:
         """When something could next be done (None when no work is left at all), and why
         not now: ``rate_limited`` when the soonest work waits for a rate-limit window,
@@ -308,7 +305,7 @@ class CrawlEngine:
         return wait, "rate_limited" if wait > now else "waiting"
 
     def _follows(self, now: float) -> bool:
-        kinds = [k for k in FOLLOW_KINDS if self._open(ENDPOINTS[k], now)]
+        kinds = [k for k in FOLLOW_KINDS if self.ledger.wait_until(ENDPOINTS[k], now) <= now]
         if not kinds:
             return False
         tasks = self.frontier.claim(kinds, now)
@@ -396,5 +393,6 @@ class CrawlEngine:
             self.log_call(endpoint, token_key, page.status, "ok", len(page.items),
                           time.monotonic() - began, conn=conn)
             rerank_mates(conn, self.scoring, [task.account_id])
+        self.lookups.from_lists.keep(page.items, fetched_at)  # profiled once they are stubs
         self.stats.pages += 1
         self.stats.edges += len(result["ids"])

@@ -1,6 +1,7 @@
 """The crawl's cheap steps: resolving seed handles and looking up profiles in batches.
 
-Profiles are looked up 100 at a time (``/2/users``).  Each lookup's results are stored,
+Profiles are looked up 100 at a time (``/2/users``), unless a list page brought them
+(:mod:`botsweep.crawler.list_profiles`).  Each lookup's results are stored,
 scored and handed to the policy in one transaction (``decide.apply_profiles``).
 Handles waiting in the frontier are resolved with ``/2/users/by``; a resolved seed then
 gets its lists queued like any seed.
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, or_, select, update
 
 from botsweep.crawler.decide import apply_profiles, reconsider
+from botsweep.crawler.list_profiles import ListProfiles
 from botsweep.crawler.replies import ENDPOINTS
 from botsweep.errors import RateLimited, SourceError
 from botsweep.seeding import queue_seed_lists
@@ -33,6 +35,7 @@ class LookupSteps:
 
     def __init__(self, engine: CrawlEngine) -> None:
         self.engine = engine
+        self.from_lists = ListProfiles(engine)  # profiles list pages brought
 
     def _unprofiled(self, now: float) -> object:
         return (
@@ -60,12 +63,14 @@ class LookupSteps:
             ).scalar()
 
     def absorb(self) -> int:
-        """Turn discovered pages into stub accounts; let the policy reconsider old ones."""
+        """Turn discovered pages into stub accounts; let the policy reconsider old ones;
+        profile the new stubs whose profiles their list pages brought."""
         engine = self.engine
         with engine.db.begin() as conn:
             rows, grown = absorb_discovered(conn, engine.db)
             if grown:
                 reconsider(conn, engine.db, engine.scoring, grown, engine.clock.now())
+            self.from_lists.apply(conn)
         return rows
 
     # -- profiles ----------------------------------------------------------------------

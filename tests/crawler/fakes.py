@@ -62,6 +62,7 @@ class FakeSource:
     faults: dict[tuple[str, int, str | None], list[Exception]] = field(default_factory=dict)
     calls: list[tuple[str, Any, Any]] = field(default_factory=list)
     served_429: int = 0
+    profiles_on_lists: bool = False  # list pages carry whole user objects, as the API's do
     _windows: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
 
     def _rate(self, token_key: str, endpoint: str) -> RateSnapshot:
@@ -134,7 +135,9 @@ class FakeSource:
         start = int(cursor or 0)
         chunk = ids[start:start + max_results]
         following = start + max_results < len(ids)
-        items = [{"id": str(i), "username": self.world.users[i]["username"]} for i in chunk]
+        items = [dict(self.world.users[i]) if self.profiles_on_lists
+                 else {"id": str(i), "username": self.world.users[i]["username"]}
+                 for i in chunk]
         return self._page(endpoint, token_key, items,
                           str(start + max_results) if following else None, rate)
 
