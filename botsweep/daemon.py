@@ -142,9 +142,6 @@ class Daemon:
         """Open the Source, load the scorer and the ledger (errors surface here, at start)."""
         from botsweep.crawler.run import scoring_context
         from botsweep.crawler.shared_ledger import make_ledger
-        from botsweep.viz.report import check_report_path
-
-        check_report_path(Path(self.settings.report.out), "report.out")  # the report job's
 
         if self._source is None:
             from botsweep.crawler.source import XSource
@@ -303,7 +300,12 @@ class Daemon:
 
         The schedule is checked and the Source, scorer and ledger opened before anything
         is written, so a daemon refused at start leaves no trace in the database."""
+        from botsweep.viz.report import check_report_path
+
         scheduler = self.build_scheduler()
+        # The report job's file, checked once: a reports volume that drops out later fails
+        # the report job alone, never the crawl ticks.
+        check_report_path(Path(self.settings.report.out), "report.out")
         self.prepare()
         # Our listener and job wrapper log misses, skips and failures, one line each.
         logging.getLogger("apscheduler").setLevel(logging.CRITICAL)

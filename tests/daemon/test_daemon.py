@@ -285,7 +285,19 @@ def test_a_report_that_could_never_be_written_stops_the_daemon_at_start(
     daemon.settings = load_settings(None, report={"out": str(tmp_path / "nodir" / "r.html")},
                                     schedule={"report_at_start": False})
     with pytest.raises(InputError, match=r"^report\.out .*nodir.* does not exist"):
-        daemon.prepare()  # what run() does first, before any job or run is recorded
+        daemon.start()  # what run() does first, before any job or run is recorded
+    assert daemon._scheduler is None
+
+
+def test_a_report_directory_gone_later_does_not_stop_the_crawl(tmp_path: Path) -> None:
+    daemon, *_ = make_daemon(tmp_path, crawl_max_requests=3)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    daemon.settings = load_settings(None, report={"out": str(reports / "r.html")},
+                                    schedule={"crawl_max_requests": 3})
+    reports.rmdir()  # say, a shared reports volume dropped out after the daemon started
+    result = daemon.crawl_tick()
+    assert result.outcome in ("budget", "idle", "rate_limited", "waiting"), result
 
 
 def test_a_crawl_the_api_refuses_ends_its_run_as_an_error(tmp_path: Path) -> None:
