@@ -29,7 +29,7 @@ from botsweep.crawler.decide import ScoringContext, rerank_mates, skip_unreadabl
 from botsweep.crawler.frontier import Frontier, Task
 from botsweep.crawler.lookups import LookupSteps
 from botsweep.crawler.ratelimit import RateLedger
-from botsweep.crawler.reach import Reach, is_server_error, ran_out
+from botsweep.crawler.reach import Reach, is_outage_sign, ran_out
 from botsweep.crawler.replies import ENDPOINTS, Page
 from botsweep.crawler.retarget import stand_down
 from botsweep.crawler.retry import RetryPolicy
@@ -161,8 +161,7 @@ class CrawlEngine:
         else:
             self.ledger.observe(token_key, endpoint, getattr(exc, "rate", None),
                                 self.clock.now())
-        if not isinstance(exc, Unreachable) and getattr(exc, "kind", None) not in (
-                "timeout", "5xx"):
+        if not is_outage_sign(exc):
             self.reach.replied()  # an error reply is a reply: the API is there
         status = getattr(exc, "status", None)
         if isinstance(exc, RateLimited):
@@ -187,10 +186,10 @@ class CrawlEngine:
         self.reach.replied()
 
     def spare(self, exc: SourceError, work: Sequence[Hashable]) -> bool:
-        """True when ``exc`` got no reply at all, or a 5xx that is not yet known to be the
+        """True when ``exc`` got no reply (in time), or a 5xx, not yet known to be the
         request's own: the caller gives ``work`` back untouched, and the crawl backs off
         before its next request (:mod:`botsweep.crawler.reach`)."""
-        if not (isinstance(exc, Unreachable) or is_server_error(exc)):
+        if not is_outage_sign(exc):
             return False
         now = self.clock.now()
         charged = self.reach.failed(exc, work, now)  # type: ignore[arg-type]

@@ -2,33 +2,33 @@
 
 A request that gets no reply at all (the host name does not resolve, the connection is
 refused or reset, no connection is made in time) says nothing about its task: the task
-is fine and the network is not.  Nor does a server error (5xx) while every request gets
-one: the service is down, not the task's account.  Counting such failures against the
-task's attempts would mark every task ``failed`` for good during an outage, so they are
-kept apart:
+is fine and the network is not.  Nor does a reply that never comes in time, or a server
+error (5xx), while every request fails so: the service is down, not the task's account.
+Counting such failures against the task's attempts would mark every task ``failed`` for
+good during an outage, so they are kept apart:
 
 * :func:`no_reply_error` is the Source's half: it turns a requests exception into
   :class:`~botsweep.errors.Unreachable` (``sent=False``, kind ``unreachable``: the request
   never left; ``sent=True``, kind ``reset``: the connection was dropped before any reply)
   or into an ordinary :class:`~botsweep.errors.Transient` (kind ``timeout``: connected
-  and sent, but the reply was slow; kind ``reset``: a reply began and broke off).  A slow
-  reply is an ordinary retry: it uses an attempt.
-* :class:`Reach` is the engine's half, one per crawl run.  Each ``Unreachable`` and each
-  5xx gives the work back untouched (lease released, attempts unchanged) and makes the
-  whole crawl wait, backing off exponentially (``api.backoff_base_s`` doubling up to
-  ``api.backoff_max_s``, with jitter, and no sooner than a 5xx's ``Retry-After``), so an
-  outage is never a hot loop.  Any other reply (a page, a 429, an account error, a
-  malformed body) ends the streak.  After ``api.max_unreachable`` failures in a row, or at
-  the end of a run (budget or time) in which every request failed so, the crawl stops
-  with :class:`~botsweep.errors.ApiUnreachable`, one line naming the base URL, what the
-  requests got (no reply, or a server error) and which of the two ended the crawl (a
-  daemon tick's time can run out after fewer failures than the limit).
+  and sent, but no reply came in time; kind ``reset``: a reply began and broke off).
+* :class:`Reach` is the engine's half, one per crawl run.  Each ``Unreachable``, each
+  timeout and each 5xx gives the work back untouched (lease released, attempts unchanged)
+  and makes the whole crawl wait, backing off exponentially (``api.backoff_base_s``
+  doubling up to ``api.backoff_max_s``, with jitter, and no sooner than a 5xx's
+  ``Retry-After``), so an outage is never a hot loop.  Any other reply (a page, a 429, an
+  account error, a malformed body) ends the streak.  After ``api.max_unreachable``
+  failures in a row, or at the end of a run (budget or time) in which every request
+  failed so, the crawl stops with :class:`~botsweep.errors.ApiUnreachable`, one line
+  naming the base URL, what the requests got (no reply, or a server error) and which of
+  the two ended the crawl (a daemon tick's time can run out after fewer failures than the
+  limit).
 
 One guard keeps a task from being retried for free forever: after a request was sent and
-its connection dropped, or it got a 5xx, the work waits until just after the backoff, so
-other work goes first; once the API has answered others since that work's first such
-failure, the next one is that request's fault rather than the service's (an account whose
-list the server always fails on), and is charged as an ordinary attempt.
+its connection dropped, it timed out or it got a 5xx, the work waits until just after the
+backoff, so other work goes first; once the API has answered others since that work's
+first such failure, the next one is that request's fault rather than the service's (an
+account whose list the server always fails on), and is charged as an ordinary attempt.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from urllib3.exceptions import ProxyError as _UrllibProxyError
 from botsweep.crawler.retry import RetryPolicy
 from botsweep.errors import ApiUnreachable, Transient, Unreachable
 
-__all__ = ["Reach", "is_server_error", "no_reply_error", "ran_out"]
+__all__ = ["Reach", "is_outage_sign", "is_server_error", "no_reply_error", "ran_out"]
 
 # The request never left: no connection (or no TLS session, or no proxy) was made.
 _NEVER_SENT = (requests.ConnectTimeout, ProxyError, SSLError)
@@ -93,7 +93,7 @@ def no_reply_error(
                            kind="unreachable", sent=False, reason=why)
     if isinstance(exc, requests.Timeout):
         return Transient(f"{endpoint}: no reply from {host} within {timeout_s:g} s",
-                         kind="timeout")
+                         kind="timeout", reason=f"no reply within {timeout_s:g} s")
     if isinstance(exc, requests.ConnectionError):
         cause = reason.args[1] if isinstance(reason, ProtocolError) and len(
             reason.args) > 1 else None
@@ -229,3 +229,10 @@ def is_server_error(exc: Exception) -> bool:
     """A 5xx reply (a sign of an outage while every request gets one)."""
     return isinstance(exc, Transient) and not isinstance(exc, Unreachable) and (
         exc.kind == "5xx")
+
+
+def is_outage_sign(exc: Exception) -> bool:
+    """No reply, no reply in time, or a 5xx: the service's failure while every request
+    fails so, the request's own once others get replies."""
+    return isinstance(exc, Unreachable) or is_server_error(exc) or (
+        isinstance(exc, Transient) and exc.kind == "timeout")

@@ -44,6 +44,11 @@ def server_error() -> Transient:
                      reason="server error 503: Service Unavailable")
 
 
+def timed_out() -> Transient:
+    return Transient(f"/2/users: no reply from {BASE} within 5 s", kind="timeout",
+                     reason="no reply within 5 s")
+
+
 class Outage:
     """Wraps a FakeSource: while ``down`` is set (or for the next ``down_for`` calls), every
     call fails with ``fail()`` before reaching it."""
@@ -200,20 +205,22 @@ def clean_graph(tmp_path: Path) -> Database:
     return clean
 
 
+@pytest.mark.parametrize(("fail", "kind"), [(server_error, "5xx"), (timed_out, "timeout")])
 def test_a_server_outage_longer_than_a_tasks_retries_uses_up_no_attempts(
-    tmp_path: Path,
+    tmp_path: Path, fail: Callable[[], Exception], kind: str,
 ) -> None:
-    """Every request gets a 503 for a while (more failures than a task may have), then the
-    API is back: nothing is marked failed, and the graph is the one a calm crawl gets."""
+    """Every request gets a 503 (or no reply in time) for a while, more failures than a
+    task may have, then the API is back: nothing is marked failed, and the graph is the
+    one a calm crawl gets."""
     clock = FakeClock()
     db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
     add_seeds(db, [AccountRef(id=HUB)], label="bot", now=clock.now())
-    source = Outage(FakeSource(flower_world(), clock), fail=server_error)
+    source = Outage(FakeSource(flower_world(), clock), fail=fail)
     engine_for(db, source, clock).run(max_requests=1)  # the hub's profile and one list
     source.down_for = 8
     engine = engine_for(db, source, clock, max_retries=1, max_unreachable=10)
     engine.run()
-    assert source.failed == 8 and engine.stats.faults == {"5xx": 8}
+    assert source.failed == 8 and engine.stats.faults == {kind: 8}
     assert engine.stats.outcome == "idle" and engine.stats.failed_tasks == 0
     assert all(attempts == 0 for _, attempts, _ in tasks(db).values())
     with db.connect() as conn:
@@ -243,4 +250,19 @@ def test_an_endless_server_outage_stops_the_crawl_with_one_line(
     assert str(info.value).startswith(
         f"the API at {BASE} is failing: the crawl's budget (2 follows requests) ran out "
         "while the API was failing: 2 requests, each got a server error (server error 503")
+    assert tasks(db) == before
+
+
+def test_a_hung_api_stops_the_crawl_as_one_that_gets_no_reply(
+    setup: tuple[Database, Outage, FakeClock],
+) -> None:
+    db, source, clock = setup
+    engine_for(db, source, clock).run(max_requests=1)
+    before = tasks(db)
+    source.fail, source.down = timed_out, True
+    with pytest.raises(ApiUnreachable) as info:
+        engine_for(db, source, clock).run()
+    assert str(info.value).startswith(
+        f"cannot reach the API at {BASE}: 5 requests in a row got no reply (no reply within "
+        "5 s), so the crawl gave up")
     assert tasks(db) == before
