@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from botsweep.config import Settings
+from botsweep.crawler.stats import describe_crawl
 from botsweep.daemon_jobs import (
     BEAT_S,
     JobResult,
@@ -52,7 +53,7 @@ from botsweep.errors import BotsweepError, ConfigError
 from botsweep.logs import redact
 from botsweep.storage.db import Database
 
-__all__ = ["Daemon", "JOB_IDS", "STOP_BUDGET_S", "default_worker_id", "describe_crawl"]
+__all__ = ["Daemon", "JOB_IDS", "STOP_BUDGET_S", "default_worker_id"]
 
 log = logging.getLogger("botsweep.daemon")
 
@@ -63,20 +64,6 @@ STOP_BUDGET_S = 9.0  # SIGTERM to exit, leaving a second of the 10 s promised
 def default_worker_id() -> str:
     """``<hostname>-<pid>``: unique per process, as the crawl engine's default."""
     return f"{socket.gethostname()}-{os.getpid()}"[:64]
-
-
-def describe_crawl(stats: Any) -> str:
-    """One line summing up a crawl tick's :class:`~botsweep.crawler.engine.CrawlStats`."""
-    text = (f"{stats.follows_requests} follows requests, {stats.lookup_requests} lookups, "
-            f"{stats.pages} pages, {stats.edges} edges, {stats.profiled} profiled, "
-            f"{stats.likely_bots} likely bots")
-    if stats.rate_limited:
-        text += f", {stats.rate_limited} 429s"
-    if stats.faults:
-        text += ", faults " + ", ".join(f"{k} {v}" for k, v in sorted(stats.faults.items()))
-    if stats.failed_tasks:
-        text += f", {stats.failed_tasks} failed tasks"
-    return text
 
 
 @contextmanager

@@ -17,6 +17,7 @@ __all__ = [
     "InputError",
     "WorldError",
     "StorageError",
+    "DatabaseConflict",
     "DatabaseLocked",
     "StorageFull",
     "ModelError",
@@ -70,6 +71,12 @@ class StorageError(BotsweepError):
 
 class DatabaseLocked(StorageError):
     """Another process holds the write lock for longer than the busy timeout."""
+
+
+class DatabaseConflict(StorageError):
+    """PostgreSQL rolled the transaction back because it conflicted with another worker's
+    (a deadlock, or a serialization failure): nothing of it was kept, and trying the same
+    work again is safe."""
 
 
 class StorageFull(StorageError):

@@ -19,7 +19,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import select, update
 
@@ -34,8 +33,10 @@ from botsweep.crawler.replies import ENDPOINTS, Page
 from botsweep.crawler.retarget import stand_down
 from botsweep.crawler.retry import RetryPolicy
 from botsweep.crawler.source import Source
+from botsweep.crawler.stats import CrawlStats
 from botsweep.errors import (
     ApiUnreachable,
+    DatabaseConflict,
     Fatal,
     NotFound,
     Protected,
@@ -54,35 +55,11 @@ __all__ = ["CrawlEngine", "CrawlStats", "CrawlAborted"]
 
 log = logging.getLogger("botsweep.crawler")
 FOLLOW_KINDS = ("followers", "following")
+MAX_CONFLICTS = 20
 
 
 class CrawlAborted(Fatal):
     """The API refused the crawl as a whole (bad token, wrong base URL)."""
-
-
-@dataclass
-class CrawlStats:
-    """Counters of one run; a snapshot is sent to listeners after every step."""
-
-    follows_requests: int = 0
-    lookup_requests: int = 0
-    resolve_requests: int = 0
-    pages: int = 0
-    edges: int = 0
-    profiled: int = 0
-    likely_bots: int = 0
-    rate_limited: int = 0
-    faults: dict[str, int] = field(default_factory=dict)
-    failed_tasks: int = 0
-    skipped_tasks: int = 0
-    waiting_until: float | None = None
-    outcome: str = "running"
-
-    def fault(self, kind: str) -> None:
-        self.faults[kind] = self.faults.get(kind, 0) + 1
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 class CrawlEngine:
@@ -123,6 +100,7 @@ class CrawlEngine:
         self.listeners: list[Callable[[CrawlStats], None]] = []
         self.run_id: int | None = None
         self.lookups = LookupSteps(self)
+        self.conflicts = 0  # steps in a row rolled back by a conflict with another worker
 
     # -- bookkeeping -------------------------------------------------------------------
     def emit(self) -> None:
@@ -236,7 +214,7 @@ class CrawlEngine:
                         pause = min(pause, started + max_seconds - self.clock.now())
                     self.clock.sleep(max(0.01, min(pause, 30.0)))
                     continue
-                if self._step():
+                if self._step_or_conflict():
                     self.stats.waiting_until = None
                     self.emit()
                     continue
@@ -268,6 +246,22 @@ class CrawlEngine:
             self._end_run()
             self.emit()
         return self.stats
+
+    def _step_or_conflict(self) -> bool:
+        """A step; when PostgreSQL rolled its transaction back because another worker's
+        conflicted with it (a deadlock), give back what this worker holds (the work is
+        tried again) and go on, unless that happened ``MAX_CONFLICTS`` times in a row."""
+        try:
+            stepped = self._step()
+        except DatabaseConflict as exc:
+            self.conflicts += 1
+            if self.conflicts >= MAX_CONFLICTS:
+                raise
+            log.info("%s (%d in a row)", exc, self.conflicts)
+            self.frontier.release_all()
+            return True
+        self.conflicts = 0
+        return stepped
 
     def _step(self) -> bool:
         self.lookups.absorb()

@@ -29,7 +29,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from botsweep.config import DatabaseSettings
-from botsweep.errors import BotsweepError, ConfigError, DatabaseLocked, StorageError, StorageFull
+from botsweep.errors import (
+    BotsweepError,
+    ConfigError,
+    DatabaseConflict,
+    DatabaseLocked,
+    StorageError,
+    StorageFull,
+)
 
 __all__ = ["Database", "HEAD_REVISION", "translate_db_error"]
 
@@ -38,12 +45,19 @@ log = logging.getLogger("botsweep.storage")
 HEAD_REVISION = "0003"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _migrate_lock = threading.Lock()
+_CONFLICTS = ("40P01", "40001")  # deadlock_detected, serialization_failure
 _PG_LOCK_KEY = 0x62737770  # "bswp": the advisory lock class for botsweep's migrations
 
 
 def translate_db_error(exc: BaseException) -> StorageError:
     """Our StorageError for a driver error, with a message that says what to do."""
-    text_ = str(getattr(exc, "orig", exc)).lower()
+    orig = getattr(exc, "orig", exc)
+    text_ = str(orig).lower()
+    if getattr(orig, "sqlstate", None) in _CONFLICTS:  # PostgreSQL ("deadlock ... blocked")
+        return DatabaseConflict(
+            f"the transaction conflicted with another worker's ({_one_line(orig)}) and was "
+            "rolled back; nothing of it was kept, so the same work can be tried again"
+        )
     if "locked" in text_ or "busy" in text_:
         return DatabaseLocked(
             "the database is locked by another process (a second crawl or an open sqlite3 "

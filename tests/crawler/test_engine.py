@@ -290,3 +290,30 @@ def test_no_credits_or_a_spent_cap_stops_the_crawl_and_fails_no_task(
                             .where(frontier.c.account_id == HUB)).all()
     assert {(kind, state) for kind, state, _ in rows} >= {("following", "pending")}
     assert all(state != "failed" and attempts == 0 for _, state, attempts in rows)
+
+
+def test_a_page_write_that_loses_a_conflict_is_read_again(tmp_path: Path) -> None:
+    """A deadlock with another worker rolls the page write back; the list goes back to the
+    queue and is read again, rather than waiting for its lease or failing the crawl."""
+    from botsweep.crawler import engine as engine_module
+    from botsweep.errors import DatabaseConflict
+
+    _, _, clean_db = crawl(tmp_path / "clean", flower_world())
+    lost = {"left": 3}
+    real_write = engine_module.write_follow_page
+
+    def write(*args: object, **kwargs: object) -> object:
+        if lost["left"]:
+            lost["left"] -= 1
+            raise DatabaseConflict("the transaction conflicted with another worker's")
+        return real_write(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine_module, "write_follow_page", write)
+        engine, source, db = crawl(tmp_path / "lost", flower_world())
+    assert lost["left"] == 0
+    assert engine.stats.outcome == "idle" and engine.stats.failed_tasks == 0
+    assert stored_edges(db) == stored_edges(clean_db)
+    with db.connect() as conn:
+        assert conn.execute(select(frontier.c.state).where(
+            frontier.c.state.in_(("leased", "failed")))).first() is None
