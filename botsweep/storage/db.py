@@ -47,6 +47,7 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 _migrate_lock = threading.Lock()
 _CONFLICTS = ("40P01", "40001")  # deadlock_detected, serialization_failure
 _PG_LOCK_KEY = 0x62737770  # "bswp": the advisory lock class for botsweep's migrations
+_PG_WRITE_KEY = 0x62737778  # "bswx": botsweep's write transactions, one at a time
 
 
 def translate_db_error(exc: BaseException) -> StorageError:
@@ -257,12 +258,18 @@ class Database:
 
         On SQLite it starts with ``BEGIN IMMEDIATE``: the write lock is taken (or waited
         for, up to the busy timeout) before anything is read, so what the transaction reads
-        is still true when it writes.  The driver's own errors (a page write uses its cursor
-        directly) are translated like SQLAlchemy's."""
+        is still true when it writes.  On PostgreSQL it takes botsweep's transaction-level
+        advisory lock the same way: the workers' transactions (a page write re-ranks queued
+        lists that another worker's may be re-ranking too) then never deadlock, and they
+        are short, since no request to the API is made inside one.  The driver's own
+        errors (a page write uses its cursor directly) are translated like SQLAlchemy's."""
         try:
             with self.engine.begin() as conn:
                 if self.is_sqlite:
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
+                else:  # one writer at a time, as on SQLite: no deadlock between workers
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                 {"key": _PG_WRITE_KEY})
                 yield conn
         except (OperationalError, sqlite3.OperationalError) as exc:
             raise translate_db_error(exc) from None

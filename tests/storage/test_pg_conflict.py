@@ -1,51 +1,82 @@
-"""Two PostgreSQL workers whose transactions deadlock: the loser's error says what happened
-(not a SQLite lock).  What the crawl does then is in tests/crawler/test_engine.py."""
+"""Two PostgreSQL workers whose transactions touch the same rows in opposite orders: through
+``Database.begin`` they take turns (no deadlock), and a deadlock that does happen (outside
+it) is said as what it is, not as a SQLite lock.  What the crawl does with one is in
+tests/crawler/test_engine.py."""
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import OperationalError
 
-from botsweep.errors import DatabaseConflict, StorageError
-from botsweep.storage.db import Database
+from botsweep.errors import DatabaseConflict
+from botsweep.storage.db import Database, translate_db_error
 from botsweep.storage.schema import accounts
 
 pytestmark = pytest.mark.postgres
 
 
-def test_a_deadlock_between_two_workers_is_a_conflict_not_a_sqlite_lock(pg_url: str) -> None:
+def _opposite_orders(db: Database, begin: Callable[[], AbstractContextManager[Any]],
+                     ) -> list[BaseException]:
+    """Worker 1 updates account 1 then 2, worker 2 account 2 then 1, overlapping."""
+    first_holds_one = threading.Event()
+    errors: list[BaseException] = []
+
+    def worker(order: tuple[int, int], wait: bool) -> None:
+        try:
+            if wait:
+                first_holds_one.wait(10)
+            with begin() as conn:
+                conn.execute(update(accounts).where(accounts.c.id == order[0])
+                             .values(bot_links=accounts.c.bot_links + 1))
+                if not wait:
+                    first_holds_one.set()
+                time.sleep(0.5)
+                conn.execute(update(accounts).where(accounts.c.id == order[1])
+                             .values(bot_links=accounts.c.bot_links + 1))
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=((1, 2), False)),
+               threading.Thread(target=worker, args=((2, 1), True))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return errors
+
+
+@pytest.fixture
+def two_rows(pg_url: str) -> Any:
     db = Database(pg_url)
-    try:
-        with db.begin() as conn:
-            conn.execute(insert(accounts), [{"id": 1, "first_seen": 0.0},
-                                            {"id": 2, "first_seen": 0.0}])
-        both_hold_one = threading.Barrier(2, timeout=20)
-        errors: list[BaseException] = []
+    with db.begin() as conn:
+        conn.execute(insert(accounts), [{"id": 1, "first_seen": 0.0},
+                                        {"id": 2, "first_seen": 0.0}])
+    yield db
+    db.dispose()
 
-        def worker(first: int, second: int) -> None:
-            try:
-                with db.begin() as conn:
-                    conn.execute(update(accounts).where(accounts.c.id == first)
-                                 .values(bot_links=accounts.c.bot_links + 1))
-                    both_hold_one.wait()
-                    conn.execute(update(accounts).where(accounts.c.id == second)
-                                 .values(bot_links=accounts.c.bot_links + 1))
-            except StorageError as exc:
-                errors.append(exc)
 
-        threads = [threading.Thread(target=worker, args=pair) for pair in ((1, 2), (2, 1))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        assert len(errors) == 1 and isinstance(errors[0], DatabaseConflict), errors
-        message = str(errors[0])
-        assert "deadlock" in message and "sqlite" not in message.lower()
-        assert "\n" not in message
-        with db.connect() as conn:  # the winner's transaction alone was kept
-            links = dict(conn.execute(select(accounts.c.id, accounts.c.bot_links)).all())
-        assert links == {1: 1, 2: 1}
-    finally:
-        db.dispose()
+def _links(db: Database) -> dict[int, int]:
+    with db.connect() as conn:
+        return dict(conn.execute(select(accounts.c.id, accounts.c.bot_links)).all())
+
+
+def test_workers_transactions_take_turns_instead_of_deadlocking(two_rows: Database) -> None:
+    assert _opposite_orders(two_rows, two_rows.begin) == []
+    assert _links(two_rows) == {1: 2, 2: 2}
+
+
+def test_a_deadlock_is_a_conflict_not_a_sqlite_lock(two_rows: Database) -> None:
+    errors = _opposite_orders(two_rows, two_rows.engine.begin)  # no turn-taking
+    assert len(errors) == 1 and isinstance(errors[0], OperationalError), errors
+    conflict = translate_db_error(errors[0])
+    assert isinstance(conflict, DatabaseConflict)
+    message = str(conflict)
+    assert "deadlock" in message and "sqlite" not in message.lower() and "\n" not in message
+    assert _links(two_rows) == {1: 1, 2: 1}  # the winner's transaction alone was kept
