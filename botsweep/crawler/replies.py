@@ -38,6 +38,7 @@ __all__ = [
     "Users",
     "classify",
     "parse_reply",
+    "user_fields_problem",
     "parse_rate",
     "parse_date",
 ]
@@ -222,6 +223,16 @@ def _usage_cap(body: bytes) -> str | None:
             or doc.get("title") == "UsageCapExceeded"):
         return None
     return _problem(body)
+
+
+def user_fields_problem(obj: Any) -> str | None:
+    """What makes ``obj`` a user object the crawler would refuse (a field of the wrong
+    type), in words; None when it is fine.  The sim checks its world with this."""
+    try:
+        _check_user(obj)
+    except _Malformed as exc:
+        return str(exc)
+    return None
 
 
 def _check_user(obj: Any) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -47,7 +48,7 @@ def _check(path: Path, number: int, record: Any) -> dict[str, Any]:
             f"got {type(record).__name__}"
         )
     ident = record.get("id")
-    if isinstance(ident, bool) or not isinstance(ident, str | int) or not str(ident).isdigit():
+    if isinstance(ident, bool) or not isinstance(ident, str | int) or not _decimal(str(ident)):
         raise InputError(
             f"{path} line {number}: 'id' must be a decimal string such as \"1234\", "
             f"got {ident!r}"
@@ -67,22 +68,35 @@ def _check(path: Path, number: int, record: Any) -> dict[str, Any]:
         value = metrics.get(name)  # absent or null: missing
         if value is not None and (isinstance(value, bool) or not (
                 isinstance(value, int) and value >= 0
-                or isinstance(value, str) and value.isdigit())):
+                or isinstance(value, str) and _decimal(value))):
             raise InputError(f"{where}: public_metrics.{name} must be a whole number of at "
                              f"least 0 (or null), got {json.dumps(value)}")
-    created = record.get("created_at")
-    if created is not None and not _is_rfc3339(created):
-        raise InputError(f"{where}: 'created_at' must be an ISO 8601 date-time such as "
-                         f"\"2015-01-01T00:00:00.000Z\" (RFC 3339), got {created!r}")
+    for name in ("created_at", "_collected_at"):  # a date read as missing would move ages
+        moment = record.get(name)
+        if moment is not None and not _is_rfc3339(moment):
+            raise InputError(f"{where}: '{name}' must be an ISO 8601 date-time such as "
+                             f"\"2015-01-01T00:00:00.000Z\" (RFC 3339), got {moment!r}")
     return record
 
 
+# RFC 3339, or a shorter ISO 8601 form the features read as the same moment (a date alone,
+# no seconds, a space for the T, no zone: UTC); not week dates, comma fractions or numbers.
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}"
+                      r"(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?")
+
+
+def _decimal(text: str) -> bool:
+    """ASCII digits only ("²" is a digit to str.isdigit, not to float())."""
+    return text.isascii() and text.isdigit()
+
+
 def _is_rfc3339(value: Any) -> bool:
-    if not isinstance(value, str) or len(value) < 10:
+    """A date-time the features parse (see ``_RFC3339``)."""
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         return False
     try:
         datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    except ValueError:  # a month 13, a day 32
         return False
     return True
 
@@ -106,6 +120,8 @@ def iter_profiles(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     raise InputError(
                         f"{path} line {number}: not valid JSON ({exc.msg} at column {exc.colno})"
                     ) from None
+                except RecursionError:
+                    raise InputError(f"{path} line {number}: JSON nested too deeply") from None
                 yield number, _check(path, number, record)
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise InputError(

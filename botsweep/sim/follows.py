@@ -25,9 +25,23 @@ _MAX_ID = 2**63 - 1
 
 def account_id(value: Any, where: str, key: str = "id") -> int:
     """``value`` as an int id, or a WorldError saying where it is and what is wrong."""
-    if isinstance(value, str) and _DECIMAL.match(value) and int(value) <= _MAX_ID:
+    if (isinstance(value, str) and _DECIMAL.fullmatch(value) and int(value) <= _MAX_ID
+            and (value == "0" or value[0] != "0")):  # as the API writes ids: no leading 0
         return int(value)
     raise WorldError(f"{where}: {key} {value!r} is not a decimal string such as \"1234\"")
+
+
+def _only_digits_and_commas(file: Path) -> bool:
+    """True when every row after the header holds only digits, commas and line ends, so
+    that the number parser below cannot read "3.0", "+3" or "1e0" as an id (nor round a
+    19-digit "...789.0" to another account)."""
+    other = re.compile(rb"[^0-9,\r\n]")
+    with file.open("rb") as handle:
+        handle.readline()
+        while chunk := handle.read(1 << 24):
+            if other.search(chunk):
+                return False
+    return True
 
 
 def _slow_scan_follows(file: Path) -> None:
@@ -64,14 +78,16 @@ def _row_line(file: Path, row: int) -> int:
 def read_follows(file: Path, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not file.is_file():
         raise WorldError(f"{file}: not found")
-    with file.open("r", encoding="utf-8", errors="replace") as handle:
-        header = handle.readline().strip()
+    with file.open("r", encoding="utf-8-sig", errors="replace") as handle:
+        header = handle.readline().strip()  # (a byte order mark, as Excel writes, is fine)
     if header != "follower_id,followee_id":
         raise WorldError(
             f"follows.csv line 1: header must be follower_id,followee_id, got {header!r}"
         )
     import pandas as pd
 
+    if not _only_digits_and_commas(file):
+        _slow_scan_follows(file)
     try:
         frame = pd.read_csv(file, dtype=np.int64, engine="c", skip_blank_lines=True,
                             na_filter=False)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from botsweep.crawler.replies import user_fields_problem
 from botsweep.errors import WorldError
 from botsweep.sim.follows import account_id as _account_id
 from botsweep.sim.follows import lookup, read_follows, write_follows
@@ -39,7 +40,7 @@ __all__ = [
 
 STATES = ("active", "protected", "suspended", "deleted")
 HIDDEN_STATES = frozenset({"suspended", "deleted"})
-_USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+_USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}")  # whole: fullmatch
 
 
 def parse_time(value: str) -> datetime:
@@ -146,7 +147,7 @@ def _read_world_json(path: Path) -> dict[str, Any]:
             f"{file}: not found; a world directory needs world.json, accounts.jsonl and "
             "follows.csv (make one with `botsweep sim generate --out DIR`)"
         )
-    raw = file.read_bytes()
+    raw = file.read_bytes().removeprefix(b"\xef\xbb\xbf")  # a byte order mark is fine
     try:
         data = json.loads(raw.decode("utf-8"))
     except json.JSONDecodeError as exc:
@@ -173,6 +174,8 @@ def _iter_jsonl(file: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     name = file.name
     with file.open("rb") as handle:
         for lineno, raw in enumerate(handle, start=1):
+            if lineno == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")  # a byte order mark is fine
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -186,8 +189,16 @@ def _iter_jsonl(file: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 raise WorldError(
                     f"{name} line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
                 ) from None
+            except RecursionError:
+                raise WorldError(f"{name} line {lineno}: JSON nested too deeply") from None
             if not isinstance(record, dict):
                 raise WorldError(f"{name} line {lineno}: expected a JSON object")
+            if "\\u" in line:  # an escape: a lone surrogate cannot be served as UTF-8
+                try:
+                    json.dumps(record, ensure_ascii=False).encode("utf-8")
+                except UnicodeEncodeError:
+                    raise WorldError(f"{name} line {lineno}: a \\u escape is half of a "
+                                     "surrogate pair (not valid Unicode)") from None
             yield lineno, record
 
 
@@ -206,7 +217,7 @@ def _load_accounts(path: Path) -> dict[int, dict[str, Any]]:
                 f"{where}: duplicate id {account_id} (first on line {first_line[account_id]})"
             )
         username = record.get("username")
-        if not isinstance(username, str) or not _USERNAME.match(username):
+        if not isinstance(username, str) or not _USERNAME.fullmatch(username):
             raise WorldError(f"{where}: username {username!r} is not 1-15 letters, digits or _")
         if username.lower() in usernames:
             raise WorldError(
@@ -215,6 +226,12 @@ def _load_accounts(path: Path) -> dict[int, dict[str, Any]]:
             )
         if not isinstance(record.get("name"), str):
             raise WorldError(f"{where}: name is missing or not a string")
+        problem = user_fields_problem(record)  # what the crawler would refuse, said now
+        if problem:
+            raise WorldError(f"{where}: {problem}")
+        if record.get("_label", "bot") not in ("bot", "human"):
+            raise WorldError(f"{where}: _label {record['_label']!r} is not \"bot\" or "
+                             "\"human\" (leave it out when unknown)")
         state = record.get("_state", "active")
         if state not in STATES:
             raise WorldError(f"{where}: _state {state!r} is not one of {', '.join(STATES)}")

@@ -139,6 +139,12 @@ def _broken(change: dict) -> dict:
     (_broken({"public_metrics.followers_count": "many"}), "followers_count must be a whole"),
     (_broken({"public_metrics.following_count": -3}), "following_count must be a whole"),
     (_broken({"created_at": "not a date"}), "'created_at' must be an ISO 8601 date-time"),
+    (_broken({"created_at": "2017-W16-4"}), "'created_at' must be an ISO 8601 date-time"),
+    (_broken({"created_at": "2014-03-01T12:00:00,5Z"}), "'created_at' must be an ISO 8601"),
+    (_broken({"_collected_at": "garbage"}), "'_collected_at' must be an ISO 8601 date-time"),
+    (_broken({"_collected_at": 1493596800}), "'_collected_at' must be an ISO 8601 date-time"),
+    (_broken({"public_metrics.followers_count": "\u00b2"}), "followers_count must be a whole"),
+    (_broken({"id": "\u00b9\u00b2\u00b3"}), "'id' must be a decimal string"),
     ({"id": 5, "screen_name": "jane", "followers_count": 3}, "a v1.1 user object"),
 ])
 def test_a_record_that_is_not_a_v2_user_is_refused_with_its_line(

@@ -170,3 +170,55 @@ def test_bytes_that_are_not_utf8_are_blamed_on_their_line(tmp_path: Path) -> Non
         handle.write(b'{"id": "9", "username": "bad\xff"}\n' + json.dumps(user(10, "ok")).encode()
                      + b"\n")
     assert _error(tmp_path) == "accounts.jsonl line 6: not UTF-8 text (byte 29)"
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [({"description": 5}, "accounts.jsonl line 2: user 2: field description is not a string"),
+     ({"protected": "false"}, "accounts.jsonl line 2: user 2: field protected is not"),
+     ({"public_metrics": {"followers_count": "many"}},
+      "accounts.jsonl line 2: user 2: public_metrics is not a map of counts"),
+     ({"entities": []}, "accounts.jsonl line 2: user 2: entities is not an object"),
+     ({"_label": "Bot"}, "accounts.jsonl line 2: _label 'Bot' is not \"bot\" or \"human\""),
+     ({"username": "bob\n"}, "accounts.jsonl line 2: username 'bob\\n' is not 1-15"),
+     ({"id": "0002"}, "accounts.jsonl line 2: id '0002' is not a decimal string")],
+)
+def test_fields_the_crawler_would_refuse_are_refused_when_the_world_loads(
+        tmp_path: Path, fields: dict, expected: str) -> None:
+    """One bad field served by the sim would make the crawler refuse the whole page it is
+    on (a list of thousands lost for one description); the world is refused instead."""
+    bob = user(2, "bob")
+    bob.update(fields)
+    accounts = [user(1, "alice"), bob, user(3, "carol")]
+    write_world(tmp_path / "w", accounts, [(1, 3)] if fields.get("id") else [(1, 3), (2, 3)])
+    assert _error(tmp_path).startswith(expected), _error(tmp_path)
+
+
+def test_a_lone_surrogate_is_refused_and_deep_nesting_is_one_line(tmp_path: Path) -> None:
+    root = write_world(tmp_path / "w")
+    lines = (root / "accounts.jsonl").read_text().splitlines()
+    lines[1] = lines[1].replace('"name": "', '"name": "trunc \\ud83d ', 1)
+    assert "\\ud83d" in lines[1]
+    (root / "accounts.jsonl").write_text("\n".join(lines) + "\n")
+    assert _error(tmp_path).startswith("accounts.jsonl line 2: a \\u escape is half of a")
+    lines[1] = "[" * 100_000 + "]" * 100_000
+    (root / "accounts.jsonl").write_text("\n".join(lines) + "\n")
+    assert _error(tmp_path) == "accounts.jsonl line 2: JSON nested too deeply"
+
+
+@pytest.mark.parametrize("row", ["3.0,1", "+3,1", "1e0,3", "2,1234567890123456789.0"])
+def test_a_follow_id_that_is_not_plain_digits_is_refused_not_rounded(
+        tmp_path: Path, row: str) -> None:
+    root = write_world(tmp_path / "w")
+    with (root / "follows.csv").open("a") as handle:
+        handle.write(row + "\n")
+    assert _error(tmp_path).startswith("follows.csv line 4: "), _error(tmp_path)
+
+
+def test_a_byte_order_mark_is_fine_in_every_world_file(tmp_path: Path) -> None:
+    root = write_world(tmp_path / "w", seeds=[1])
+    for name in ("world.json", "accounts.jsonl", "follows.csv"):
+        path = root / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    world = load_world(root)
+    assert world.seeds == [1] and world_edges(world) == {(1, 3), (2, 3)}
