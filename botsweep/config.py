@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import os
 import re
 import typing
@@ -378,6 +379,11 @@ def resolve_tokens(api: ApiSettings, environ: dict[str, str] | None = None) -> d
             f"no API token: set one of {names} in the environment, or name your own "
             "variable in api.bearer_token_env; `botsweep demo` needs no token"
         )
+    unset = [name for name in api.bearer_token_env if name not in tokens]
+    if unset:  # a pool smaller than meant: fewer requests per window, said once
+        logging.getLogger("botsweep.config").warning(
+            "api.bearer_token_env names %s, not set (or empty) in the environment: crawling "
+            "with %d of %d tokens", ", ".join(unset), len(tokens), len(api.bearer_token_env))
     for value in tokens.values():
         register_secret(value)
     return tokens

@@ -237,6 +237,16 @@ def test_resolve_tokens_reads_the_named_variables_and_redacts_them() -> None:
         resolve_tokens(api, {})
 
 
+def test_a_token_pool_with_a_variable_unset_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    api = load_settings(environ={"BOTSWEEP_API__BEARER_TOKEN_ENV": "TOK_A,TOK_B"}).api
+    with caplog.at_level("WARNING", logger="botsweep.config"):
+        assert resolve_tokens(api, {"TOK_A": "secret-token-a"}) == {"TOK_A": "secret-token-a"}
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert said == ["api.bearer_token_env names TOK_B, not set (or empty) in the environment: "
+                    "crawling with 1 of 2 tokens"]
+    assert "secret-token-a" not in caplog.text
+
+
 # --- bad files ----------------------------------------------------------------------------
 
 
