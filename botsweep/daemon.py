@@ -45,6 +45,7 @@ from botsweep.daemon_jobs import (
     BEAT_S,
     JobResult,
     clear_beat,
+    live_daemons,
     record_beat,
     record_job,
     run_in_subprocess,
@@ -293,6 +294,7 @@ class Daemon:
         # The report job's file, checked once: a reports volume that drops out later fails
         # the report job alone, never the crawl ticks.
         check_report_path(Path(self.settings.report.out), "report.out")
+        self._refuse_twin()
         self.prepare()
         # Our listener and job wrapper log misses, skips and failures, one line each.
         logging.getLogger("apscheduler").setLevel(logging.CRITICAL)
@@ -348,6 +350,20 @@ class Daemon:
                       extra={"event": "daemon_stop", "worker_id": self.worker_id,
                              "stuck": stuck})
         return clean
+
+    def _refuse_twin(self) -> None:
+        """Refuse to start while another live daemon runs under this worker id: the two
+        would take back each other's leases and overwrite each other's heartbeat."""
+        with self.db.connect() as conn:
+            twins = [d for d in live_daemons(conn, time.time())
+                     if d["worker_id"] == self.worker_id and (d["host"], d["pid"]) != (
+                         socket.gethostname(), os.getpid())]
+        if twins:
+            twin = twins[0]
+            raise ConfigError(
+                f"worker id {self.worker_id!r} is taken by a running daemon (pid {twin['pid']} "
+                f"on {twin['host']}, heard from {time.time() - twin['heard_at']:.0f} s ago); "
+                "give each daemon its own --worker-id (or crawler.worker_id)")
 
     def run(self) -> bool:
         """Run until SIGTERM/SIGINT (or ``stop``); True when the stop was clean."""

@@ -372,3 +372,35 @@ def test_the_report_job_is_given_the_daemons_config_file(
     daemon.config_path = tmp_path / "daemon.yaml"  # as `botsweep --config FILE daemon` sets it
     assert daemon.report_job().outcome == "ok"
     assert (seen["kind"], seen["config"]) == ("report", tmp_path / "daemon.yaml")
+
+
+def test_a_second_daemon_under_a_live_daemons_worker_id_is_refused(tmp_path: Path) -> None:
+    """Two daemons named alike (one name in a shared config file) would take back each
+    other's leases; the second is refused at start, naming the first."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from unittest import mock
+
+    from botsweep.daemon_jobs import record_beat
+
+    daemon, *_ = make_daemon(tmp_path)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with mock.patch("os.getpid", return_value=other.pid):  # its heartbeat, as if it
+            record_beat(daemon.db, "w-test", time.time())      # had written it
+        assert os.getpid() != other.pid
+        with pytest.raises(ConfigError, match=(
+                rf"^worker id 'w-test' is taken by a running daemon \(pid {other.pid} on "
+                rf"{socket.gethostname()}, heard from \d+ s ago\); give each daemon its own")):
+            daemon.start()
+        assert daemon._scheduler is None
+        twin, *_ = make_daemon(tmp_path / "b")  # its own database: no heartbeat there
+        twin.db = daemon.db
+        twin.worker_id = "w-other"
+        twin._refuse_twin()  # another id is fine
+    finally:
+        other.kill()
+        other.wait()
+    daemon._refuse_twin()  # and once that daemon's process is gone, the id is free again
