@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from botsweep.config import Settings
+from botsweep.crawler.retarget import stand_down
 from botsweep.crawler.stats import describe_crawl
 from botsweep.daemon_jobs import (
     BEAT_S,
@@ -189,7 +190,7 @@ class Daemon:
                              stop=self.stop)
         stats = engine.run(max_requests=sched.crawl_max_requests,
                            max_seconds=sched.crawl_max_seconds, until_idle=False,
-                           command="daemon")
+                           command="daemon", keep_claim=True)  # held until the daemon stops
         return JobResult(stats.outcome, describe_crawl(stats))
 
     def score_job(self) -> JobResult:
@@ -273,8 +274,11 @@ class Daemon:
 
     def _beat(self) -> None:
         """Say that this daemon runs (a failed write is logged; the next beat retries)."""
+        from botsweep.crawler.retarget import renew_claim
+
         try:
             record_beat(self.db, self.worker_id, self._started_at)
+            renew_claim(self.db, self.worker_id, time.time())  # its target, between ticks
         except BotsweepError as exc:
             log.warning("daemon %s: cannot record its heartbeat: %s", self.worker_id, exc)
 
@@ -339,6 +343,7 @@ class Daemon:
             for job_id in JOB_IDS:
                 record_job(self.db, self.worker_id, job_id, next_run_at=None)
             clear_beat(self.db, self.worker_id)
+            stand_down(self.db, self.worker_id, time.time())  # its claim on the target
         except BotsweepError as exc:
             log.error("cannot record the stop: %s", exc)
         if clean:

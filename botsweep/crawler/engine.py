@@ -190,8 +190,10 @@ class CrawlEngine:
         max_seconds: float | None = None,
         until_idle: bool = True,
         command: str = "crawl",
+        keep_claim: bool = False,
     ) -> CrawlStats:
         """Crawl; stop on the follows-request budget, the time limit, idleness or ``stop``.
+        A daemon's tick ``keep_claim``s: its claim on the target outlives the run.
 
         Raises :class:`~botsweep.errors.ApiUnreachable` when the API stays unreachable."""
         started = self.clock.now()
@@ -242,7 +244,7 @@ class CrawlEngine:
         finally:
             self.stats.waiting_until = None
             self.frontier.release_all()
-            stand_down(self.db, self.worker_id, self.clock.now())
+            stand_down(self.db, self.worker_id, self.clock.now(), keep_own=keep_claim)
             self._end_run()
             self.emit()
         return self.stats

@@ -30,8 +30,10 @@ said so, at each refresh); a worker that would rank the queue for another target
 worker claiming the stored one is live (heard from within ``LIVE_S``) stops with a
 ConfigError naming it instead.  A refitted campaign model is the same target.  A crawl
 that ends withdraws its own claim (:func:`stand_down`), so once no worker of the old target
-crawls, the next crawl may hunt something else at once; a crashed worker is not heard from,
-and its claim lapses after ``LIVE_S`` (and is cleared at the next crawl's end).
+crawls, the next crawl may hunt something else at once; a daemon keeps its claim between
+its crawl ticks (renewed at each heartbeat, :func:`renew_claim`) and withdraws it when it
+stops.  A crashed worker is not heard from, and its claim lapses after ``LIVE_S`` (and is
+cleared at the next crawl's end), or at once where its process is known to be gone.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ if TYPE_CHECKING:
     from botsweep.crawler.decide import ScoringContext
 
 __all__ = ["RANKED_KEY", "HUNTER_PREFIX", "REFRESH_S", "LIVE_S", "claim_key", "ranking_key",
-           "refresh", "sync_target", "score_missing", "stand_down", "hunting"]
+           "refresh", "renew_claim", "sync_target", "score_missing", "stand_down", "hunting"]
 
 log = logging.getLogger("botsweep.crawler")
 
@@ -126,14 +128,24 @@ def hunting(conn: Connection) -> dict[str, object]:
                         for worker, target, at, _ in _claims(conn)]}
 
 
-def stand_down(db: Database, worker: str, now: float) -> None:
-    """Withdraw ``worker``'s claim (its crawl has ended), and clear claims that lapsed or
-    whose process is gone."""
+def stand_down(db: Database, worker: str, now: float, *, keep_own: bool = False) -> None:
+    """Withdraw ``worker``'s claim (its crawl has ended; a daemon's between its ticks, with
+    ``keep_own``, keeps it), and clear claims that lapsed or whose process is gone."""
     with db.begin() as conn:
         gone = [key for other, _, at, key, dead in _all_claims(conn)
-                if dead or other == worker or now - at >= LIVE_S]
+                if dead or (other == worker and not keep_own) or now - at >= LIVE_S]
         if gone:
             conn.execute(meta.delete().where(meta.c.key.in_(gone)))
+
+
+def renew_claim(db: Database, worker: str, now: float) -> None:
+    """Say again that ``worker`` hunts what it claimed (a daemon between its crawl ticks,
+    at each heartbeat), so that its claim does not lapse while it lives."""
+    with db.begin() as conn:
+        for other, target, _, key, _ in _all_claims(conn):
+            if other == worker:
+                value = json.dumps({"worker": worker, "target": target, "at": now, **here()})
+                conn.execute(meta.update().where(meta.c.key == key).values(value=value))
 
 
 def _check_no_live_rival(conn: Connection, key: str, worker: str, now: float) -> None:

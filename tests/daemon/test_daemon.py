@@ -404,3 +404,35 @@ def test_a_second_daemon_under_a_live_daemons_worker_id_is_refused(tmp_path: Pat
         other.kill()
         other.wait()
     daemon._refuse_twin()  # and once that daemon's process is gone, the id is free again
+
+
+def test_a_daemon_holds_its_target_between_ticks_until_it_stops(tmp_path: Path) -> None:
+    """A crawl for another target is refused while a daemon hunting bots runs, between its
+    ticks too (each tick used to give its claim up at its end), and allowed once it stops."""
+    from botsweep.crawler import retarget
+    from tests.crawler.test_retarget import FakeCampaign, _context
+
+    daemon, _source, clock, db = make_daemon(tmp_path, crawl_max_requests=2,
+                                             crawl_every_s=3600)
+    daemon.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # the first tick runs at once, then none for 1 h
+            with db.connect() as conn:
+                runs_done = conn.execute(select(func.count()).select_from(runs).where(
+                    runs.c.ended_at.is_not(None))).scalar_one()
+            if runs_done:
+                break
+            time.sleep(0.1)
+        assert runs_done == 1
+        with db.connect() as conn:
+            assert [w["worker"] for w in retarget.hunting(conn)["workers"]] == ["w-test"]
+        with pytest.raises(ConfigError, match="worker w-test is crawling this database for bot"):
+            _context("campaign", FakeCampaign()).refresh(db, clock.now() + 5, force=True,
+                                                          worker="cli")
+    finally:
+        assert daemon.shutdown()
+    with db.connect() as conn:
+        assert retarget.hunting(conn)["workers"] == []
+    assert _context("campaign", FakeCampaign()).refresh(db, clock.now() + 6, force=True,
+                                                         worker="cli")
