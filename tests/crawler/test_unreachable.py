@@ -231,20 +231,29 @@ def test_a_server_outage_longer_than_a_tasks_retries_uses_up_no_attempts(
     assert stored_edges(db) == stored_edges(clean_graph(tmp_path))
 
 
-def test_an_endless_server_outage_stops_the_crawl_with_one_line(
-    setup: tuple[Database, Outage, FakeClock],
-) -> None:
+def _endless(setup: tuple[Database, Outage, FakeClock], fail: Callable[[], Exception],
+             ) -> tuple[str, dict[tuple[str, int], tuple[str, int, str | None]]]:
+    """Crawl a list, then fail every request with ``fail()``: the error, and the tasks as
+    they were before the outage."""
     db, source, clock = setup
     engine_for(db, source, clock).run(max_requests=1)
     before = tasks(db)
-    source.fail, source.down = server_error, True
+    source.fail, source.down = fail, True
     with pytest.raises(ApiUnreachable) as info:
         engine_for(db, source, clock).run()
-    assert str(info.value) == (
+    assert info.value.exit_code == 1 and tasks(db) == before
+    return str(info.value), before
+
+
+def test_an_endless_server_outage_stops_the_crawl_with_one_line(
+    setup: tuple[Database, Outage, FakeClock],
+) -> None:
+    message, before = _endless(setup, server_error)
+    assert message == (
         f"the API at {BASE} is failing: 5 requests in a row got a server error (server "
         "error 503: Service Unavailable), so the crawl gave up (api.max_unreachable: 5); "
         "no task used up an attempt, so crawl again later")
-    assert info.value.exit_code == 1 and tasks(db) == before
+    db, source, clock = setup
     with pytest.raises(ApiUnreachable) as info:
         engine_for(db, source, clock, max_unreachable=50).run(max_requests=2)
     assert str(info.value).startswith(
@@ -256,13 +265,7 @@ def test_an_endless_server_outage_stops_the_crawl_with_one_line(
 def test_a_hung_api_stops_the_crawl_as_one_that_gets_no_reply(
     setup: tuple[Database, Outage, FakeClock],
 ) -> None:
-    db, source, clock = setup
-    engine_for(db, source, clock).run(max_requests=1)
-    before = tasks(db)
-    source.fail, source.down = timed_out, True
-    with pytest.raises(ApiUnreachable) as info:
-        engine_for(db, source, clock).run()
-    assert str(info.value).startswith(
+    message, _ = _endless(setup, timed_out)
+    assert message.startswith(
         f"cannot reach the API at {BASE}: 5 requests in a row got no reply (no reply within "
         "5 s), so the crawl gave up")
-    assert tasks(db) == before
