@@ -238,7 +238,8 @@ def _seed_state(row: Any, unresolved: dict[str, str | None]) -> str:
 
 def check_health(status: dict[str, Any], stale_after_s: float, now: float | None = None,
                  worker_id: str | None = None) -> str:
-    """'' when the last crawl tick is recent, else a one-line reason (for ``status --check``).
+    """'' when the last crawl tick is recent, did not fail, and its daemon still runs (or
+    stopped cleanly), else a one-line reason (for ``status --check``).
 
     With ``worker_id`` only that worker's ticks count, so that one container's health
     check fails when its own worker stalls while others in the same database go on."""
@@ -254,4 +255,8 @@ def check_health(status: dict[str, Any], stale_after_s: float, now: float | None
         return f"the last crawl tick ran {age:.0f} s ago (more than {stale_after_s:.0f} s)"
     if newest["last_outcome"] == "error":
         return f"the last crawl tick failed: {newest['last_detail'] or 'no detail'}"
+    if newest.get("next_run_at") and not newest.get("daemon_running", True):
+        # a clean stop clears the next run; this daemon was killed, or its machine lost
+        return (f"no daemon running: worker {newest['worker_id']} did not stop cleanly and "
+                f"is gone (its last crawl tick ran {age:.0f} s ago)")
     return ""

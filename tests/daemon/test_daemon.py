@@ -154,6 +154,15 @@ def test_job_runs_are_recorded_for_status(tmp_path: Path) -> None:
     last = by_job["crawl"]["last_run_at"]
     assert check_health(status, stale_after_s=60, now=last + 30) == ""
     assert "ran 120 s ago" in check_health(status, stale_after_s=60, now=last + 120)
+    # the same tick, its daemon gone without a clean stop (the next run still booked)
+    for row in status["jobs"]:
+        row.update(next_run_at=last + 60, daemon_running=False)
+    assert check_health(status, stale_after_s=60, now=last + 30) == (
+        "no daemon running: worker w-test did not stop cleanly and is gone (its last crawl "
+        "tick ran 30 s ago)")
+    for row in status["jobs"]:
+        row.update(next_run_at=None)  # a clean stop: not a fault
+    assert check_health(status, stale_after_s=60, now=last + 30) == ""
 
 
 def test_record_job_keeps_the_last_run_when_only_the_schedule_changes(tmp_path: Path) -> None:
