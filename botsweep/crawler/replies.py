@@ -330,10 +330,14 @@ def _parse_ok(body: bytes, endpoint: str, max_items: int, account_id: int | None
         raise _Malformed("errors is not a list of objects")
     is_list = endpoint in _LISTS
     owner_error: tuple[State, str] | None = None
+    owner_other = ""  # an error about the list's owner that names no known state
     errors: list[AccountError] = []
     for entry in raw_errors:
         state = classify(entry)
         value = entry.get("value", entry.get("resource_id"))
+        if is_list and state is None and entry.get("parameter") == "id" and not owner_other:
+            owner_other = _clean(": ".join(str(entry[k]) for k in ("title", "detail", "type")
+                                           if isinstance(entry.get(k), str)))
         if state is None or not isinstance(value, str) or entry.get("resource_type", "user") != (
             "user"
         ):
@@ -347,10 +351,10 @@ def _parse_ok(body: bytes, endpoint: str, max_items: int, account_id: int | None
     if not isinstance(meta, dict):
         raise _Malformed("meta is not an object")
     if "data" not in doc:
+        who = f"account {account_id}" if account_id is not None else "the account"
+        what = "followers" if endpoint.endswith("followers") else "following"
         if is_list and owner_error is not None:
             state, detail = owner_error
-            who = f"account {account_id}" if account_id is not None else "the account"
-            what = "followers" if endpoint.endswith("followers") else "following"
             cls = {"suspended": Suspended, "not_found": NotFound, "protected": Protected}[state]
             raise cls(f"{who} is {state.replace('_', ' ')}: cannot read its {what} ({detail})")
         if is_list and not raw_errors and meta.get("result_count") == 0:
@@ -359,6 +363,8 @@ def _parse_ok(body: bytes, endpoint: str, max_items: int, account_id: int | None
             return [], _next_token(meta), []
         if not is_list and errors:
             return [], None, errors
+        if owner_other:  # the API refuses this list for a reason botsweep does not know:
+            raise Fatal(f"{who}: the API gives no {what} list ({owner_other})")
         raise _Malformed("no data list and no account errors")
     data = doc["data"]
     if not isinstance(data, list):

@@ -201,3 +201,21 @@ def test_no_credits_and_a_spent_usage_cap_are_fatal_not_a_wait() -> None:
     with pytest.raises(RateLimited):  # an ordinary 429 still waits for the window
         parse_reply(429, rate, json.dumps({"title": "Too Many Requests"}).encode(),
                     endpoint=FOLLOWERS, token_key="K", now=NOW, max_items=20)
+
+
+def test_a_list_refused_for_a_reason_not_known_fails_at_once_with_the_apis_words() -> None:
+    """An error about the list's owner that names no known state (here the spec's
+    ResourceUnavailableProblem) is not a garbled reply worth five retries: the task fails
+    at once, saying why, and `frontier retry` can queue it again."""
+    from botsweep.errors import Fatal
+
+    body = {"errors": [{"parameter": "id", "resource_type": "user", "value": "42",
+                        "title": "Forbidden", "detail": "User is not available.",
+                        "type": "https://api.twitter.com/2/problems/resource-unavailable"}]}
+    with pytest.raises(Fatal) as info:
+        parse_reply(200, {}, json.dumps(body).encode(), endpoint=FOLLOWERS, token_key="K",
+                    now=NOW, max_items=20, account_id=42)
+    assert not isinstance(info.value, Transient)
+    assert str(info.value) == (
+        "account 42: the API gives no followers list (Forbidden: User is not available.: "
+        "https://api.twitter.com/2/problems/resource-unavailable)")
