@@ -133,11 +133,14 @@ class Reach:
         self.reason = ""
         self.server_errors = 0  # of the streak, how many were 5xx replies
         self._dropped: dict[Hashable, int] = {}  # work -> replies seen at its first drop
+        self._streak_work: set[frozenset[Hashable]] = set()  # what this streak's requests
+        self._suspects: set[Hashable] = set()  # were for; work a whole streak failed on
 
     def replied(self) -> None:
         """A reply came (of any kind): the API is reachable."""
         self.streak = 0
         self.server_errors = 0
+        self._streak_work.clear()
         self.replies += 1
         self.until = 0.0
 
@@ -146,17 +149,24 @@ class Reach:
 
         ``work`` names what the request was for (task or account keys).  Returns True when
         the failure is that request's, not the service's: it was sent (its connection was
-        dropped, or it got a 5xx) and the API has answered other requests since that
-        work's first such failure.  Such a failure uses up an attempt, and neither counts
-        towards the streak nor backs the crawl off.
+        dropped, it timed out or it got a 5xx) and either the API has answered other
+        requests since that work's first such failure, or a whole streak of ``limit``
+        failures was this one request's (nothing else was there to try: the last list left,
+        which the server always fails on, must not look like an outage forever, so from
+        then on its failures are charged).  Such a failure uses up an attempt, and neither
+        counts towards the streak nor backs the crawl off.
         """
         keys = list(work)
         sent = getattr(exc, "sent", True)
         charge = sent and any(self._dropped.get(k, self.replies) < self.replies
-                              for k in keys)
+                              or k in self._suspects for k in keys)
         for key in keys:
             self._dropped.setdefault(key, self.replies)
         if charge:
+            return True
+        self._streak_work.add(frozenset(keys))
+        if sent and self.streak + 1 >= self.limit and len(self._streak_work) == 1:
+            self._suspects.update(keys)  # the streak was all this request's
             return True
         self.streak += 1
         server = is_server_error(exc)
@@ -226,9 +236,9 @@ class Reach:
 
 
 def is_server_error(exc: Exception) -> bool:
-    """A 5xx reply (a sign of an outage while every request gets one)."""
+    """A 5xx reply, or a 408 (a sign of an outage while every request gets one)."""
     return isinstance(exc, Transient) and not isinstance(exc, Unreachable) and (
-        exc.kind == "5xx")
+        exc.kind == "5xx" or getattr(exc, "status", None) == 408)
 
 
 def is_outage_sign(exc: Exception) -> bool:

@@ -233,10 +233,13 @@ def test_a_server_outage_longer_than_a_tasks_retries_uses_up_no_attempts(
 
 def _endless(setup: tuple[Database, Outage, FakeClock], fail: Callable[[], Exception],
              ) -> tuple[str, dict[tuple[str, int], tuple[str, int, str | None]]]:
-    """Crawl a list, then fail every request with ``fail()``: the error, and the tasks as
-    they were before the outage."""
+    """Crawl a list, seed a second account (so that more than one request is there to
+    fail: with one alone, an outage cannot be told from a request the server always fails
+    on, which is charged), then fail every request with ``fail()``: the error, and the
+    tasks as they were before the outage."""
     db, source, clock = setup
     engine_for(db, source, clock).run(max_requests=1)
+    add_seeds(db, [AccountRef(id=CELEB)], label="bot", now=clock.now())
     before = tasks(db)
     source.fail, source.down = fail, True
     with pytest.raises(ApiUnreachable) as info:
@@ -269,3 +272,22 @@ def test_a_hung_api_stops_the_crawl_as_one_that_gets_no_reply(
     assert message.startswith(
         f"cannot reach the API at {BASE}: 5 requests in a row got no reply (no reply within "
         "5 s), so the crawl gave up")
+
+
+@pytest.mark.parametrize("fail", [server_error, timed_out], ids=["5xx", "timeout"])
+def test_the_last_list_left_that_the_server_always_fails_on_fails_in_the_end(
+    tmp_path: Path, fail: Callable[[], Exception],
+) -> None:
+    """With nothing else left to ask, a whole streak of failures of one request is that
+    request's: it uses up its attempts and is marked failed, and the crawl ends rather than
+    stopping as if the API were down, run after run."""
+    clock = FakeClock()
+    db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    add_seeds(db, [AccountRef(id=HUB)], label="bot", now=clock.now())
+    source = FakeSource(flower_world(), clock)
+    source.faults[("following", HUB, None)] = [fail() for _ in range(200)]
+    engine = engine_for(db, source, clock)
+    engine.run()
+    assert engine.stats.outcome == "idle" and engine.stats.failed_tasks == 1
+    state, attempts, _ = tasks(db)[("following", HUB)]
+    assert state == "failed" and attempts == 5
