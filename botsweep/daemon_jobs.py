@@ -261,14 +261,14 @@ def record_beat(db: Database, worker_id: str, started_at: float,
                         "pid": os.getpid(), "pid_ns": pid_namespace(),
                         "started_at": started_at,
                         "heard_at": time.time() if now is None else now})
-    with db.begin() as conn:
+    with db.begin(turn=False) as conn:  # its own row: never behind a long transaction
         conn.execute(db.upsert(meta, ["key"], ["value"]),
                      [{"key": _beat_key(worker_id), "value": value}])
 
 
 def clear_beat(db: Database, worker_id: str) -> None:
     """The daemon ``worker_id`` has stopped: remove its heartbeat."""
-    with db.begin() as conn:
+    with db.begin(turn=False) as conn:
         conn.execute(meta.delete().where(meta.c.key == _beat_key(worker_id)))
 
 

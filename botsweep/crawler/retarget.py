@@ -140,8 +140,9 @@ def stand_down(db: Database, worker: str, now: float, *, keep_own: bool = False)
 
 def renew_claim(db: Database, worker: str, now: float) -> None:
     """Say again that ``worker`` hunts what it claimed (a daemon between its crawl ticks,
-    at each heartbeat), so that its claim does not lapse while it lives."""
-    with db.begin() as conn:
+    at each heartbeat), so that its claim does not lapse while it lives (its own row:
+    never behind a long transaction)."""
+    with db.begin(turn=False) as conn:
         for other, target, _, key, _ in _all_claims(conn):
             if other == worker:
                 value = json.dumps({"worker": worker, "target": target, "at": now, **here()})

@@ -47,7 +47,7 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 _migrate_lock = threading.Lock()
 _CONFLICTS = ("40P01", "40001")  # deadlock_detected, serialization_failure
 _PG_LOCK_KEY = 0x62737770  # "bswp": the advisory lock class for botsweep's migrations
-_PG_WRITE_KEY = 0x62737778  # "bswx": botsweep's write transactions, one at a time
+_PG_WRITE_KEY = 0x62737778  # "bswx": botsweep's write transactions, one at a time (per schema)
 
 
 def translate_db_error(exc: BaseException) -> StorageError:
@@ -58,6 +58,12 @@ def translate_db_error(exc: BaseException) -> StorageError:
         return DatabaseConflict(
             f"the transaction conflicted with another worker's ({_one_line(orig)}) and was "
             "rolled back; nothing of it was kept, so the same work can be tried again"
+        )
+    if getattr(orig, "sqlstate", None) == "55P03":  # PostgreSQL's lock_timeout
+        return DatabaseLocked(
+            "another botsweep process held the database's write turn (or a row) for longer "
+            "than database.busy_timeout_s; the transaction was rolled back, so retry when it "
+            "has finished, or raise database.busy_timeout_s"
         )
     if "locked" in text_ or "busy" in text_:
         return DatabaseLocked(
@@ -253,7 +259,7 @@ class Database:
         command.upgrade(cfg, "head")
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
+    def begin(self, *, turn: bool = True) -> Iterator[Connection]:
         """A transaction: committed on success, rolled back (and translated) on error.
 
         On SQLite it starts with ``BEGIN IMMEDIATE``: the write lock is taken (or waited
@@ -261,15 +267,19 @@ class Database:
         is still true when it writes.  On PostgreSQL it takes botsweep's transaction-level
         advisory lock the same way: the workers' transactions (a page write re-ranks queued
         lists that another worker's may be re-ranking too) then never deadlock, and they
-        are short, since no request to the API is made inside one.  The driver's own
-        errors (a page write uses its cursor directly) are translated like SQLAlchemy's."""
+        are short, since no request to the API is made inside one.  Its waits (for the
+        turn, or a row) end after ``database.busy_timeout_s`` with :class:`DatabaseLocked`,
+        as on SQLite.  ``turn=False`` is for a write that touches only its own row (a
+        daemon's heartbeat), which must not wait behind a long transaction.  The driver's
+        own errors (a page write uses its cursor directly) are translated like SQLAlchemy's."""
         try:
             with self.engine.begin() as conn:
                 if self.is_sqlite:
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
-                else:  # one writer at a time, as on SQLite: no deadlock between workers
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                 {"key": _PG_WRITE_KEY})
+                elif turn:  # one writer at a time, as on SQLite: no deadlock between workers
+                    wait_ms = max(1, int(self.settings.busy_timeout_s * 1000))
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")  # an int
+                    self.hold_lock(conn, _PG_WRITE_KEY)
                 yield conn
         except (OperationalError, sqlite3.OperationalError) as exc:
             raise translate_db_error(exc) from None

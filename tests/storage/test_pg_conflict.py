@@ -80,3 +80,59 @@ def test_a_deadlock_is_a_conflict_not_a_sqlite_lock(two_rows: Database) -> None:
     message = str(conflict)
     assert "deadlock" in message and "sqlite" not in message.lower() and "\n" not in message
     assert _links(two_rows) == {1: 1, 2: 1}  # the winner's transaction alone was kept
+
+
+def test_a_turn_held_too_long_is_a_one_line_lock_error_and_a_heartbeat_never_waits(
+        pg_url: str) -> None:
+    from botsweep.config import DatabaseSettings
+    from botsweep.daemon_jobs import record_beat
+    from botsweep.errors import DatabaseLocked
+
+    db = Database(DatabaseSettings(url=pg_url, busy_timeout_s=0.5))
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db.begin() as conn:
+            conn.execute(select(1))
+            holding.set()
+            done.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        started = time.monotonic()
+        record_beat(db, "w1", started_at=0.0)  # its own row: not behind the held turn
+        assert time.monotonic() - started < 0.4
+        with pytest.raises(DatabaseLocked) as info:
+            with db.begin() as conn:
+                conn.execute(select(1))
+        waited = time.monotonic() - started
+        assert 0.4 < waited < 5, waited
+        message = str(info.value)
+        assert "write turn" in message and "database.busy_timeout_s" in message
+        assert "sqlite" not in message.lower() and "\n" not in message
+    finally:
+        done.set()
+        holder.join(10)
+        db.dispose()
+
+
+def test_a_turn_is_per_schema(pg_url: str) -> None:
+    """Two deployments in two schemas of one database do not wait for each other."""
+    from botsweep.config import DatabaseSettings
+    from tests.pg import pg_url_or_skip
+
+    with pg_url_or_skip() as other_url:  # (a shared turn would end in DatabaseLocked, 2 s)
+        first = Database(pg_url)
+        other = Database(DatabaseSettings(url=other_url, busy_timeout_s=2))
+        try:
+            with first.begin() as conn:
+                conn.execute(select(1))
+                started = time.monotonic()
+                with other.begin() as other_conn:  # another schema: no wait
+                    other_conn.execute(select(1))
+                assert time.monotonic() - started < 1.0
+        finally:
+            first.dispose()
+            other.dispose()
