@@ -232,6 +232,7 @@ class CrawlEngine:
                 self.clock.sleep(max(0.05, min(wake - self.clock.now(), 30.0)))
             else:
                 self.stats.outcome = "stopped"
+            self.lookups.absorb()  # the last page's profiles, before this run's cache goes
             if self.stats.outcome in ("budget", "time"):  # nothing replied in the whole run
                 self.reach.check_end(ran_out(self.stats.outcome, command, max_requests,
                                               max_seconds))

@@ -229,9 +229,9 @@ def _load_accounts(path: Path) -> dict[int, dict[str, Any]]:
         problem = user_fields_problem(record)  # what the crawler would refuse, said now
         if problem:
             raise WorldError(f"{where}: {problem}")
-        if record.get("_label", "bot") not in ("bot", "human"):
+        if record.get("_label") not in (None, "bot", "human"):
             raise WorldError(f"{where}: _label {record['_label']!r} is not \"bot\" or "
-                             "\"human\" (leave it out when unknown)")
+                             "\"human\" (leave it out, or null, when unknown)")
         state = record.get("_state", "active")
         if state not in STATES:
             raise WorldError(f"{where}: _state {state!r} is not one of {', '.join(STATES)}")

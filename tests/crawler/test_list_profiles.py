@@ -71,3 +71,21 @@ def test_profiles_dropped_while_waiting_are_looked_up_as_before(tmp_path: Path) 
     profiles, probs, _, edges = outcome(db)  # (the policy may order its lists otherwise)
     assert (profiles, probs, edges) == tuple(outcome(plain_db)[i] for i in (0, 1, 3))
     assert looked_up(source) - {HUB, CELEB, 14}  # the rest were asked for again
+
+
+def test_the_profiles_of_a_runs_last_page_are_kept_when_the_run_ends(tmp_path: Path) -> None:
+    """A daemon tick (or crawl --max-requests) that ends on its budget right after a list
+    page: the page's profiles are stored then, not looked up again by the next run."""
+    clock = FakeClock()
+    db = Database(f"sqlite:///{tmp_path / 'ticks.db'}")
+    add_seeds(db, [AccountRef(id=HUB), AccountRef(id=CELEB)], label="bot", now=clock.now())
+    source = FakeSource(flower_world(), clock, profiles_on_lists=True)
+    scoring = ScoringContext(policy=make_policy("smart"), bot=NameScorer(), threshold=0.5)
+    for _ in range(30):  # one follows request per run, as short daemon ticks make
+        engine = CrawlEngine(db, source, Settings(), scoring, clock=clock, worker_id="w1")
+        if engine.run(max_requests=1, until_idle=False).outcome == "idle":
+            break
+    assert looked_up(source) <= {HUB, CELEB, 14}
+    _, _, plain_db = run(tmp_path, "plain", on_lists=False)
+    profiles, probs, _, edges = outcome(db)
+    assert (profiles, probs, edges) == tuple(outcome(plain_db)[i] for i in (0, 1, 3))

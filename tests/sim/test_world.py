@@ -215,6 +215,13 @@ def test_a_follow_id_that_is_not_plain_digits_is_refused_not_rounded(
     assert _error(tmp_path).startswith("follows.csv line 4: "), _error(tmp_path)
 
 
+def test_an_unknown_label_may_be_null_as_in_a_partly_labelled_profile_file(
+        tmp_path: Path) -> None:
+    write_world(tmp_path / "w", [user(1, "alice", _label=None), user(2, "bob"),
+                                 user(3, "carol", _label="bot")], [(1, 3)])
+    assert load_world(tmp_path / "w").bots() == {3}
+
+
 def test_a_byte_order_mark_is_fine_in_every_world_file(tmp_path: Path) -> None:
     root = write_world(tmp_path / "w", seeds=[1])
     for name in ("world.json", "accounts.jsonl", "follows.csv"):
