@@ -123,6 +123,9 @@ class ReportSettings(_Section):
     max_nodes: int = Field(30_000, ge=1)
 
 
+_CRON_FIELD = re.compile(r"[0-9A-Za-z*/,?-]+")
+
+
 class ScheduleSettings(_Section):
     crawl_every_s: float = Field(60.0, gt=0)
     crawl_max_requests: int = Field(50, ge=1)
@@ -132,6 +135,17 @@ class ScheduleSettings(_Section):
     report_at_start: bool = True
     misfire_grace_s: float = Field(120.0, gt=0)
     stale_after_s: float = Field(900.0, gt=0)
+
+    @field_validator("report_cron")
+    @classmethod
+    def _five_cron_fields(cls, value: str) -> str:
+        """The shape of a crontab line, checked with the file (APScheduler, which reads
+        the fields themselves, is loaded only by the daemon)."""
+        fields = value.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
+            raise ValueError(f"not a cron expression ({len(fields)} fields); write five, "
+                             "minute hour day month weekday, e.g. '0 * * * *' for every hour")
+        return value
 
 
 class Settings(BaseSettings):

@@ -107,8 +107,13 @@ def test_crawl_tick_held_back_by_retry_delays_says_waiting_not_rate_limited(
 
 
 def test_bad_report_cron_is_a_config_error(tmp_path: Path) -> None:
-    daemon, *_ = make_daemon(tmp_path, report_cron="every hour")
-    with pytest.raises(ConfigError, match="schedule.report_cron = 'every hour'"):
+    # the wrong shape: refused with the config, before any daemon is built
+    with pytest.raises(ConfigError, match=r"schedule.report_cron = '0 \* \* \* \* \*': not a "
+                       r"cron expression \(6 fields\); write five"):
+        make_daemon(tmp_path, report_cron="0 * * * * *")
+    # five fields, one out of range: refused when the daemon builds its schedule
+    daemon, *_ = make_daemon(tmp_path, report_cron="61 * * * *")
+    with pytest.raises(ConfigError, match="schedule.report_cron = '61 \\* \\* \\* \\*'"):
         daemon.build_scheduler()
 
 
@@ -279,7 +284,7 @@ def test_a_crawl_tick_that_cannot_reach_the_api_fails_the_health_check_until_it_
 
 
 def test_a_daemon_refused_at_start_leaves_no_trace(tmp_path: Path) -> None:
-    daemon, *_ = make_daemon(tmp_path, report_cron="every hour")
+    daemon, *_ = make_daemon(tmp_path, report_cron="61 * * * *")
     with pytest.raises(ConfigError, match="schedule.report_cron"):
         daemon.run()
     with daemon.db.connect() as conn:
