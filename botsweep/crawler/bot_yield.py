@@ -192,7 +192,6 @@ def rank_queued(conn: Connection, ctx: ScoringContext, *, sink_unwanted: bool,
             ranked += [{"k": kind, "a": candidate.account_id, "p": wanted.get(kind, 0.0)}
                        for kind in kinds]
     if ranked:
-        ranked.sort(key=lambda r: (r["k"], r["a"]))  # one row order for every worker
         given = bindparam("p")
         if lower_only:
             given = case((frontier.c.priority > bindparam("p"), bindparam("p")),

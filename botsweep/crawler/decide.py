@@ -211,9 +211,6 @@ def update_novelty(conn: Connection, db: Database, ctx: ScoringContext) -> None:
 
 def _queue(conn: Connection, db: Database, decisions: Sequence[Any], smart: bool,
            now: float) -> None:
-    # Rows in one order (kind, account) for every worker, so two workers' transactions
-    # that touch the same rows lock them in the same order (no deadlock between them).
-    decisions = sorted(decisions, key=lambda d: (d.kind, d.account_id))
     rows = [
         {"kind": d.kind, "account_id": d.account_id, "priority": d.priority,
          "enqueued_at": now, "state": "skipped" if d.skip else "pending",
