@@ -170,7 +170,9 @@ class CrawlEngine:
         if not is_outage_sign(exc):
             return False
         now = self.clock.now()
-        charged = self.reach.failed(exc, work, now)  # type: ignore[arg-type]
+        charged = self.reach.failed(exc, work, now,  # type: ignore[arg-type]
+                                    lambda: self.frontier.only_work(
+                                        work, self.crawler.max_attempts))  # type: ignore[arg-type]
         if not charged and self.reach.streak < self.reach.limit:
             log.info("%s from %s (%s, %d in a row); next request in %.1f s",
                      self.reach.what_failed(), self.reach.base_url, self.reach.reason,

@@ -110,6 +110,23 @@ class Frontier:
                 .where(frontier.c.kind.in_(kinds), self._claimable(now)).limit(1)
             ).first() is not None
 
+    def only_work(self, work: Sequence[tuple[str, int]], max_attempts: int) -> bool:
+        """True when nothing but ``work`` (("task", id) and ("account", id) keys) is queued
+        at all, whatever its rate limits, retry delays or leases: no other pending or
+        leased task, no other profile waiting for a lookup."""
+        tasks = [key for kind, key in work if kind == "task"]
+        profiles = [key for kind, key in work if kind == "account"]
+        with self.db.connect() as conn:
+            other_task = conn.execute(select(frontier.c.id).where(
+                frontier.c.state.in_(("pending", "leased")),
+                frontier.c.id.not_in(tasks)).limit(1)).first()
+            if other_task is not None:
+                return False
+            return conn.execute(select(accounts.c.id).where(
+                accounts.c.fetched_at.is_(None), accounts.c.state.is_(None),
+                accounts.c.lookup_attempts < max_attempts,
+                accounts.c.id.not_in(profiles)).limit(1)).first() is None
+
     def next_ready_at(self, kinds: Sequence[str], now: float) -> float | None:
         """When the earliest task held back by a retry delay becomes claimable."""
         with self.db.connect() as conn:

@@ -29,13 +29,16 @@ its connection dropped, it timed out or it got a 5xx, the work waits until just 
 backoff, so other work goes first; once the API has answered others since that work's
 first such failure, the next one is that request's fault rather than the service's (an
 account whose list the server always fails on), and is charged as an ordinary attempt.
+When that work is the only work queued at all, nothing else can answer: after a whole
+streak of its own failures it is charged the same way, so the last list left does not stop
+every crawl as an outage for good.
 """
 
 from __future__ import annotations
 
 import random
 import socket
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 
 import requests
 from requests.exceptions import ProxyError, SSLError
@@ -144,17 +147,18 @@ class Reach:
         self.replies += 1
         self.until = 0.0
 
-    def failed(self, exc: Transient, work: Iterable[Hashable], now: float) -> bool:
+    def failed(self, exc: Transient, work: Iterable[Hashable], now: float,
+               alone: Callable[[], bool] = lambda: False) -> bool:
         """Count a request that got no reply, or a 5xx, and start backing off.
 
         ``work`` names what the request was for (task or account keys).  Returns True when
         the failure is that request's, not the service's: it was sent (its connection was
         dropped, it timed out or it got a 5xx) and either the API has answered other
-        requests since that work's first such failure, or a whole streak of ``limit``
-        failures was this one request's (nothing else was there to try: the last list left,
-        which the server always fails on, must not look like an outage forever, so from
-        then on its failures are charged).  Such a failure uses up an attempt, and neither
-        counts towards the streak nor backs the crawl off.
+        requests since that work's first such failure, or a whole streak of at least two
+        sent failures was this one request's while ``alone()`` says nothing else at all is
+        queued (the last list left, which the server always fails on, must not look like an
+        outage run after run; from then on its failures are charged).  Such a failure uses
+        up an attempt, and neither counts towards the streak nor backs the crawl off.
         """
         keys = list(work)
         sent = getattr(exc, "sent", True)
@@ -164,9 +168,10 @@ class Reach:
             self._dropped.setdefault(key, self.replies)
         if charge:
             return True
-        self._streak_work.add(frozenset(keys))
-        if sent and self.streak + 1 >= self.limit and len(self._streak_work) == 1:
-            self._suspects.update(keys)  # the streak was all this request's
+        self._streak_work.add(frozenset(keys) if sent else frozenset({("unsent",)}))
+        if (sent and self.streak + 1 >= max(2, self.limit) and len(self._streak_work) == 1
+                and alone()):
+            self._suspects.update(keys)  # the streak was all this request's, and no other
             return True
         self.streak += 1
         server = is_server_error(exc)

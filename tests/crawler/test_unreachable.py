@@ -291,3 +291,27 @@ def test_the_last_list_left_that_the_server_always_fails_on_fails_in_the_end(
     assert engine.stats.outcome == "idle" and engine.stats.failed_tasks == 1
     state, attempts, _ = tasks(db)[("following", HUB)]
     assert state == "failed" and attempts == 5
+
+
+def test_an_outage_while_the_follows_windows_are_spent_charges_no_lookup(
+        tmp_path: Path) -> None:
+    """The usual state of a daemon: both follows endpoints wait for their windows, so only
+    a lookup batch can be tried. A 503 streak on it is an outage (other work is queued),
+    not that batch's fault: no lookup attempt is used."""
+    from botsweep.crawler.replies import ENDPOINTS
+
+    clock = FakeClock()
+    db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    add_seeds(db, [AccountRef(id=HUB), AccountRef(id=CELEB)], label="bot", now=clock.now())
+    source = Outage(FakeSource(flower_world(), clock), fail=server_error)
+    source.down = True
+    engine = engine_for(db, source, clock)
+    for kind in ("followers", "following"):
+        engine.ledger.on_rate_limited("TOKEN_A", ENDPOINTS[kind], clock.now() + 900,
+                                      clock.now())
+    with pytest.raises(ApiUnreachable, match="5 requests in a row got a server error"):
+        engine.run()
+    assert {call[0] for call in source.inner.calls} <= {"users"}  # (none reached it)
+    with db.connect() as conn:
+        assert conn.execute(select(accounts.c.lookup_attempts)
+                            .where(accounts.c.lookup_attempts > 0)).first() is None
