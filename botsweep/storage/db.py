@@ -267,18 +267,21 @@ class Database:
         is still true when it writes.  On PostgreSQL it takes botsweep's transaction-level
         advisory lock the same way: the workers' transactions (a page write re-ranks queued
         lists that another worker's may be re-ranking too) then never deadlock, and they
-        are short, since no request to the API is made inside one.  Its waits (for the
-        turn, or a row) end after ``database.busy_timeout_s`` with :class:`DatabaseLocked`,
-        as on SQLite.  ``turn=False`` is for a write that touches only its own row (a
-        daemon's heartbeat), which must not wait behind a long transaction.  The driver's
+        are short, since no request to the API is made inside one.  A writer waits for
+        the turn as long as the holder works (a long re-ranking is legitimate), but a holder
+        that stalls (idle in its transaction for twice ``database.busy_timeout_s``: a
+        paused process, a lost host) loses its session, and with it the turn.
+        ``turn=False`` is for a write that touches only its own row (a daemon's heartbeat),
+        which must not wait behind a long transaction.  The driver's
         own errors (a page write uses its cursor directly) are translated like SQLAlchemy's."""
         try:
             with self.engine.begin() as conn:
                 if self.is_sqlite:
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
                 elif turn:  # one writer at a time, as on SQLite: no deadlock between workers
-                    wait_ms = max(1, int(self.settings.busy_timeout_s * 1000))
-                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")  # an int
+                    idle_ms = max(1000, int(2 * self.settings.busy_timeout_s * 1000))
+                    conn.exec_driver_sql(  # an int (ms): a stalled holder loses the turn
+                        f"SET LOCAL idle_in_transaction_session_timeout = {idle_ms}")
                     self.hold_lock(conn, _PG_WRITE_KEY)
                 yield conn
         except (OperationalError, sqlite3.OperationalError) as exc:
