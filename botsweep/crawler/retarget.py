@@ -143,10 +143,18 @@ def renew_claim(db: Database, worker: str, now: float) -> None:
     at each heartbeat), so that its claim does not lapse while it lives (its own row:
     never behind a long transaction)."""
     with db.begin(turn=False) as conn:
-        for other, target, _, key, _ in _all_claims(conn):
-            if other == worker:
-                value = json.dumps({"worker": worker, "target": target, "at": now, **here()})
-                conn.execute(meta.update().where(meta.c.key == key).values(value=value))
+        key = claim_key(worker)
+        old = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+        try:
+            target = str(json.loads(old)["target"]) if old is not None else None
+        except (ValueError, TypeError, KeyError):
+            target = None
+        if target is None:
+            return
+        value = json.dumps({"worker": worker, "target": target, "at": now, **here()})
+        # only if unchanged since read: a tick that just claimed a new target keeps it
+        conn.execute(meta.update().where(meta.c.key == key, meta.c.value == old)
+                     .values(value=value))
 
 
 def _check_no_live_rival(conn: Connection, key: str, worker: str, now: float) -> None:

@@ -105,7 +105,7 @@ class World:
         for account_id, record in self.accounts.items():
             state = self.state(account_id)
             states[state] = states.get(state, 0) + 1
-            label = str(record.get("_label", "unknown"))
+            label = str(record.get("_label") or "unknown")
             labels[label] = labels.get(label, 0) + 1
         return {
             "name": self.name,
