@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from botsweep.crawler.decide import apply_profiles
+from botsweep.crawler.replies import MAX_LOOKUP
 from botsweep.storage.schema import accounts
 
 if TYPE_CHECKING:
@@ -78,6 +79,8 @@ class ListProfiles:
             if waiting:
                 by_time.setdefault(fetched_at, []).append(user)
         for fetched_at, users in sorted(by_time.items()):
-            counts = apply_profiles(conn, engine.db, engine.scoring, users, {}, fetched_at)
-            engine.stats.profiled += counts["profiled"]
-            engine.stats.likely_bots += counts["likely"]
+            for start in range(0, len(users), MAX_LOOKUP):  # as lookup replies came: less
+                batch = users[start:start + MAX_LOOKUP]     # memory at once, same decisions
+                counts = apply_profiles(conn, engine.db, engine.scoring, batch, {}, fetched_at)
+                engine.stats.profiled += counts["profiled"]
+                engine.stats.likely_bots += counts["likely"]
