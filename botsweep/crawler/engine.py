@@ -158,10 +158,12 @@ class CrawlEngine:
             raise CrawlAborted(f"the API refused the crawl: {exc}") from None
         return outcome
 
-    def page_arrived(self, page: Page, endpoint: str, token_key: str) -> None:
-        """A reply: feed its rate headers to the ledger, and note that the API answers."""
+    def page_arrived(self, page: Page, endpoint: str, token_key: str,
+                     work: Sequence[Hashable] = ()) -> None:
+        """A reply: feed its rate headers to the ledger, and note that the API answers
+        (and that ``work``, answered, owes nothing for its earlier failures)."""
         self.ledger.observe(token_key, endpoint, page.rate, self.clock.now())
-        self.reach.replied()
+        self.reach.replied(work)
 
     def spare(self, exc: SourceError, work: Sequence[Hashable]) -> bool:
         """True when ``exc`` got no reply (in time), or a 5xx, not yet known to be the
@@ -374,7 +376,7 @@ class CrawlEngine:
                 self.stats.failed_tasks += 1
                 log.warning("giving up on %s of %s: %s", task.kind, task.account_id, exc)
             return
-        self.page_arrived(page, endpoint, token_key)
+        self.page_arrived(page, endpoint, token_key, [("task", task.id)])
         fetched_at = page.fetched_at.timestamp()
         cursor = page.next_cursor
         if cursor is not None and cursor == task.cursor:  # would read this page forever

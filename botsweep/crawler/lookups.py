@@ -104,7 +104,7 @@ class LookupSteps:
                 ids, engine.backoff(max(attempts.values(), default=0), exc))
             self._give_up(ids, attempts, str(exc))
             return True
-        engine.page_arrived(page, endpoint, token_key)
+        engine.page_arrived(page, endpoint, token_key, [("account", i) for i in ids])
         fetched_at = page.fetched_at.timestamp()
         asked = set(ids)
         users = [u for u in page.items if int(u["id"]) in asked]
@@ -196,7 +196,7 @@ class LookupSteps:
                     engine.stats.failed_tasks += 1
                     log.warning("giving up on resolving @%s: %s", task.handle, exc)
             return True
-        engine.page_arrived(page, endpoint, token_key)
+        engine.page_arrived(page, endpoint, token_key, [("task", t.id) for t in tasks])
         fetched_at = page.fetched_at.timestamp()
         by_handle = {str(u.get("username", "")).lower(): u for u in page.items}
         errors = {e.value.lower(): e.state for e in page.errors}

@@ -139,8 +139,12 @@ class Reach:
         self._streak_work: set[frozenset[Hashable]] = set()  # what this streak's requests
         self._suspects: set[Hashable] = set()  # were for; work a whole streak failed on
 
-    def replied(self) -> None:
-        """A reply came (of any kind): the API is reachable."""
+    def replied(self, work: Iterable[Hashable] = ()) -> None:
+        """A reply came (of any kind): the API is reachable.  ``work`` got its answer: its
+        earlier failures are forgotten (a later outage starts it afresh)."""
+        for key in work:
+            self._dropped.pop(key, None)
+            self._suspects.discard(key)
         self.streak = 0
         self.server_errors = 0
         self._streak_work.clear()

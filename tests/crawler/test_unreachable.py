@@ -315,3 +315,21 @@ def test_an_outage_while_the_follows_windows_are_spent_charges_no_lookup(
     with db.connect() as conn:
         assert conn.execute(select(accounts.c.lookup_attempts)
                             .where(accounts.c.lookup_attempts > 0)).first() is None
+
+
+def test_work_that_got_its_answer_owes_nothing_for_earlier_failures() -> None:
+    """A list that failed once in an early outage and was then read is not charged for its
+    first failure in a later outage; one that was never answered still is."""
+    import random
+
+    from botsweep.crawler.reach import Reach
+    from botsweep.crawler.retry import RetryPolicy
+
+    reach = Reach(BASE, 5, RetryPolicy(), random.Random(0))
+    answered, unanswered = ("task", 1), ("task", 3)
+    assert not reach.failed(server_error(), [answered], 0.0)  # outage 1
+    assert not reach.failed(server_error(), [unanswered], 1.0)
+    reach.replied([("task", 2)])  # the API is back; the first list is read
+    reach.replied([answered])
+    assert not reach.failed(server_error(), [answered], 10.0)  # outage 2: not its own yet
+    assert reach.failed(server_error(), [unanswered], 11.0)  # others were answered since
