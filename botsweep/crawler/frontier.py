@@ -119,7 +119,10 @@ class Frontier:
         with self.db.connect() as conn:
             other_task = conn.execute(select(frontier.c.id).where(
                 frontier.c.state.in_(("pending", "leased")),
-                frontier.c.id.not_in(tasks)).limit(1)).first()
+                frontier.c.id.not_in(tasks),
+                # a seed's lists wait for its profile: they are this work, not other work
+                or_(frontier.c.account_id.is_(None),
+                    frontier.c.account_id.not_in(profiles))).limit(1)).first()
             if other_task is not None:
                 return False
             return conn.execute(select(accounts.c.id).where(

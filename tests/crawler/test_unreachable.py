@@ -302,8 +302,10 @@ def test_an_outage_while_the_follows_windows_are_spent_charges_no_lookup(
 
     clock = FakeClock()
     db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
-    add_seeds(db, [AccountRef(id=HUB), AccountRef(id=CELEB)], label="bot", now=clock.now())
+    add_seeds(db, [AccountRef(id=HUB)], label="bot", now=clock.now())
     source = Outage(FakeSource(flower_world(), clock), fail=server_error)
+    engine_for(db, source, clock).run(max_requests=1)  # a list read: its ids to look up
+    add_seeds(db, [AccountRef(id=CELEB)], label="bot", now=clock.now())
     source.down = True
     engine = engine_for(db, source, clock)
     for kind in ("followers", "following"):
@@ -311,7 +313,6 @@ def test_an_outage_while_the_follows_windows_are_spent_charges_no_lookup(
                                       clock.now())
     with pytest.raises(ApiUnreachable, match="5 requests in a row got a server error"):
         engine.run()
-    assert {call[0] for call in source.inner.calls} <= {"users"}  # (none reached it)
     with db.connect() as conn:
         assert conn.execute(select(accounts.c.lookup_attempts)
                             .where(accounts.c.lookup_attempts > 0)).first() is None
@@ -333,3 +334,28 @@ def test_work_that_got_its_answer_owes_nothing_for_earlier_failures() -> None:
     reach.replied([answered])
     assert not reach.failed(server_error(), [answered], 10.0)  # outage 2: not its own yet
     assert reach.failed(server_error(), [unanswered], 11.0)  # others were answered since
+
+
+def test_a_seed_whose_profile_the_server_always_fails_on_fails_in_the_end(
+        tmp_path: Path) -> None:
+    """The seed's lists wait for its profile, so the failing lookup is the only work that
+    can go: it is charged and given up on, and the crawl ends (it used to stop every run
+    as an outage, with the seed's lists never read)."""
+    clock = FakeClock()
+    db = Database(f"sqlite:///{tmp_path / 'crawl.db'}")
+    add_seeds(db, [AccountRef(id=HUB)], label="bot", now=clock.now())
+    inner = FakeSource(flower_world(), clock)
+    real_lookup = inner.lookup_users
+
+    def lookup(ids: Any, *, token_key: str) -> Any:
+        if HUB in ids:
+            raise server_error()
+        return real_lookup(ids, token_key=token_key)
+
+    inner.lookup_users = lookup  # type: ignore[method-assign]
+    engine = engine_for(db, inner, clock)
+    engine.run()
+    assert engine.stats.outcome == "idle" and engine.stats.failed_tasks == 1
+    with db.connect() as conn:
+        assert conn.execute(select(accounts.c.lookup_attempts)
+                            .where(accounts.c.id == HUB)).scalar() == 5
