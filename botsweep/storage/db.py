@@ -59,6 +59,12 @@ def translate_db_error(exc: BaseException) -> StorageError:
             f"the transaction conflicted with another worker's ({_one_line(orig)}) and was "
             "rolled back; nothing of it was kept, so the same work can be tried again"
         )
+    if getattr(orig, "sqlstate", None) == "25P03":  # idle_in_transaction_session_timeout
+        return StorageError(
+            "this process stalled inside a transaction for longer than twice "
+            "database.busy_timeout_s, so PostgreSQL ended its session (freeing the write "
+            "turn for the others); the transaction was rolled back: run the command again"
+        )
     if getattr(orig, "sqlstate", None) == "55P03":  # PostgreSQL's lock_timeout
         return DatabaseLocked(
             "another botsweep process held the database's write turn (or a row) for longer "
@@ -285,6 +291,10 @@ class Database:
                     self.hold_lock(conn, _PG_WRITE_KEY)
                 yield conn
         except (OperationalError, sqlite3.OperationalError) as exc:
+            raise translate_db_error(exc) from None
+        except DBAPIError as exc:  # psycopg's session-ended error is an InternalError
+            if getattr(exc.orig, "sqlstate", None) != "25P03":
+                raise
             raise translate_db_error(exc) from None
 
     @contextmanager

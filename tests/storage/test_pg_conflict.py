@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import OperationalError
 
-from botsweep.errors import DatabaseConflict
+from botsweep.errors import DatabaseConflict, StorageError
 from botsweep.storage.db import Database, translate_db_error
 from botsweep.storage.schema import accounts
 
@@ -118,6 +118,9 @@ def test_a_stalled_holder_loses_the_turn_and_a_heartbeat_never_waits(pg_url: str
         holder.join(10)
         db.dispose()
     assert holder_error, "the stalled holder kept its session"
+    message = str(holder_error[0])  # one line saying what happened, no SQL, no traceback
+    assert isinstance(holder_error[0], StorageError), repr(holder_error[0])
+    assert "stalled inside a transaction" in message and "\n" not in message
 
 
 def test_a_turn_is_per_schema(pg_url: str) -> None:
