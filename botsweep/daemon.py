@@ -119,6 +119,7 @@ class Daemon:
         self._bot_model = bot_model
         self._scoring: Any = None
         self._ledger: Any = None
+        self._reach: Any = None  # the crawl ticks' Reach (botsweep.crawler.reach)
         self._scheduler: Any = None
         self._running: dict[str, float] = {}
         self._children: set[subprocess.Popen[str]] = set()
@@ -188,6 +189,10 @@ class Daemon:
         engine = CrawlEngine(self.db, self._source, self.settings, self._scoring,
                              clock=self.clock, ledger=self._ledger, worker_id=self.worker_id,
                              stop=self.stop)
+        # One Reach over the ticks: a tick that tries one held request and ends 'waiting'
+        # still adds to the streak, so an outage is reported and a request that fails
+        # alone is charged, however few requests each tick makes.
+        engine.reach = self._reach = self._reach or engine.reach
         stats = engine.run(max_requests=sched.crawl_max_requests,
                            max_seconds=sched.crawl_max_seconds, until_idle=False,
                            command="daemon", keep_claim=True)  # held until the daemon stops

@@ -201,6 +201,7 @@ class CrawlEngine:
 
         Raises :class:`~botsweep.errors.ApiUnreachable` when the API stays unreachable."""
         started = self.clock.now()
+        self.reach.rearm()  # (a daemon's Reach outlives its ticks)
         self.frontier.reclaim_on_start()
         # a new target or campaign model (ConfigError if a live worker hunts another target)
         self.scoring.refresh(self.db, started, force=True, worker=self.worker_id)

@@ -139,6 +139,13 @@ class Reach:
         self._streak_work: set[frozenset[Hashable]] = set()  # what this streak's requests
         self._suspects: set[Hashable] = set()  # were for; work a whole streak failed on
 
+    def rearm(self) -> None:
+        """At the start of a run: a streak that ended the last run at ``limit`` may go on
+        (one more failure ends this run too; one reply clears it).  A daemon keeps one
+        Reach over its ticks, so that a streak, and a request that fails alone, can span
+        ticks that each make one request."""
+        self.streak = min(self.streak, self.limit - 1)
+
     def replied(self, work: Iterable[Hashable] = ()) -> None:
         """A reply came (of any kind): the API is reachable.  ``work`` got its answer: its
         earlier failures are forgotten (a later outage starts it afresh)."""

@@ -450,3 +450,29 @@ def test_a_daemon_holds_its_target_between_ticks_until_it_stops(tmp_path: Path) 
         assert retarget.hunting(conn)["workers"] == []
     assert _context("campaign", FakeCampaign()).refresh(db, clock.now() + 6, force=True,
                                                          worker="cli")
+
+
+def test_a_list_the_server_always_fails_on_is_given_up_over_daemon_ticks(
+        tmp_path: Path) -> None:
+    """Each tick tries the held list once and ends 'waiting'; the streak spans the ticks
+    (one Reach per daemon), so the list that fails alone is charged and given up on,
+    instead of one wasted request per tick for ever."""
+    from botsweep.errors import BotsweepError, Transient
+
+    daemon, source, clock, db = make_daemon(tmp_path, crawl_max_requests=5)
+    source.faults[("following", 1, None)] = [
+        Transient("simulated 503", kind="5xx") for _ in range(100)]
+    for _ in range(60):
+        try:
+            daemon.crawl_tick()
+        except BotsweepError:
+            pass
+        clock.advance(120)
+        with db.connect() as conn:
+            states = set(conn.execute(select(frontier.c.state)).scalars())
+        if states <= {"failed", "done", "skipped"}:
+            break
+    with db.connect() as conn:
+        rows = dict(conn.execute(select(frontier.c.kind, frontier.c.state)
+                                 .where(frontier.c.account_id == 1)).all())
+    assert rows["following"] == "failed", rows  # (its followers: none, so not read)
