@@ -110,6 +110,14 @@ def export_campaign(db: Database, given: str | None = None,
     named = only_campaign(db)
     if named and named not in fitted:
         return named, _unfitted(f"campaign {named!r} (the only one seeds and labels name)", named)
+    if not fitted and not named:
+        from botsweep.campaign.store import campaign_names
+
+        several = campaign_names(db)
+        if several:  # named by seeds or labels, none fitted: say why the column is empty
+            return None, (f"campaigns {', '.join(several)} have no fitted campaign model, so "
+                          "campaign_probability is empty; fit one with `botsweep campaign "
+                          "fit --campaign NAME`")
     if named or not fitted:
         return named, None
     if len(fitted) == 1:

@@ -223,3 +223,20 @@ def test_the_only_campaign_named_but_not_fitted_says_its_column_is_empty(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "campaign 'pron' (the only one seeds and labels name)" in err[0]
     assert "botsweep campaign fit --campaign pron" in err[0]
+
+
+def test_several_campaigns_named_and_none_fitted_say_the_column_is_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from botsweep.seeding import AccountRef, add_seeds
+
+    people = population()
+    pron = [aid for aid, (kind, _) in people.items() if kind == "pron"]
+    db = build_db(tmp_path, people, seeds=pron[:5])  # seeded for pron and for farm
+    add_seeds(db, [AccountRef(id=a) for a in pron[5:10]], label="bot", campaign="farm")
+    db.dispose()
+    assert main(["export", "--out", "out"]) == 0
+    assert _campaign_column("out/accounts.csv") == {}
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "campaigns farm, pron have no fitted campaign model" in err[0]
+    assert "botsweep campaign fit --campaign NAME" in err[0]
