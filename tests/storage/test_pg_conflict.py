@@ -141,3 +141,35 @@ def test_a_turn_is_per_schema(pg_url: str) -> None:
         finally:
             first.dispose()
             other.dispose()
+
+
+def test_a_heartbeat_does_not_turn_a_new_claim_back(pg_url: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The claim renewal takes no turn; a tick that claims a new target between its read
+    and its write keeps the new target (the write only lands on the value it read)."""
+    import json
+
+    from botsweep.crawler import retarget
+    from botsweep.storage.schema import meta
+
+    db = Database(pg_url)
+    try:
+        key = retarget.claim_key("w1")
+        with db.begin() as conn:
+            conn.execute(insert(meta), [{"key": key, "value": json.dumps(
+                {"worker": "w1", "target": "bot", "at": 0.0})}])
+        real_here = retarget.here
+        newer = json.dumps({"worker": "w1", "target": "campaign:pron", "at": 5.0})
+
+        def tick_claims_meanwhile() -> dict[str, Any]:
+            with db.begin() as conn:  # another connection: the tick's new claim, committed
+                conn.execute(update(meta).where(meta.c.key == key).values(value=newer))
+            return real_here()
+
+        monkeypatch.setattr(retarget, "here", tick_claims_meanwhile)
+        retarget.renew_claim(db, "w1", 10.0)
+        with db.connect() as conn:
+            stored = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+        assert json.loads(stored)["target"] == "campaign:pron"
+    finally:
+        db.dispose()
