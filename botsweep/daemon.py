@@ -303,8 +303,9 @@ class Daemon:
         # The report job's file, checked once: a reports volume that drops out later fails
         # the report job alone, never the crawl ticks.
         check_report_path(Path(self.settings.report.out), "report.out")
-        self._refuse_twin()
         self.prepare()
+        self._started_at = time.time()
+        self._take_worker_id()
         # Our listener and job wrapper log misses, skips and failures, one line each.
         logging.getLogger("apscheduler").setLevel(logging.CRITICAL)
         sched = self.settings.schedule
@@ -316,7 +317,6 @@ class Daemon:
                  extra={"event": "daemon_start", "worker_id": self.worker_id,
                         "database": self.db.dialect, "database_location": self.db.location})
         self._scheduler = scheduler
-        self._started_at = time.time()
         self._scheduler.start()
         self._record_schedule()
         self._beat()
@@ -361,13 +361,17 @@ class Daemon:
                              "stuck": stuck})
         return clean
 
-    def _refuse_twin(self) -> None:
-        """Refuse to start while another live daemon runs under this worker id: the two
-        would take back each other's leases and overwrite each other's heartbeat."""
-        with self.db.connect() as conn:
+    def _take_worker_id(self) -> None:
+        """Refuse to start while another live daemon runs under this worker id (the two
+        would take back each other's leases and overwrite each other's heartbeat); else
+        write the first heartbeat.  Check and write are one transaction, which takes the
+        write turn, so two daemons started at the same instant cannot both pass."""
+        with self.db.begin() as conn:
             twins = [d for d in live_daemons(conn, time.time())
                      if d["worker_id"] == self.worker_id and (d["host"], d["pid"]) != (
                          socket.gethostname(), os.getpid())]
+            if not twins:
+                record_beat(self.db, self.worker_id, self._started_at, conn=conn)
         if twins:
             twin = twins[0]
             raise ConfigError(

@@ -255,15 +255,19 @@ def _beat_key(worker_id: str) -> str:
 
 
 def record_beat(db: Database, worker_id: str, started_at: float,
-                now: float | None = None) -> None:
-    """Say that the daemon ``worker_id`` (this process, on this host) is running."""
+                now: float | None = None, conn: Any = None) -> None:
+    """Say that the daemon ``worker_id`` (this process, on this host) is running (in
+    ``conn``'s transaction when given)."""
     value = json.dumps({"worker_id": worker_id, "host": socket.gethostname(),
                         "pid": os.getpid(), "pid_ns": pid_namespace(),
                         "started_at": started_at,
                         "heard_at": time.time() if now is None else now})
-    with db.begin(turn=False) as conn:  # its own row: never behind a long transaction
+    if conn is not None:
         conn.execute(db.upsert(meta, ["key"], ["value"]),
                      [{"key": _beat_key(worker_id), "value": value}])
+        return
+    with db.begin(turn=False) as own:  # its own row: never behind a long transaction
+        record_beat(db, worker_id, started_at, now, own)
 
 
 def clear_beat(db: Database, worker_id: str) -> None:

@@ -413,11 +413,11 @@ def test_a_second_daemon_under_a_live_daemons_worker_id_is_refused(tmp_path: Pat
         twin, *_ = make_daemon(tmp_path / "b")  # its own database: no heartbeat there
         twin.db = daemon.db
         twin.worker_id = "w-other"
-        twin._refuse_twin()  # another id is fine
+        twin._take_worker_id()  # another id is fine
     finally:
         other.kill()
         other.wait()
-    daemon._refuse_twin()  # and once that daemon's process is gone, the id is free again
+    daemon._take_worker_id()  # and once that daemon's process is gone, the id is free again
 
 
 def test_a_daemon_holds_its_target_between_ticks_until_it_stops(tmp_path: Path) -> None:
