@@ -54,22 +54,17 @@ def translate_db_error(exc: BaseException) -> StorageError:
     """Our StorageError for a driver error, with a message that says what to do."""
     orig = getattr(exc, "orig", exc)
     text_ = str(orig).lower()
-    if getattr(orig, "sqlstate", None) in _CONFLICTS:  # PostgreSQL ("deadlock ... blocked")
+    sqlstate = getattr(orig, "sqlstate", None)  # PostgreSQL's error code (psycopg)
+    if sqlstate in _CONFLICTS:  # before "locked": the text says "deadlock ... blocked"
         return DatabaseConflict(
             f"the transaction conflicted with another worker's ({_one_line(orig)}) and was "
             "rolled back; nothing of it was kept, so the same work can be tried again"
         )
-    if getattr(orig, "sqlstate", None) == "25P03":  # idle_in_transaction_session_timeout
+    if sqlstate == "25P03":  # idle_in_transaction_session_timeout
         return StorageError(
             "this process stalled inside a transaction for longer than twice "
             "database.busy_timeout_s, so PostgreSQL ended its session (freeing the write "
             "turn for the others); the transaction was rolled back: run the command again"
-        )
-    if getattr(orig, "sqlstate", None) == "55P03":  # PostgreSQL's lock_timeout
-        return DatabaseLocked(
-            "another botsweep process held the database's write turn (or a row) for longer "
-            "than database.busy_timeout_s; the transaction was rolled back, so retry when it "
-            "has finished, or raise database.busy_timeout_s"
         )
     if "locked" in text_ or "busy" in text_:
         return DatabaseLocked(
@@ -278,8 +273,8 @@ class Database:
         that stalls (idle in its transaction for twice ``database.busy_timeout_s``: a
         paused process, a lost host) loses its session, and with it the turn.
         ``turn=False`` is for a write that touches only its own row (a daemon's heartbeat),
-        which must not wait behind a long transaction.  The driver's
-        own errors (a page write uses its cursor directly) are translated like SQLAlchemy's."""
+        which must not wait behind a long transaction.  The driver's own errors (a page
+        write uses its cursor directly) are translated like SQLAlchemy's."""
         try:
             with self.engine.begin() as conn:
                 if self.is_sqlite:
