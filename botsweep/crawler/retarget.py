@@ -68,7 +68,6 @@ REFRESH_S = 30.0  # how often a running crawl looks for a refitted campaign mode
 LIVE_S = 180.0
 _CHUNK = 500
 _SCORE_BATCH = 2000
-_RANK_LOCK = 0x62737772  # Database.hold_lock class for ranking the queue ("bswr")
 
 
 def ranking_key(ctx: ScoringContext) -> str:
@@ -233,9 +232,8 @@ def sync_target(db: Database, ctx: ScoringContext, now: float,
                 _say_hunting(conn, db, key, worker, now)
         return False
     with db.begin() as conn:
-        # One worker ranks; the others wait here and then find the queue ranked (two
-        # workers updating the same rows in their own orders could deadlock).
-        db.hold_lock(conn, _RANK_LOCK)
+        # One worker ranks; the others wait for the write turn (Database.begin) and then
+        # find the queue ranked.
         if _stored_key(conn) == key:  # another worker ranked it meanwhile: claim it too
             if worker is not None:
                 _say_hunting(conn, db, key, worker, now)
