@@ -165,16 +165,15 @@ class CrawlEngine:
         self.ledger.observe(token_key, endpoint, page.rate, self.clock.now())
         self.reach.replied(work)
 
-    def spare(self, exc: SourceError, work: Sequence[Hashable]) -> bool:
+    def spare(self, exc: SourceError, work: Sequence[tuple[str, int]]) -> bool:
         """True when ``exc`` got no reply (in time), or a 5xx, not yet known to be the
         request's own: the caller gives ``work`` back untouched, and the crawl backs off
         before its next request (:mod:`botsweep.crawler.reach`)."""
         if not is_outage_sign(exc):
             return False
         now = self.clock.now()
-        charged = self.reach.failed(exc, work, now,  # type: ignore[arg-type]
-                                    lambda: self.frontier.only_work(
-                                        work, self.crawler.max_attempts))  # type: ignore[arg-type]
+        charged = self.reach.failed(exc, work, now, lambda: self.frontier.only_work(
+            work, self.crawler.max_attempts))
         if not charged and self.reach.streak < self.reach.limit:
             log.info("%s from %s (%s, %d in a row); next request in %.1f s",
                      self.reach.what_failed(), self.reach.base_url, self.reach.reason,

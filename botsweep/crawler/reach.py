@@ -39,6 +39,7 @@ from __future__ import annotations
 import random
 import socket
 from collections.abc import Callable, Hashable, Iterable
+from typing import TypeGuard
 
 import requests
 from requests.exceptions import ProxyError, SSLError
@@ -187,8 +188,8 @@ class Reach:
         self.streak += 1
         server = is_server_error(exc)
         self.server_errors += server
-        self.reason = getattr(exc, "reason", "") or str(exc)
-        after = (getattr(exc, "retry_after", None) or 0.0) if server else 0.0
+        self.reason = exc.reason
+        after = (exc.retry_after or 0.0) if server else 0.0
         self.until = now + max(self.delay(self.streak), after)
         return False
 
@@ -257,7 +258,7 @@ def is_server_error(exc: Exception) -> bool:
         exc.kind == "5xx" or getattr(exc, "status", None) == 408)
 
 
-def is_outage_sign(exc: Exception) -> bool:
+def is_outage_sign(exc: Exception) -> TypeGuard[Transient]:
     """No reply, no reply in time, or a 5xx: the service's failure while every request
     fails so, the request's own once others get replies."""
     return isinstance(exc, Unreachable) or is_server_error(exc) or (
