@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from botsweep.config import Settings
-from botsweep.crawler.retarget import stand_down
+from botsweep.crawler.retarget import renew_claim, stand_down
 from botsweep.crawler.stats import describe_crawl
 from botsweep.daemon_jobs import (
     BEAT_S,
@@ -279,8 +279,6 @@ class Daemon:
 
     def _beat(self) -> None:
         """Say that this daemon runs (a failed write is logged; the next beat retries)."""
-        from botsweep.crawler.retarget import renew_claim
-
         try:
             record_beat(self.db, self.worker_id, self._started_at)
             renew_claim(self.db, self.worker_id, time.time())  # its target, between ticks

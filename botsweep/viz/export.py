@@ -94,7 +94,7 @@ def export_campaign(db: Database, given: str | None = None,
     campaign that seeds and labels name, else the only fitted campaign model, else the
     latest fitted of several (with the note saying so); None when no model was fitted.
     """
-    from botsweep.campaign.store import fitted_campaigns
+    from botsweep.campaign.store import campaign_names, fitted_campaigns
 
     fitted = fitted_campaigns(db)
     if given:
@@ -111,8 +111,6 @@ def export_campaign(db: Database, given: str | None = None,
     if named and named not in fitted:
         return named, _unfitted(f"campaign {named!r} (the only one seeds and labels name)", named)
     if not fitted and not named:
-        from botsweep.campaign.store import campaign_names
-
         several = campaign_names(db)
         if several:  # named by seeds or labels, none fitted: say why the column is empty
             return None, (f"campaigns {', '.join(several)} have no fitted campaign model, so "
