@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from botsweep.errors import InputError
+from botsweep.jsonl import json_lines
 from botsweep.models.features import COUNT_FIELDS
 
 __all__ = ["read_profiles", "iter_profiles", "profile_files", "dataset_name_for_file"]
@@ -107,21 +108,8 @@ def iter_profiles(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     number = 0
     with _open(path) as handle:
         try:
-            for number, raw in enumerate(handle, start=1):  # noqa: B007 (used after the loop)
-                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]  # a byte order mark, as some editors write
-                if not raw.strip():
-                    continue
-                try:
-                    record = json.loads(raw.decode("utf-8"))
-                except UnicodeDecodeError:
-                    raise InputError(f"{path} line {number}: not valid UTF-8") from None
-                except json.JSONDecodeError as exc:
-                    raise InputError(
-                        f"{path} line {number}: not valid JSON ({exc.msg} at column {exc.colno})"
-                    ) from None
-                except RecursionError:
-                    raise InputError(f"{path} line {number}: JSON nested too deeply") from None
+            for number, _, record in json_lines(  # noqa: B007 (used after the loop)
+                    handle, lambda n: f"{path} line {n}", InputError):
                 yield number, _check(path, number, record)
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise InputError(

@@ -23,6 +23,7 @@ import numpy as np
 
 from botsweep.crawler.replies import user_fields_problem
 from botsweep.errors import WorldError
+from botsweep.jsonl import json_lines
 from botsweep.sim.follows import account_id as _account_id
 from botsweep.sim.follows import lookup, read_follows, write_follows
 
@@ -154,7 +155,7 @@ def _read_world_json(path: Path) -> dict[str, Any]:
         raise WorldError(f"world.json line {exc.lineno}: not valid JSON: {exc.msg}") from None
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise WorldError(f"world.json line {line}: not UTF-8 text") from None
+        raise WorldError(f"world.json line {line}: not valid UTF-8") from None
     if not isinstance(data, dict):
         raise WorldError("world.json line 1: expected an object with name, now, seeds")
     for key in ("name", "now"):
@@ -166,31 +167,10 @@ def _read_world_json(path: Path) -> dict[str, Any]:
 
 
 def _iter_jsonl(file: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line number, object)`` for each non-blank line; a bad line raises naming it.
-
-    Lines are split as bytes and decoded one by one, so that bytes that are not UTF-8
-    are blamed on their own line (a text-mode reader decodes 8 KB at a time).
-    """
+    """``(line number, object)`` for each non-blank line; a bad line raises naming it."""
     name = file.name
     with file.open("rb") as handle:
-        for lineno, raw in enumerate(handle, start=1):
-            if lineno == 1:
-                raw = raw.removeprefix(b"\xef\xbb\xbf")  # a byte order mark is fine
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise WorldError(
-                    f"{name} line {lineno}: not UTF-8 text (byte {exc.start + 1})") from None
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise WorldError(
-                    f"{name} line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
-                ) from None
-            except RecursionError:
-                raise WorldError(f"{name} line {lineno}: JSON nested too deeply") from None
+        for lineno, line, record in json_lines(handle, lambda n: f"{name} line {n}", WorldError):
             if not isinstance(record, dict):
                 raise WorldError(f"{name} line {lineno}: expected a JSON object")
             if "\\u" in line:  # an escape: a lone surrogate cannot be served as UTF-8

@@ -74,6 +74,10 @@ def test_bad_input_line_names_file_and_line(model_file: Path, tmp_path: Path,
     source.write_text(json.dumps({"id": "abc"}) + "\n", encoding="utf-8")
     assert _score(model_file, source, out) == 2
     assert "line 1" in capsys.readouterr().err
+    # Latin-1 on line 2 is blamed on line 2, at its byte, not on the 8 KB block around it
+    source.write_bytes(f"{good}\n".encode() + b'{"id": "3", "name": "Jos\xe9"}\n')
+    assert _score(model_file, source, out) == 2
+    assert f"{source} line 2: not valid UTF-8 (byte 25)" in capsys.readouterr().err
 
 
 def _score(model_file: Path, source: Path, out: Path) -> int:

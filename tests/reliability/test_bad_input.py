@@ -134,7 +134,7 @@ def _append(path: Path, raw: bytes) -> None:
     ("accounts.jsonl", b"not json\n", r"accounts.jsonl line \d+: not valid JSON"),
     ("accounts.jsonl", b'{"id": 5, "username": "x"}\n', r"accounts.jsonl line \d+: id 5"),
     ("accounts.jsonl", b'["a list"]\n', r"accounts.jsonl line \d+"),
-    ("accounts.jsonl", b"\xff\xfe\n", r"accounts.jsonl line \d+: not UTF-8"),
+    ("accounts.jsonl", b"\xff\xfe\n", r"accounts.jsonl line \d+: not valid UTF-8"),
     ("world.json", b"}", r"world.json"),
 ])
 def test_a_world_with_a_bad_row_is_refused_naming_the_line(

@@ -110,7 +110,7 @@ def test_missing_directory_and_world_json(tmp_path: Path) -> None:
     (tmp_path / "w" / "world.json").write_text('{"name": "x",\n "now": }')
     assert _error(tmp_path).startswith("world.json line 2: not valid JSON")
     (tmp_path / "w" / "world.json").write_bytes(b'{"name": "x",\n\n "now": "\xff"}')
-    assert _error(tmp_path) == "world.json line 3: not UTF-8 text"
+    assert _error(tmp_path) == "world.json line 3: not valid UTF-8"
 
 
 def test_tweet_with_unknown_author(tmp_path: Path) -> None:
@@ -169,7 +169,7 @@ def test_bytes_that_are_not_utf8_are_blamed_on_their_line(tmp_path: Path) -> Non
     with (root / "accounts.jsonl").open("ab") as handle:
         handle.write(b'{"id": "9", "username": "bad\xff"}\n' + json.dumps(user(10, "ok")).encode()
                      + b"\n")
-    assert _error(tmp_path) == "accounts.jsonl line 6: not UTF-8 text (byte 29)"
+    assert _error(tmp_path) == "accounts.jsonl line 6: not valid UTF-8 (byte 29)"
 
 
 @pytest.mark.parametrize(
