@@ -31,12 +31,19 @@ from sqlalchemy import Connection, and_, bindparam, case, delete, or_, select, u
 
 from botsweep.storage.db import Database
 from botsweep.storage.follow_page import write_follow_page
-from botsweep.storage.schema import accounts, api_calls, discovered, meta
+from botsweep.storage.schema import (
+    CREATED_AT_MAX,
+    USERNAME_MAX,
+    accounts,
+    api_calls,
+    discovered,
+    meta,
+)
 
 __all__ = [
     "write_follow_page", "absorb_discovered", "novelty_key", "size_class",
     "read_novelty", "pending_discovered_ids", "pack_ids", "unpack_ids", "write_profiles",
-    "mark_accounts", "log_call", "profile_row", "PROFILE_COLUMNS",
+    "mark_accounts", "log_call", "profile_row", "storable_user", "PROFILE_COLUMNS",
 ]
 
 PROFILE_COLUMNS = (
@@ -47,12 +54,51 @@ PROFILE_COLUMNS = (
 _METRICS = ("followers_count", "following_count", "tweet_count", "listed_count", "like_count")
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+def _text(value: Any, limit: int | None = None) -> str | None:
+    """A string column's value: None for a non-string, or one longer than the column."""
+    if not isinstance(value, str) or (limit is not None and len(value) > limit):
+        return None
+    return value
+
+
+def _scrub(value: Any) -> Any:
+    """``value`` with every string storable: lone surrogates become U+FFFD, NULs go."""
+    if isinstance(value, str):
+        value = value.replace("\x00", "")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in value)
+        return value
+    if isinstance(value, dict):
+        return {_scrub(key): _scrub(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    return value
+
+
+def storable_user(user: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
+    """``user`` and its JSON, made storable on any backend.
+
+    A reply can be valid JSON and still hold what no database takes: a lone surrogate
+    (``"\\ud800"``, not UTF-8) or a NUL (PostgreSQL text refuses it).  Such strings are
+    scrubbed rather than the profile refused, so one odd profile cannot stop a crawl.
+    """
+    raw = json.dumps(user, ensure_ascii=False, separators=(",", ":"))
+    if "\\u0000" not in raw:
+        try:
+            raw.encode("utf-8")
+            return user, raw
+        except UnicodeEncodeError:
+            pass
+    clean = _scrub(dict(user))
+    return clean, json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
 
 
 def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+        return value
+    return None  # not a count, or beyond a BIGINT
 
 
 def pack_ids(ids: Sequence[int]) -> bytes:
@@ -65,21 +111,26 @@ def unpack_ids(blob: bytes) -> list[int]:
 
 
 def profile_row(user: Mapping[str, Any], fetched_at: float) -> dict[str, Any]:
-    """A row of ``accounts`` from a v2 user object (the raw object is kept as JSON)."""
+    """A row of ``accounts`` from a v2 user object (the raw object is kept as JSON).
+
+    A username or ``created_at`` longer than its column is stored as null (no real one
+    is); the raw JSON keeps what was sent.
+    """
+    user, raw = storable_user(user)
     metrics = user.get("public_metrics") if isinstance(user.get("public_metrics"), dict) else {}
     protected = bool(user.get("protected"))
     row: dict[str, Any] = {
         "id": int(user["id"]),
-        "username": _text(user.get("username")),
+        "username": _text(user.get("username"), USERNAME_MAX),
         "name": _text(user.get("name")),
         "description": _text(user.get("description")),
         "location": _text(user.get("location")),
         "url": _text(user.get("url")),
         "profile_image_url": _text(user.get("profile_image_url")),
-        "created_at": _text(user.get("created_at")),
+        "created_at": _text(user.get("created_at"), CREATED_AT_MAX),
         "protected": protected,
         "verified": bool(user.get("verified")),
-        "raw": json.dumps(user, ensure_ascii=False, separators=(",", ":")),
+        "raw": raw,
         "state": "protected" if protected else "active",
         "fetched_at": fetched_at,
         "first_seen": fetched_at,

@@ -55,12 +55,16 @@ __all__ = [
     "GONE_STATES",
     "FRONTIER_KINDS",
     "FRONTIER_STATES",
+    "USERNAME_MAX",
+    "CREATED_AT_MAX",
 ]
 
 ACCOUNT_STATES = ("active", "protected", "suspended", "not_found", "deleted")
 GONE_STATES = ("suspended", "not_found", "deleted")  # no profile, no lists to read
 FRONTIER_KINDS = ("followers", "following", "resolve")
 FRONTIER_STATES = ("pending", "leased", "done", "failed", "skipped")
+USERNAME_MAX = 64  # X's are at most 15 characters
+CREATED_AT_MAX = 40  # RFC 3339 with nanoseconds and an offset is 35
 
 metadata = MetaData(
     naming_convention={
@@ -76,13 +80,13 @@ accounts = Table(
     "accounts",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column("username", String(64)),
+    Column("username", String(USERNAME_MAX)),
     Column("name", Text),
     Column("description", Text),
     Column("location", Text),
     Column("url", Text),
     Column("profile_image_url", Text),
-    Column("created_at", String(40)),
+    Column("created_at", String(CREATED_AT_MAX)),
     Column("protected", Boolean),
     Column("verified", Boolean),
     Column("followers_count", BigInteger),

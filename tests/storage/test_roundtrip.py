@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -118,6 +120,46 @@ def test_profiles_keep_their_raw_json_and_state(db: Database) -> None:
     assert got[31][0] == "protected"
     assert got[32][0] == "suspended"  # the profile stays; the state says what happened
     assert 33 not in got  # an id never stored is not invented by mark_accounts
+
+
+def test_a_profile_holding_what_no_database_takes_is_stored_scrubbed(db: Database) -> None:
+    """Valid JSON from the API can hold a lone surrogate (not UTF-8), a NUL (PostgreSQL
+    text refuses it), an over-long username or created_at, or a count beyond a BIGINT.
+    Each stopped every crawl whose page or lookup held it; now the profile is stored."""
+    users = [_user(41, location="a\ud800b"), _user(42, description="a\x00b"),
+             _user(43, username="u" * 65), _user(44, created_at="x" * 41),
+             _user(45, public_metrics={"followers_count": 2**70, "tweet_count": 3}),
+             _user(46, entities={"description": {"urls": [{"url\udc00": "\x00"}]}})]
+    with db.begin() as conn:
+        write_profiles(conn, db, users, 1_700_000_000.0)
+    got = {row[0]: row[1:] for row in _rows(db, select(
+        accounts.c.id, accounts.c.location, accounts.c.description, accounts.c.username,
+        accounts.c.created_at, accounts.c.followers_count, accounts.c.tweet_count,
+        accounts.c.raw))}
+    assert sorted(got) == [41, 42, 43, 44, 45, 46]
+    assert got[41][0] == "a\ufffdb" and json.loads(got[41][6])["location"] == "a\ufffdb"
+    assert got[42][1] == "ab" and json.loads(got[42][6])["description"] == "ab"
+    assert got[43][2] is None and json.loads(got[43][6])["username"] == "u" * 65
+    assert got[44][3] is None
+    assert got[45][4:6] == (None, 3)
+    assert json.loads(got[46][6])["entities"] == {"description": {"urls": [{"url\ufffd": ""}]}}
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(st.characters(codec=None, exclude_categories=())),
+       count=st.integers(min_value=0, max_value=2**80))
+def test_any_string_and_count_in_a_profile_can_be_stored(db: Database, text: str,
+                                                        count: int) -> None:
+    user = _user(50, name=text, description=text, location=text, url=text,
+                 public_metrics={"followers_count": count})
+    with db.begin() as conn:
+        write_profiles(conn, db, [user], 1_700_000_000.0)
+    (name, raw), = _rows(db, select(accounts.c.name, accounts.c.raw)
+                         .where(accounts.c.id == 50))
+    assert json.loads(raw)["name"] == name
+    assert name == "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch
+                           for ch in text if ch != "\x00")
 
 
 def test_states_outside_the_list_are_refused(db: Database) -> None:
