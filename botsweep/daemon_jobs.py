@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botsweep.atomic import temp_pattern
 from botsweep.liveness import pid_namespace, process_gone
 from botsweep.storage.db import Database
 from botsweep.storage.schema import jobs, meta
@@ -101,7 +102,7 @@ SUBPROCESS_JOBS: dict[str, Callable[[Any, Database, Path | None], JobResult]] = 
 def _remove_report_temp(settings: Any, since: float) -> None:
     """Remove a temporary report file this child began but did not rename (stopped)."""
     out = Path(settings.report.out)
-    for tmp in out.parent.glob(f".{out.name}.*.tmp"):
+    for tmp in out.parent.glob(temp_pattern(out)):
         try:
             if tmp.stat().st_mtime >= since - 1:
                 tmp.unlink()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from botsweep.atomic import replaced
 from botsweep.errors import InputError
 from botsweep.models.features import COUNT_FIELDS
 from botsweep.models.io import iter_profiles
@@ -119,13 +119,12 @@ def score_file(scorer: BotScorer, input_path: str | Path, output_path: str | Pat
     if target.resolve() == source.resolve():
         raise InputError(f"--output {target}: would overwrite the input file")
     when = now or datetime.now(UTC)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     count = bots = 0
     total = 0.0
     first: dict[str, int] = {}
     repeats: list[tuple[str, int, int]] = []
     missing: dict[str, int] = {}
-    try:
+    with replaced(target, lambda why: InputError(f"--output {why}")) as tmp:
         with tmp.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(SCORE_COLUMNS)
@@ -137,12 +136,6 @@ def score_file(scorer: BotScorer, input_path: str | Path, output_path: str | Pat
                 bots += sum(1 for row in rows if row[2] == "bot")
                 total += float(np.sum([float(row[1]) for row in rows]))
         _check_repeats(source, first, repeats)
-        tmp.replace(target)
-    except OSError as exc:
-        raise InputError(f"--output {target}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return {"scored": count, "bots": bots, "mean_probability": total / count if count else None,
             "repeated": len(repeats), "output": str(target), "model_version": scorer.version,
             "missing_counts": missing}

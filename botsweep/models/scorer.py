@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from botsweep.atomic import replaced
 from botsweep.errors import ModelError, ModelFileError
 from botsweep.models.calibration import Calibrator
 from botsweep.models.features import CONSTANT_FEATURES, FEATURES, feature_matrix
@@ -225,12 +226,10 @@ class BotScorer:
         text = json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=True)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(text + "\n", encoding="utf-8")
-            tmp.replace(path)
         except OSError as exc:
-            reason = exc.strerror or exc
-            raise ModelError(f"{path}: cannot write the model file ({reason})") from None
+            raise ModelError(f"cannot write {path}: {exc.strerror or exc}") from None
+        with replaced(path, ModelError) as tmp:
+            tmp.write_text(text + "\n", encoding="utf-8")
         return path
 
     @classmethod

@@ -15,7 +15,8 @@ from typing import Any
 
 import networkx as nx
 
-from botsweep.errors import InputError
+from botsweep.atomic import replaced
+from botsweep.errors import InputError, StorageError
 from botsweep.storage.db import Database
 from botsweep.viz.communities import detect_communities
 from botsweep.viz.graph import only_campaign
@@ -142,6 +143,14 @@ def campaign_threshold_note(db: Database, name: str | None) -> str | None:
             f">= {threshold:.2f}, as status and the report count them")
 
 
+def _make_dir(out: Path, path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot make the directory {path} "
+                         f"({exc.strerror or exc})") from None
+
+
 def export_graph(graph: nx.DiGraph, fmt: str, out: Path) -> list[Path]:
     """Write ``graph`` as ``fmt`` to ``out`` (a directory for csv, a file otherwise)."""
     if fmt not in FORMATS:
@@ -151,28 +160,32 @@ def export_graph(graph: nx.DiGraph, fmt: str, out: Path) -> list[Path]:
     if fmt == "csv":
         if out.exists() and not out.is_dir():
             raise InputError(f"--out {out}: csv export writes a directory; this is a file")
-        out.mkdir(parents=True, exist_ok=True)
+        _make_dir(out, out)
         accounts_csv, edges_csv = out / "accounts.csv", out / "edges.csv"
-        with accounts_csv.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=ACCOUNT_COLUMNS)
-            writer.writeheader()
-            writer.writerows({k: _cell_safe(v) for k, v in r.items()} for r in rows)
-        with edges_csv.open("w", newline="", encoding="utf-8") as handle:
-            writer_ = csv.writer(handle)
-            writer_.writerow(("follower_id", "followee_id"))
-            writer_.writerows((str(a), str(b)) for a, b in graph.edges())
+        # both written in full before either replaces the last export: they stay a pair
+        with replaced(accounts_csv, StorageError) as tmp_accounts:
+            with tmp_accounts.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.DictWriter(handle, fieldnames=ACCOUNT_COLUMNS)
+                writer.writeheader()
+                writer.writerows({k: _cell_safe(v) for k, v in r.items()} for r in rows)
+            with replaced(edges_csv, StorageError) as tmp_edges, \
+                    tmp_edges.open("w", newline="", encoding="utf-8") as handle:
+                writer_ = csv.writer(handle)
+                writer_.writerow(("follower_id", "followee_id"))
+                writer_.writerows((str(a), str(b)) for a, b in graph.edges())
         return [accounts_csv, edges_csv]
     if out.is_dir():
         raise InputError(f"--out {out}: {fmt} export writes one file; this is a directory")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    _make_dir(out, out.parent)
     plain = nx.DiGraph()
     for row in rows:
         plain.add_node(
             row["id"], **{k: _xml_safe(v) for k, v in row.items() if v is not None and k != "id"}
         )
     plain.add_edges_from((str(a), str(b)) for a, b in graph.edges())
-    if fmt == "gexf":
-        nx.write_gexf(plain, out)
-    else:
-        nx.write_graphml(plain, out)
+    with replaced(out, StorageError) as tmp:
+        if fmt == "gexf":
+            nx.write_gexf(plain, tmp)
+        else:
+            nx.write_graphml(plain, tmp)
     return [out]

@@ -13,14 +13,13 @@ The file is written to a temporary name beside ``out`` and renamed over it, so a
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
 
+from botsweep.atomic import replaced
 from botsweep.errors import InputError, StorageError
 from botsweep.viz.report_data import build_payload
 from botsweep.viz.report_page import render_page
@@ -112,16 +111,5 @@ def build_report(
 
 
 def _write_atomically(out: Path, text: str) -> None:
-    data = text.encode("utf-8")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    except OSError as exc:
-        raise StorageError(f"cannot write the report beside {out}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise StorageError(f"cannot write the report to {out}: {exc.strerror}") from None
+    with replaced(out, StorageError) as tmp:
+        tmp.write_bytes(text.encode("utf-8"))

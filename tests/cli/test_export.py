@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,6 +119,7 @@ def test_empty_database_exports_headers_and_empty_graphs(
         (["--format", "xml", "--out", "x"], "--format 'xml'"),
         (["--format", "gexf", "--out", "."], "this is a directory"),
         (["--format", "csv", "--out", "file.txt"], "this is a file"),
+        (["--format", "gexf", "--out", "file.txt/g.gexf"], "cannot make the directory"),
     ],
 )
 def test_bad_export_arguments_are_one_line(
@@ -128,6 +130,44 @@ def test_bad_export_arguments_are_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("botsweep: error:") and fragment in err[0]
     assert Path("file.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_a_failed_export_leaves_the_last_one_whole(
+    crawled: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk (or a kill) part-way through used to leave a cut-off accounts.csv beside
+    the last export's edges.csv, or half an XML file, after a traceback."""
+    _export(capsys, "csv", "out")
+    _export(capsys, "graphml", "g.graphml")
+    Path("link.gexf").symlink_to("target.gexf")
+    _export(capsys, "gexf", "link.gexf")  # the link is replaced, not written through
+    assert Path("link.gexf").is_file() and not Path("link.gexf").is_symlink()
+    assert not Path("target.gexf").exists()
+    before = {name: Path(name).read_bytes()
+              for name in ("out/accounts.csv", "out/edges.csv", "g.graphml")}
+    calls = 0
+
+    def disk_full(value: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return value
+
+    def half_written(_graph: object, path: Path) -> None:
+        Path(path).write_text("<?xml version=", encoding="utf-8")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("botsweep.viz.export._cell_safe", disk_full)
+    monkeypatch.setattr(nx, "write_graphml", half_written)
+    for fmt, out, written in (("csv", "out", "out/accounts.csv"), ("graphml", "g.graphml",
+                                                                  "g.graphml")):
+        calls = 0
+        assert main(["export", "--format", fmt, "--out", out]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"botsweep: error: cannot write {written}: No space left on device"]
+    assert {name: Path(name).read_bytes() for name in before} == before
+    assert not [p.name for p in Path().rglob("*.tmp")]
 
 
 def test_without_out_each_format_has_a_sensible_default(
