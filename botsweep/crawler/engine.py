@@ -13,14 +13,13 @@ knows nothing of progress bars.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from botsweep.config import Settings
 from botsweep.crawler.clock import Clock, SystemClock
@@ -48,8 +47,8 @@ from botsweep.errors import (
 )
 from botsweep.storage.db import Database
 from botsweep.storage.pages import log_call, mark_accounts, write_follow_page
-from botsweep.storage.runs import close_lost_runs
-from botsweep.storage.schema import GONE_STATES, accounts, runs
+from botsweep.storage.runs import close_run, open_run
+from botsweep.storage.schema import GONE_STATES, accounts
 
 __all__ = ["CrawlEngine", "CrawlStats", "CrawlAborted"]
 
@@ -117,20 +116,6 @@ class CrawlEngine:
         else:
             with self.db.begin() as c:
                 log_call(c, **values)
-
-    def _start_run(self, command: str) -> None:
-        with self.db.begin() as conn:  # a killed predecessor's run is closed first
-            close_lost_runs(conn, None if self.db.is_sqlite else self.worker_id)
-            self.run_id = conn.execute(runs.insert().values(
-                worker_id=self.worker_id, command=command, started_at=time.time(),
-            )).inserted_primary_key[0]
-
-    def _end_run(self) -> None:
-        with self.db.begin() as conn:
-            conn.execute(update(runs).where(runs.c.id == self.run_id).values(
-                ended_at=time.time(), outcome=self.stats.outcome,
-                detail=json.dumps(self.stats.as_dict()),
-            ))
 
     def handle_source_error(self, exc: SourceError, endpoint: str, token_key: str) -> str:
         """Count a failed call, feed the ledger, and return its outcome label."""
@@ -204,7 +189,7 @@ class CrawlEngine:
         self.frontier.reclaim_on_start()
         # a new target or campaign model (ConfigError if a live worker hunts another target)
         self.scoring.refresh(self.db, started, force=True, worker=self.worker_id)
-        self._start_run(command)
+        self.run_id = open_run(self.db, self.worker_id, command)
         try:
             while not self.stop.is_set():
                 self.reach.check()
@@ -250,7 +235,7 @@ class CrawlEngine:
             self.stats.waiting_until = None
             self.frontier.release_all()
             stand_down(self.db, self.worker_id, self.clock.now(), keep_own=keep_claim)
-            self._end_run()
+            close_run(self.db, self.run_id, self.stats.outcome, self.stats.as_dict())
             self.emit()
         return self.stats
 
@@ -396,3 +381,7 @@ class CrawlEngine:
         self.lookups.from_lists.keep(page.items, fetched_at)  # profiled once they are stubs
         self.stats.pages += 1
         self.stats.edges += len(result["ids"])
+        if not result["held"]:
+            log.warning("%s of %s: the lease had lapsed and another worker holds the list; "
+                        "this page's edges are kept, its cursor is theirs", task.kind,
+                        task.account_id)

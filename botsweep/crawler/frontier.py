@@ -71,6 +71,13 @@ class Frontier:
             ~_awaiting_profile,
         )
 
+    def _held(self, task: Task) -> object:
+        """``task``'s row, while this worker holds it.  On PostgreSQL a worker stalled past
+        its lease must not release, retry or close a task another worker holds now."""
+        if self.db.is_sqlite:
+            return frontier.c.id == task.id
+        return and_(frontier.c.id == task.id, frontier.c.lease_owner == self.worker_id)
+
     def reclaim_on_start(self) -> int:
         """Give back leases: all of them on SQLite, this worker's own on PostgreSQL."""
         condition = frontier.c.state == "leased"
@@ -204,7 +211,7 @@ class Frontier:
         failed = attempts >= max_attempts
         with self.db.begin() as conn:
             conn.execute(
-                update(frontier).where(frontier.c.id == task.id).values(
+                update(frontier).where(self._held(task)).values(
                     attempts=attempts, last_error=error[:500],
                     state="failed" if failed else "pending",
                     not_before=None if failed else not_before,
@@ -231,7 +238,7 @@ class Frontier:
         if not_before is not None:
             values["not_before"] = not_before
         with self.db.begin() as conn:
-            conn.execute(update(frontier).where(frontier.c.id == task.id).values(**values))
+            conn.execute(update(frontier).where(self._held(task)).values(**values))
 
     def release_lookups(self, ids: Sequence[int], not_before: float | None = None) -> None:
         """Give lookups back with their attempts unchanged (claimable from ``not_before``)."""
@@ -245,7 +252,7 @@ class Frontier:
         """Close a task as done, skipped or failed, with its reason."""
         with self.db.begin() as conn:
             conn.execute(
-                update(frontier).where(frontier.c.id == task.id).values(
+                update(frontier).where(self._held(task)).values(
                     state=state, last_error=reason, done_at=now,
                     lease_owner=None, lease_until=None, cursor=None,
                 )

@@ -48,7 +48,8 @@ _EDGE_SQL_PG = (
 
 
 # Built once: constructing a statement costs more than running it on this path.
-_TASK_ITEMS = select(frontier.c["items"]).where(frontier.c.id == bindparam("tid"))
+_TASK_ITEMS = select(frontier.c["items"], frontier.c.lease_owner).where(
+    frontier.c.id == bindparam("tid"))
 _ADVANCE_VALUES = {
     "cursor": bindparam("cursor"), "pages": frontier.c.pages + 1,
     "items": bindparam("items"), "truncated": bindparam("truncated"),
@@ -124,18 +125,24 @@ def _rows_sqlite(cursor: Any, task_id: int, account_id: int, direction: str,
 
 
 def _rows_core(conn: Connection, db: Database, task_id: int, account_id: int, direction: str,
-               unique: np.ndarray, ids: list[int], fetched_at: float) -> int | None:
-    """The same through SQLAlchemy, on either database."""
+               unique: np.ndarray, ids: list[int], fetched_at: float,
+               lease_owner: str | None) -> tuple[int | None, bool]:
+    """The same through SQLAlchemy, on either database; also says whether ``lease_owner``
+    (when given) still holds the task.  A page read after its lease was lost keeps its
+    edges, but its discovered row is the new holder's to write: counted twice, it would
+    inflate ``bot_links`` and the novelty counts the smart policy ranks by."""
+    row = conn.execute(_TASK_ITEMS, {"tid": task_id}).first()
+    held = lease_owner is None or (row is not None and row.lease_owner == lease_owner)
     if ids:
-        conn.execute(_DISCOVERED, {"via": account_id, "direction": direction,
-                                   "ids": unique.tobytes(), "first_seen": fetched_at})
+        if held:
+            conn.execute(_DISCOVERED, {"via": account_id, "direction": direction,
+                                       "ids": unique.tobytes(), "first_seen": fetched_at})
         # A constant SQL text with driver-level executemany (the Core construct builds a
         # parameter dict per row, which costs about half the time).
         edges = ([(account_id, i, fetched_at) for i in ids] if direction == "followers"
                  else [(i, account_id, fetched_at) for i in ids])
         conn.exec_driver_sql(_EDGE_SQL_SQLITE if db.is_sqlite else _EDGE_SQL_PG, edges)
-    before: int | None = conn.execute(_TASK_ITEMS, {"tid": task_id}).scalar()
-    return before
+    return (row[0] if row else None), held
 
 
 def write_follow_page(
@@ -153,10 +160,11 @@ def write_follow_page(
 ) -> dict[str, Any]:
     """Store one page of ``account_id``'s followers/following and advance its cursor.
 
-    Returns ``{"ids": [...], "done": bool, "truncated": bool}``.  The task goes back to
-    ``pending`` (or ``done``) and its lease is released.  When ``lease_owner`` is given,
-    the cursor only moves if this worker still holds the lease; the edges and stubs are
-    kept either way (they are facts, and idempotent).
+    Returns ``{"ids": [...], "done": bool, "truncated": bool, "held": bool}``.  The task
+    goes back to ``pending`` (or ``done``) and its lease is released.  When ``lease_owner``
+    is given and this worker no longer holds the lease (``held`` False), only the edges are
+    kept (they are facts, and idempotent); the cursor and the discovered ids are left to
+    the worker that holds it now.
 
     SQLite with no lease (one crawl process) and no echo uses the driver's cursor; its
     errors are translated by :meth:`Database.begin` like SQLAlchemy's.
@@ -166,12 +174,13 @@ def write_follow_page(
     fast = db.is_sqlite and lease_owner is None and not db.settings.echo
     cursor = conn.connection.cursor() if fast else None
     try:
+        held = True
         if cursor is not None:
             before = _rows_sqlite(cursor, task_id, account_id, direction, unique, ids,
                                   fetched_at)
         else:
-            before = _rows_core(conn, db, task_id, account_id, direction, unique, ids,
-                                fetched_at)
+            before, held = _rows_core(conn, db, task_id, account_id, direction, unique, ids,
+                                      fetched_at, lease_owner)
         seen = (before or 0) + len(ids)
         truncated = next_cursor is not None and seen >= max_list_size
         done = next_cursor is None or truncated
@@ -185,9 +194,9 @@ def write_follow_page(
                                              values["state"], values["done_at"], task_id))
         elif lease_owner is None:
             conn.execute(_ADVANCE, values)
-        else:
+        elif held:
             conn.execute(_ADVANCE_LEASED, {**values, "owner": lease_owner})
     finally:
         if cursor is not None:
             cursor.close()
-    return {"ids": ids, "done": done, "truncated": truncated}
+    return {"ids": ids, "done": done and held, "truncated": truncated and held, "held": held}

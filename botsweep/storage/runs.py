@@ -9,12 +9,15 @@ nothing reading ``runs`` takes them for crawls still going.
 from __future__ import annotations
 
 import json
+import time
+from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from botsweep.storage.db import Database
 from botsweep.storage.schema import api_calls, runs
 
-__all__ = ["LOST", "close_lost_runs"]
+__all__ = ["LOST", "close_lost_runs", "open_run", "close_run"]
 
 LOST = "lost"
 
@@ -36,3 +39,22 @@ def close_lost_runs(conn: Connection, worker_id: str | None) -> int:
             ended_at=max(float(started_at), float(last or started_at)), outcome=LOST,
             detail=detail))
     return len(lost)
+
+
+def open_run(db: Database, worker_id: str, command: str) -> int:
+    """Open a run for ``worker_id``; a killed predecessor's open run is closed first (any
+    on SQLite, where one crawler at a time holds the database; this worker's own on
+    PostgreSQL).  Returns the run's id."""
+    with db.begin() as conn:
+        close_lost_runs(conn, None if db.is_sqlite else worker_id)
+        run_id: int = conn.execute(runs.insert().values(
+            worker_id=worker_id, command=command, started_at=time.time(),
+        )).inserted_primary_key[0]
+    return run_id
+
+
+def close_run(db: Database, run_id: int | None, outcome: str, detail: dict[str, Any]) -> None:
+    """Close run ``run_id`` with its outcome and its figures."""
+    with db.begin() as conn:
+        conn.execute(update(runs).where(runs.c.id == run_id).values(
+            ended_at=time.time(), outcome=outcome, detail=json.dumps(detail)))

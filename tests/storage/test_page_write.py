@@ -23,6 +23,7 @@ from botsweep.storage.pages import (
     absorb_discovered,
     pending_discovered_ids,
     write_follow_page,
+    write_profiles,
 )
 from botsweep.storage.schema import accounts, follows, frontier, meta
 
@@ -75,7 +76,8 @@ def test_a_parsed_reply_is_stored_like_the_same_users_as_plain_objects(
                 conn, db, task_id=_task(db, owner, kind), account_id=owner, direction=kind,
                 items=items, next_cursor="tok2", fetched_at=50.0, max_list_size=1000))
     unique = sorted(set(IDS))
-    assert results[0] == results[1] == {"ids": unique, "done": False, "truncated": False}
+    assert results[0] == results[1] == {"ids": unique, "done": False, "truncated": False,
+                                        "held": True}
     edges, task = _stored(db, parsed_owner, kind)
     assert edges == tuple((i, 50.0) for i in unique)
     assert task == ("tok2", "pending", len(unique), 1)
@@ -137,3 +139,48 @@ def test_with_echo_on_a_sqlite_page_is_stored_the_same(tmp_path: Path) -> None:
     finally:
         echoing.dispose()
         plain.dispose()
+
+
+@pytest.mark.postgres
+def test_a_page_read_after_the_lease_was_lost_keeps_its_edges_and_nothing_else(
+        pg_url: str) -> None:
+    """Worker A stalls past its lease; B takes the list over.  A's page used to be counted
+    as discovered too (inflating bot_links and the novelty counts), and A could then release
+    or close B's task.  Now A keeps the page's edges only, and leaves B's task alone."""
+    from botsweep.crawler.frontier import Frontier
+
+    db = Database(pg_url)
+    add_seeds(db, [AccountRef(id=7)], label="bot")
+    with db.begin() as conn:  # lists are read once their owner is profiled
+        write_profiles(conn, db, [{"id": "7", "username": "seven"}], 1.0)
+    a, b = Frontier(db, "A", lease_s=10), Frontier(db, "B", lease_s=10)
+    (task,) = a.claim(["followers"], now=time.time())
+    (taken,) = b.claim(["followers"], now=time.time() + 60)  # A's lease has lapsed
+    assert taken.id == task.id
+    ids = [101, 102, 103]
+    with db.begin() as conn:
+        result = write_follow_page(
+            conn, db, task_id=task.id, account_id=7, direction="followers",
+            items=[{"id": str(i)} for i in ids], next_cursor="next", fetched_at=1.0,
+            max_list_size=10_000, lease_owner="A")
+    assert result["held"] is False and result["done"] is False
+    edges, (cursor, state, items, pages) = _stored(db, 7, "followers")
+    assert [edge[0] for edge in edges] == ids  # the edges are facts, kept
+    assert (cursor, state, items, pages) == (None, "leased", 0, 0)  # B's, untouched
+    with db.connect() as conn:
+        assert pending_discovered_ids(conn) == set()  # B counts them when it reads the page
+    a.release(task)
+    a.retry_later(task, "timeout", not_before=0.0, max_attempts=1)
+    a.finish(task, "failed", "A's view")
+    with db.connect() as conn:
+        row = conn.execute(select(frontier.c.state, frontier.c.lease_owner, frontier.c.attempts)
+                           .where(frontier.c.id == task.id)).one()
+    assert tuple(row) == ("leased", "B", 0)
+    with db.begin() as conn:  # B, the holder, reads the same page: now it counts
+        result = write_follow_page(
+            conn, db, task_id=task.id, account_id=7, direction="followers",
+            items=[{"id": str(i)} for i in ids], next_cursor=None, fetched_at=2.0,
+            max_list_size=10_000, lease_owner="B")
+        assert result["held"] and result["done"]
+        assert pending_discovered_ids(conn) == set(ids)
+    db.dispose()
