@@ -12,6 +12,7 @@ import typer
 
 from botsweep.cli.app import example, get_context
 from botsweep.logs import plural
+from botsweep.textsafe import printable
 
 __all__ = ["register"]
 
@@ -67,7 +68,8 @@ def _print_fit(summary: dict[str, Any]) -> None:
     if summary["fingerprint"]:
         learned = plural(training["positives"], "campaign account")
         typer.echo(f"  fingerprint (share of the {learned} it learned from): " + "; ".join(
-            f"{text} ({_pct(share)})" for _, _, share, text in summary["fingerprint"][:6]))
+            f"{printable(text)} ({_pct(share)})"
+            for _, _, share, text in summary["fingerprint"][:6]))
     typer.echo(f"next: botsweep review --campaign {name}")
 
 
@@ -144,7 +146,7 @@ def _print_shares(data: dict[str, Any]) -> None:
     for title, rows in (("link domains", data["top_domains"]), ("phrases", data["top_phrases"])):
         typer.echo(f"{title}:")
         for key, share, background in rows:
-            typer.echo(f"  {key[:32]:<32} {share:>13.0%} {background:>16.0%}")
+            typer.echo(f"  {printable(key[:32]):<32} {share:>13.0%} {background:>16.0%}")
         if not rows:
             typer.echo("  (none stands out)")
     typer.echo("created:")
@@ -177,8 +179,8 @@ def review(
     typer.echo(f"campaign {name}: label {these} (most useful first), "
                "then run `botsweep campaign fit` again")
     for item in items:
-        who = f"@{item['username']}" if item["username"] else item["id"]
-        typer.echo(f"\n{who} ({item['id']}): {item['reason']}")
+        who = f"@{printable(item['username'])}" if item["username"] else item["id"]
+        typer.echo(f"\n{who} ({item['id']}): {printable(item['reason'])}")
         typer.echo(f"  {item['command']}")
         typer.echo(f"  {item['human_command']}")
 

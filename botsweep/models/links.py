@@ -34,8 +34,8 @@ def registered_domain(url: str) -> str | None:
     rest = url.strip().split("://", 1)[-1]
     host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
     host = host.rsplit("@", 1)[-1].split(":", 1)[0].strip(".").lower()
-    if not host or " " in host:
-        return None
+    if not host or not all(ch.isalnum() or ch in "-_." for ch in host):
+        return None  # not a host name: a space, a control or bidi character, a quote
     if host.startswith("www."):
         host = host[4:]
     labels = host.split(".")

@@ -176,3 +176,27 @@ def test_review_commands_name_the_config_file_the_review_was_run_with(
     monkeypatch.chdir(other)
     assert main(shlex.split(item["human_command"])[1:]) == 0
     assert not (other / "botsweep.db").exists()
+
+
+def test_review_shows_control_characters_in_crawled_names_as_escapes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A crawled username holding ESC sequences (set the terminal's title, hide text) or a
+    bidi override was printed raw, and the terminal obeyed it."""
+    from sqlalchemy import update
+
+    from botsweep.storage.schema import accounts
+
+    people = population()
+    db = build_db(tmp_path, people, seeds=_ids(people, "pron")[:10])
+    evil = "a\x1b]0;owned\x07b\u202e"
+    with db.begin() as conn:
+        for aid, raw in conn.execute(select(accounts.c.id, accounts.c.raw)).all():
+            user = {**json.loads(raw), "username": evil} if raw else {}
+            conn.execute(update(accounts).where(accounts.c.id == aid).values(
+                username=evil, raw=json.dumps(user) if raw else None))
+    assert _run(capsys, "campaign", "fit", "--campaign", "pron")[0] == 0
+    rc, out, err = _run(capsys, "review", "--n", "3")
+    assert rc == 0, err
+    assert "@a\\x1b]0;owned\\x07b\\u202e (" in out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    db.dispose()

@@ -93,6 +93,10 @@ def test_registered_domain() -> None:
     assert registered_domain("https://user@WWW.News.BBC.co.uk:443/a?b") == "bbc.co.uk"
     assert registered_domain("example.com/path") == "example.com"
     assert registered_domain("") is None and registered_domain("localhost") is None
+    # not a host name: terminal escapes, bidi overrides, quotes are no domain to show
+    for host in ("\x1b]0;owned\x07evil.example", "evil\u202eelpmaxe.com", "a\"b.com"):
+        assert registered_domain(f"https://{host}/x") is None
+    assert registered_domain("https://bücher.de/") == "bücher.de"  # IDNs stay
 
 
 def test_v1_fields_are_never_read() -> None:
