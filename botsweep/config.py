@@ -20,6 +20,7 @@ variables that hold the tokens, and a literal token is refused.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -96,7 +98,21 @@ class ApiSettings(_Section):
     def _http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("expected an http(s) URL such as https://api.twitter.com")
+        if value.startswith("http://") and not _loopback(value):
+            raise ValueError("plain http would send the bearer token unencrypted; use https, "
+                             "or http only to a loopback address such as the sim's "
+                             "(127.0.0.1, ::1, localhost)")
         return value.rstrip("/")
+
+
+def _loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class CrawlerSettings(_Section):

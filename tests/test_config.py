@@ -261,6 +261,7 @@ def test_a_token_pool_with_a_variable_unset_says_so(caplog: pytest.LogCaptureFix
         ("crawler: 5\n", ["crawler = 5", "valid dictionary"]),
         ("database:\n  busy_timeout_s: -1\n", ["database.busy_timeout_s = -1", "greater than 0"]),
         ("api:\n  base_url: ftp://x\n", ["api.base_url = 'ftp://x'", "http(s) URL"]),
+        ("api:\n  base_url: http://api.x.com\n", ["api.base_url", "bearer token unencrypted"]),
         ("report:\n  min_score: 2\n", ["report.min_score = 2", "less than or equal to 1"]),
         ("database:\n  url: [x\n", ["line 3", "not valid YAML"]),
         ("crawler:\n\tpolicy: bfs\n", ["not valid YAML"]),

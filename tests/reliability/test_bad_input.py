@@ -163,7 +163,7 @@ def test_a_missing_world_file_is_named(world_dir: Path,
 
 
 # -- hostile API replies ---------------------------------------------------------------
-BASE = "http://api.reliability.invalid"
+BASE = "https://api.reliability.invalid"
 HEADERS = {"x-rate-limit-limit": "1000", "x-rate-limit-remaining": "999",
            "x-rate-limit-reset": "4102444800"}
 
