@@ -291,7 +291,9 @@ def test_config_that_is_not_utf8_is_one_line(
 
 @pytest.mark.parametrize(
     ("url", "fragment"),
-    [("mysql://u@h/db", "unsupported database 'mysql'"), ("not a url", "not a database URL")],
+    [("mysql://u@h/db", "unsupported database 'mysql'"), ("not a url", "not a database URL"),
+     ("mysql://u:s3cret@h/db", "'mysql://u:***@h/db': unsupported"),
+     ("postgres//u:s3cret@h/db", "'postgres//u:***@h/db': not a database URL")],
 )
 def test_bad_database_url_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str, fragment: str
@@ -299,6 +301,7 @@ def test_bad_database_url_is_one_line(
     path = _write(tmp_path / "c.yaml", f"database:\n  url: {url}\n")
     line = _cli_error(capsys, ["--config", str(path), "status"])
     assert fragment in line and "database.url" in line
+    assert "s3cret" not in line  # a password is never shown
 
 
 def test_empty_file_and_empty_sections_give_defaults(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ part-way (the sqlite3 module's implicit transactions are off, so write through
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -86,8 +87,12 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _shown_url(url: Any) -> str:
-    """A database URL as it may be shown: any password hidden."""
-    return str(make_url(url).render_as_string(hide_password=True))
+    """A database URL as it may be shown: any password hidden (in text that is no URL,
+    whatever stands between ``user:`` and ``@``)."""
+    try:
+        return str(make_url(url).render_as_string(hide_password=True))
+    except ArgumentError:
+        return re.sub(r"(//[^/:@\s]*:)[^@\s]*@", r"\1***@", str(url))
 
 
 def _sqlite_file(url: Any) -> Path | None:
@@ -113,13 +118,13 @@ class Database:
             url = make_url(settings.url)
         except ArgumentError:
             raise ConfigError(
-                f"database.url = {settings.url!r}: not a database URL; expected e.g. "
+                f"database.url = {_shown_url(settings.url)!r}: not a database URL; expected e.g. "
                 "sqlite:///botsweep.db or postgresql+psycopg://user@host/db"
             ) from None
         self.dialect = url.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
             raise ConfigError(
-                f"database.url = {settings.url!r}: unsupported database {self.dialect!r}; "
+                f"database.url = {_shown_url(url)!r}: unsupported database {self.dialect!r}; "
                 "use sqlite:/// or postgresql+psycopg://"
             )
         file = _sqlite_file(url) if self.dialect == "sqlite" else None
