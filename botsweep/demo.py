@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import yaml
+
 from botsweep.config import Settings, load_settings
 from botsweep.errors import InputError
 
@@ -131,18 +133,21 @@ def _clear(out: Path) -> None:
 def _write_config(out: Path, db_path: Path, base_url: str, time_scale: float) -> Path:
     path = out / "config.yaml"
     port = urlsplit(base_url).port
-    path.write_text(
+    quote = shlex.quote
+    comment = (
         f"{_MARK}: the demo's database. The sim it crawled has stopped; to crawl on,\n"
         "# serve the world again on the same port, then give the crawl the sim's token:\n"
-        f"#   botsweep sim serve --world {out / 'world'} --port {port} --token {_TOKEN} "
-        f"--time-scale {time_scale:g} &\n"
+        f"#   botsweep sim serve --world {quote(str(out / 'world'))} --port {port} "
+        f"--token {_TOKEN} --time-scale {time_scale:g} &\n"
         f"#   export {DEMO_TOKEN_ENV}={_TOKEN}\n"
-        f"#   botsweep --config {path} crawl\n"
-        f"database:\n  url: sqlite:///{db_path}\n"
-        f"api:\n  base_url: {base_url}\n  bearer_token_env: [{DEMO_TOKEN_ENV}]\n"
-        f"report:\n  out: {out / 'report.html'}\n",
-        encoding="utf-8",
+        f"#   botsweep --config {quote(str(path))} crawl\n"
     )
+    settings = {  # safe_dump quotes what YAML would misread (a '#', a ': ')
+        "database": {"url": f"sqlite:///{db_path}"},
+        "api": {"base_url": base_url, "bearer_token_env": [DEMO_TOKEN_ENV]},
+        "report": {"out": str(out / "report.html")},
+    }
+    path.write_text(comment + yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
     return path
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
 
 from botsweep.cli import main
+from botsweep.config import load_settings
 from botsweep.demo import run_demo
 from botsweep.storage.crawl_lock import hold_crawl_lock, lock_path
 
@@ -96,24 +98,31 @@ def test_the_written_config_says_how_to_crawl_on(
         capsys: pytest.CaptureFixture[str]) -> None:
     from botsweep.sim.server import SimServer
 
-    result = run_demo(tmp_path / "demo", accounts=600, time_scale=600, max_seconds=4)
-    config = (tmp_path / "demo" / "config.yaml").read_text(encoding="utf-8")
+    # A '#' or ': ' in the folder's name made the YAML read another database (the rest
+    # of the line was a comment), and a space broke the steps when pasted into a shell.
+    out = tmp_path / "my demo #1: x"
+    result = run_demo(out, accounts=600, time_scale=600, max_seconds=4)
+    config = (out / "config.yaml").read_text(encoding="utf-8")
     steps = [line[1:].strip() for line in config.splitlines() if line.startswith("#   ")]
     serve, export, crawl = steps
     port = int(serve.split("--port ")[1].split()[0])
-    assert serve.startswith(f"botsweep sim serve --world {result.world_dir} ")
+    assert shlex.split(serve)[:5] == ["botsweep", "sim", "serve", "--world",
+                                      str(result.world_dir)]
     name, token = export.removeprefix("export ").split("=")
-    assert crawl == f"botsweep --config {tmp_path / 'demo' / 'config.yaml'} crawl"
+    assert shlex.split(crawl) == ["botsweep", "--config", str(out / "config.yaml"), "crawl"]
+    settings = load_settings(out / "config.yaml")
+    assert settings.database.url == f"sqlite:///{out / 'demo.db'}"
+    assert settings.report.out == out / "report.html"
     # following the steps crawls on from where the demo stopped
     monkeypatch.setenv(name, token)
     capsys.readouterr()
     with SimServer(result.world_dir, port=port, tokens=(token,), time_scale=20_000):
-        assert main(crawl.split()[1:] + ["--max-requests", "2", "--no-progress"]) == 0
+        assert main(shlex.split(crawl)[1:] + ["--max-requests", "2", "--no-progress"]) == 0
     summary = capsys.readouterr().out
     assert "; 2 pages," in summary and "faults 0" in summary, summary
     # The crawl left its lock file beside the database: the folder is still the demo's own.
-    assert lock_path(tmp_path / "demo" / "demo.db").exists()
-    assert run_demo(tmp_path / "demo", accounts=600, time_scale=20_000, max_seconds=1).report
+    assert lock_path(out / "demo.db").exists()
+    assert run_demo(out, accounts=600, time_scale=20_000, max_seconds=1).report
 
 
 def test_the_demo_will_not_clear_a_database_that_a_crawl_is_using(
