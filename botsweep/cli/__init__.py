@@ -17,6 +17,7 @@ import typer
 
 from botsweep.cli.app import app
 from botsweep.errors import BotsweepError
+from botsweep.logs import redact
 
 __all__ = ["app", "main"]
 
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"botsweep: error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except BotsweepError as exc:
-        print(f"botsweep: error: {exc}", file=sys.stderr)
+        print(f"botsweep: error: {redact(str(exc))}", file=sys.stderr)  # as every log line is
         return exc.exit_code
     except (KeyboardInterrupt, typer.Abort):
         print("botsweep: interrupted", file=sys.stderr)
