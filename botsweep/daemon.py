@@ -70,7 +70,10 @@ def default_worker_id() -> str:
 
 @contextmanager
 def _signals_set(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM and SIGINT set ``stop`` (main thread only; elsewhere nothing changes)."""
+    """SIGTERM, SIGINT and SIGHUP set ``stop`` (main thread only; elsewhere nothing
+    changes).  SIGHUP too: a daemon started with ``&`` from a terminal gets it when the
+    terminal closes, and it would otherwise die on the spot, leases held.  It is a stop,
+    not a reload: a changed config.yaml is read when the daemon is started again."""
     previous: dict[int, Any] = {}
 
     def _handler(signum: int, _frame: object) -> None:
@@ -80,7 +83,7 @@ def _signals_set(stop: threading.Event) -> Iterator[None]:
         stop.set()
 
     if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             previous[sig] = signal.signal(sig, _handler)
     try:
         yield

@@ -476,3 +476,22 @@ def test_a_list_the_server_always_fails_on_is_given_up_over_daemon_ticks(
         rows = dict(conn.execute(select(frontier.c.kind, frontier.c.state)
                                  .where(frontier.c.account_id == 1)).all())
     assert rows["following"] == "failed", rows  # (its followers: none, so not read)
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT", "SIGHUP"])
+def test_a_stop_signal_stops_the_daemon_cleanly_and_says_so(
+        sig: str, caplog: pytest.LogCaptureFixture) -> None:
+    """SIGHUP (the terminal a `daemon &` was started from closing) killed the daemon on the
+    spot, with its leases held and nothing logged."""
+    import os
+    import signal
+
+    from botsweep.daemon import _signals_set
+
+    stop = threading.Event()
+    before = signal.getsignal(getattr(signal, sig))
+    with caplog.at_level(logging.INFO, logger="botsweep"), _signals_set(stop):
+        os.kill(os.getpid(), getattr(signal, sig))
+        assert stop.wait(5)
+    assert f"received {sig}: stopping" in caplog.text
+    assert signal.getsignal(getattr(signal, sig)) == before  # given back afterwards
