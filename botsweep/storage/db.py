@@ -207,6 +207,7 @@ class Database:
                 with self.engine.connect() as conn:
                     current = self._current_revision(conn)
                 if current != HEAD_REVISION:
+                    self._check_known(current)
                     with self.engine.begin() as conn:
                         self._lock_for_migration(conn)
                         if self._current_revision(conn) != HEAD_REVISION:
@@ -246,6 +247,17 @@ class Database:
                 text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
                 {"key": lock_class},
             )
+
+    def _check_known(self, revision: str | None) -> None:
+        """ConfigError for a schema this botsweep has no migration for: one made by a newer
+        botsweep (after a rollback, or with mixed versions on one database)."""
+        known = {path.name.split("_", 1)[0] for path in (_MIGRATIONS / "versions").glob("*.py")}
+        if revision is not None and revision not in known:
+            raise ConfigError(
+                f"the database {_shown_url(make_url(self.url))} has schema revision "
+                f"{revision!r}, newer than this botsweep knows ({HEAD_REVISION}); upgrade "
+                "botsweep, or open a backup made with this version (botsweep never downgrades "
+                "a schema)")
 
     @staticmethod
     def _current_revision(conn: Connection) -> str | None:

@@ -193,6 +193,24 @@ def test_reopening_keeps_the_data_and_migrates_only_once(
         second.dispose()
 
 
+def test_a_schema_newer_than_this_botsweep_is_one_line_and_left_alone(
+        db: Database, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a rollback, or with an older worker on a shared database, every command used
+    to end in alembic's 100-line "Can't locate revision" traceback."""
+    from botsweep.cli import main
+
+    with db.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    db.dispose()
+    monkeypatch.setenv("BOTSWEEP_DATABASE__URL", db.url)
+    assert main(["status"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "schema revision '0099', newer than this botsweep knows" in err[0]
+    with db.connect() as conn:  # not touched
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0099"
+
+
 _OPEN_AND_SEED = """
 import sys
 from botsweep.seeding import AccountRef, add_seeds
