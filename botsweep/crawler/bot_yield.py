@@ -11,14 +11,19 @@ in ``meta``, shared by every worker).  An id counts as hunted by the policy's po
 few humans a model flags on a list of humans do not make such lists look bot-rich.  The
 ids' ``yield_pending`` marks are then cleared, so that no id is counted twice.
 
-:func:`rerank_pending` recomputes the priorities of the queued, not yet begun lists when
-the estimates they were ranked with have moved (with :func:`rank_queued`, which
-:mod:`botsweep.crawler.retarget` also uses when the target changes).  Only what a real
+:func:`rerank_pending` notes, inside the transaction that scored the ids, when the
+estimates the queued, not yet begun lists were ranked with have moved; once it has
+committed, :func:`finish_rerank` recomputes their priorities (with :func:`rank_queued`,
+which :mod:`botsweep.crawler.retarget` also uses when the target changes), a chunk of
+owners per transaction.  Ranking a queue of 38,000 lists takes about 5 s: inside the
+page's transaction it held the database's write lock that long, so that heartbeats,
+``seed`` and the other workers waited.  Only what a real
 crawl sees is used: profiles, scores and the lists read; never the world's labels.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -32,12 +37,13 @@ from botsweep.storage.schema import accounts, frontier, meta, scores
 if TYPE_CHECKING:
     from botsweep.crawler.decide import ScoringContext
 
-__all__ = ["update_bot_yield", "read_bot_yield", "rerank_pending", "rank_queued",
-           "YIELD_PREFIX"]
+__all__ = ["update_bot_yield", "read_bot_yield", "rerank_pending", "finish_rerank",
+           "rank_queued", "YIELD_PREFIX"]
 
 YIELD_PREFIX = "bot-yield:"
 _CHUNK = 500
 _RERANK_BY = 0.10  # rerank queued lists when an estimate moved by more than this
+_RANK_OWNERS = 2_000  # owners ranked per transaction by finish_rerank (~0.3 s)
 
 
 def _chunks(items: Sequence[int]) -> list[list[int]]:
@@ -136,12 +142,13 @@ def _estimates(policy: SmartPolicy) -> dict[str, float]:
 
 
 def rerank_pending(conn: Connection, ctx: ScoringContext, applied: dict[str, float]) -> bool:
-    """Recompute queued lists' priorities if a bot yield moved since ``applied``.
+    """Note that the queued lists' priorities are due again (``ctx.rerank_due``; see
+    :func:`finish_rerank`) if a bot yield moved since ``applied``.
 
     (Novelty moves are applied by scaling, in :func:`~botsweep.crawler.decide.update_novelty`.)
 
     ``applied`` holds the estimates the queue was last ranked with; it is updated in place.
-    Returns whether the queue was reranked.
+    Returns whether the queue is to be reranked.
     """
     policy = ctx.policy
     if not isinstance(policy, SmartPolicy):
@@ -153,8 +160,38 @@ def rerank_pending(conn: Connection, ctx: ScoringContext, applied: dict[str, flo
         return False
     applied.clear()
     applied.update(now)
-    rank_queued(conn, ctx, sink_unwanted=False, unprofiled_seeds=True)
+    ctx.rerank_due = True
     return True
+
+
+def finish_rerank(db: Database, ctx: ScoringContext, stop: threading.Event) -> int:
+    """Rank every queued, not begun list again if :func:`rerank_pending` found it due, by
+    the estimates as they are now; ``_RANK_OWNERS`` owners per transaction, so that no
+    transaction holds the write lock for long.  Returns how many lists were given a
+    priority.  Stopped part-way, the next scored page ranks the whole queue again."""
+    if not ctx.rerank_due:
+        return 0
+    ctx.rerank_due = False
+    with db.connect() as conn:
+        owners = _queued_owners(conn)
+    given = 0
+    for start in range(0, len(owners), _RANK_OWNERS):
+        if stop.is_set():
+            ctx.ranked_with.clear()
+            break
+        with db.begin() as conn:
+            given += rank_queued(conn, ctx, sink_unwanted=False, unprofiled_seeds=True,
+                                 only=owners[start:start + _RANK_OWNERS])
+    return given
+
+
+def _queued_owners(conn: Connection) -> list[int]:
+    """The owners of the pending, not begun followers/following lists."""
+    return list(conn.execute(
+        select(frontier.c.account_id).distinct()
+        .where(frontier.c.kind.in_(DIRECTIONS),
+               frontier.c.state == "pending", frontier.c.pages == 0,
+               frontier.c.account_id.is_not(None))).scalars())
 
 
 def rank_queued(conn: Connection, ctx: ScoringContext, *, sink_unwanted: bool,
@@ -173,11 +210,7 @@ def rank_queued(conn: Connection, ctx: ScoringContext, *, sink_unwanted: bool,
     policy = ctx.policy
     if only is not None and not only:
         return 0
-    ids = list(only) if only is not None else list(conn.execute(
-        select(frontier.c.account_id).distinct()
-        .where(frontier.c.kind.in_(DIRECTIONS),
-               frontier.c.state == "pending", frontier.c.pages == 0,
-               frontier.c.account_id.is_not(None))).scalars())
+    ids = list(only) if only is not None else _queued_owners(conn)
     target_p = _target_probabilities(conn, ctx.target_scorer(), ids)
     threshold = ctx.target_threshold()
     ranked = []

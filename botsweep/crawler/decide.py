@@ -65,6 +65,7 @@ class ScoringContext:
     campaign_name: str | None = None
     target: str = "bot"
     ranked_with: dict[str, float] = field(default_factory=dict)  # bot yields the queue used
+    rerank_due: bool = False  # the queue is to be ranked again once this transaction ends
     campaign_wanted: str | None = None  # crawler.campaign, taken up once it is fitted
     checked_at: float | None = None  # when the campaign model was last looked for
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select, update
 
+from botsweep.crawler.bot_yield import finish_rerank
 from botsweep.crawler.decide import apply_profiles, reconsider
 from botsweep.crawler.list_profiles import ListProfiles
 from botsweep.crawler.replies import ENDPOINTS
@@ -71,6 +72,7 @@ class LookupSteps:
             if grown:
                 reconsider(conn, engine.db, engine.scoring, grown, engine.clock.now())
             self.from_lists.apply(conn)
+        finish_rerank(engine.db, engine.scoring, engine.stop)
         return rows
 
     # -- profiles ----------------------------------------------------------------------
@@ -114,6 +116,7 @@ class LookupSteps:
         with engine.db.begin() as conn:
             counts = apply_profiles(conn, engine.db, engine.scoring, users, states, fetched_at)
             engine.log_call(endpoint, token_key, page.status, "ok", len(users), conn=conn)
+        finish_rerank(engine.db, engine.scoring, engine.stop)
         missing = [i for i in ids if i not in answered]
         if missing:  # neither a user nor an error: ask again later
             engine.frontier.lookups_retry_later(
@@ -221,6 +224,7 @@ class LookupSteps:
                     state=state, last_error=reason, done_at=fetched_at,
                     lease_owner=None, lease_until=None))
             engine.log_call(endpoint, token_key, page.status, "ok", len(users), conn=conn)
+        finish_rerank(engine.db, engine.scoring, engine.stop)
         engine.stats.profiled += counts["profiled"]
         engine.stats.likely_bots += counts["likely"]
         return True

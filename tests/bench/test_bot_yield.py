@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import insert, select
 
-from botsweep.crawler.bot_yield import read_bot_yield, rerank_pending, update_bot_yield
+from botsweep.crawler.bot_yield import (
+    finish_rerank,
+    read_bot_yield,
+    rerank_pending,
+    update_bot_yield,
+)
 from botsweep.crawler.decide import ScoringContext
 from botsweep.crawler.policy import Candidate, SmartPolicy
 from botsweep.storage.db import Database
@@ -84,6 +91,10 @@ def test_scored_ids_are_counted_against_the_list_that_brought_them(tmp_path: Pat
         assert read_bot_yield(conn) == counts
         ranked_with: dict[str, float] = {}
         assert rerank_pending(conn, ctx, ranked_with)
+        # not in the scoring transaction: ranking a big queue would hold the write lock
+        assert conn.execute(select(frontier.c.priority)).scalar_one() == 1.0
+    assert finish_rerank(db, ctx, threading.Event()) == 1
+    with db.connect() as conn:
         priority = conn.execute(select(frontier.c.priority)).scalar_one()
     hub_c = Candidate(hub, 0, 40, 0.95)
     celeb_c = Candidate(celeb, 40, 1, 0.95)
@@ -109,4 +120,41 @@ def test_bfs_crawls_clear_the_pending_marks_too(tmp_path: Path) -> None:
         update_bot_yield(conn, db, ctx, {100: 0.9, 101: 0.1})
         left = conn.execute(select(accounts.c.id).where(accounts.c.yield_pending)).all()
     assert left == []
+    db.dispose()
+
+
+def test_the_queue_is_ranked_a_chunk_of_owners_per_transaction(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A queue of 38,000 lists took ~5 s to rank, all inside a page's transaction: the
+    write lock was held that long, and heartbeats and `seed` timed out behind it."""
+    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
+    policy = SmartPolicy()
+    ctx = ScoringContext(policy=policy, bot=_Model(), threshold=0.5)  # type: ignore[arg-type]
+    owners = [11, 12, 13]
+    with db.begin() as conn:
+        conn.execute(insert(accounts), [
+            {"id": aid, "first_seen": 0.0, "followers_count": 0, "following_count": 40,
+             "fetched_at": 0.0} for aid in owners])
+        conn.execute(insert(scores), [
+            {"account_id": aid, "scorer": "bot", "model_version": "fixed", "probability": 0.95,
+             "scored_at": 0.0} for aid in owners])
+        conn.execute(insert(frontier), [
+            {"kind": "following", "account_id": aid, "priority": 1.0, "enqueued_at": 0.0}
+            for aid in owners])
+    monkeypatch.setattr("botsweep.crawler.bot_yield._RANK_OWNERS", 2)
+    begun = []
+    real_begin = db.begin
+    monkeypatch.setattr(db, "begin", lambda *a, **k: begun.append(1) or real_begin(*a, **k))
+
+    assert finish_rerank(db, ctx, threading.Event()) == 0  # nothing due: nothing done
+    ctx.rerank_due, ctx.ranked_with = True, {"some": 0.5}
+    stop = threading.Event()
+    stop.set()  # a daemon stopping: the rest waits, and the next page ranks it all
+    assert finish_rerank(db, ctx, stop) == 0 and ctx.ranked_with == {} and not begun
+    ctx.rerank_due = True
+    assert finish_rerank(db, ctx, threading.Event()) == 3
+    assert len(begun) == 2  # owners 11-12, then 13
+    assert not ctx.rerank_due
+    with db.connect() as conn:
+        assert {p for (p,) in conn.execute(select(frontier.c.priority))} != {1.0}
     db.dispose()
