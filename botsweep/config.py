@@ -51,6 +51,7 @@ __all__ = [
     "check_token",
 ]
 
+_WEEK = 7 * 86_400  # the longest schedule interval or grace a config may set
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _TOKEN = re.compile(r"[\x21-\x7e]+")  # printable ASCII: no spaces, newlines or controls
 _ENV_PREFIX = "BOTSWEEP_"
@@ -61,7 +62,8 @@ _SECRET_KEYS = {"bearer_token", "token", "tokens", "api_key", "api_secret", "acc
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan: a duration of .inf passed 'gt=0', then crashed the scheduler
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class DatabaseSettings(_Section):
@@ -125,7 +127,7 @@ class CrawlerSettings(_Section):
     bot_threshold: float | None = Field(None, ge=0, le=1)
     skip_human_lists_over: int = Field(5_000, ge=0)
     max_attempts: int = Field(5, ge=1, le=100)
-    lease_s: float = Field(300.0, gt=0)
+    lease_s: float = Field(300.0, gt=0, le=86_400)
     worker_id: str | None = None
 
 
@@ -143,14 +145,14 @@ _CRON_FIELD = re.compile(r"[0-9A-Za-z*/,?-]+")
 
 
 class ScheduleSettings(_Section):
-    crawl_every_s: float = Field(60.0, gt=0)
+    crawl_every_s: float = Field(60.0, gt=0, le=_WEEK)
     crawl_max_requests: int = Field(50, ge=1)
-    crawl_max_seconds: float = Field(50.0, gt=0)
-    score_every_s: float = Field(600.0, gt=0)
+    crawl_max_seconds: float = Field(50.0, gt=0, le=_WEEK)
+    score_every_s: float = Field(600.0, gt=0, le=_WEEK)
     report_cron: str = "0 * * * *"
     report_at_start: bool = True
-    misfire_grace_s: float = Field(120.0, gt=0)
-    stale_after_s: float = Field(900.0, gt=0)
+    misfire_grace_s: float = Field(120.0, gt=0, le=_WEEK)
+    stale_after_s: float = Field(900.0, gt=0, le=_WEEK)
 
     @field_validator("report_cron")
     @classmethod
