@@ -157,12 +157,18 @@ class ScheduleSettings(_Section):
     @field_validator("report_cron")
     @classmethod
     def _five_cron_fields(cls, value: str) -> str:
-        """The shape of a crontab line, checked with the file (APScheduler, which reads
-        the fields themselves, is loaded only by the daemon)."""
+        """A crontab line, checked with the file, before any command opens the database
+        (APScheduler reads the fields: '61 * * * *' has the shape, not the values)."""
         fields = value.split()
         if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
             raise ValueError(f"not a cron expression ({len(fields)} fields); write five, "
                              "minute hour day month weekday, e.g. '0 * * * *' for every hour")
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"not a cron expression ({exc})") from None
         return value
 
 
