@@ -317,6 +317,12 @@ class Daemon:
                  sched.score_every_s, sched.report_cron,
                  extra={"event": "daemon_start", "worker_id": self.worker_id,
                         "database": self.db.dialect, "database_location": self.db.location})
+        # The first runs are due now, not when the schedule was built: loading the model
+        # can take longer than misfire_grace_s, and they were then skipped as missed.
+        now = datetime.now(UTC)
+        scheduler.modify_job("crawl", next_run_time=now)
+        if sched.report_at_start:
+            scheduler.modify_job("report", next_run_time=now)
         self._scheduler = scheduler
         self._scheduler.start()
         self._record_schedule()

@@ -498,3 +498,30 @@ def test_a_stop_signal_stops_the_daemon_cleanly_and_says_so(
         assert stop.wait(5)
     assert f"received {sig}: stopping" in caplog.text
     assert signal.getsignal(getattr(signal, sig)) == before  # given back afterwards
+
+
+def test_the_first_tick_runs_even_when_starting_takes_longer_than_the_misfire_grace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first runs were scheduled for when the schedule was built, before the model
+    loaded; a start slower than misfire_grace_s skipped them as missed."""
+    daemon, source, _clock, _db = make_daemon(tmp_path, crawl_every_s=3600,
+                                              misfire_grace_s=1)
+    started = threading.Event()
+    original_followers, original_prepare = source.followers, daemon.prepare
+
+    def followers(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        started.set()
+        return original_followers(*args, **kwargs)
+
+    def slow_prepare() -> None:
+        time.sleep(2.5)  # a model loading on a busy machine
+        original_prepare()
+
+    source.followers = followers  # type: ignore[method-assign]
+    monkeypatch.setattr(daemon, "prepare", slow_prepare)
+    daemon.start()
+    try:
+        assert started.wait(20), "the first crawl tick was skipped"
+    finally:
+        daemon.stop.set()
+        assert daemon.shutdown()
