@@ -52,7 +52,9 @@ def test_campaign_panel_data_is_in_the_page_and_escaped(tmp_path: Path) -> None:
     assert 30 <= panel["flagged"] <= len(pron)
     assert 0 < panel["precision"] <= 1 and "cross-validation" in panel["precision_source"]
     domains = [row[0] for row in panel["top_domains"]]
-    assert {"lovely42.example", HOSTILE_DOMAIN.lower()} <= set(domains[:3])
+    assert "lovely42.example" in domains[:3]
+    # a "host" holding quotes and markup is no host name: it gives no domain to show
+    assert not any("onmouseover" in domain for domain in domains)
     assert any("chat with me" in row[0] for row in panel["top_phrases"])
     campaign_years = {int(y) for y, (share, _) in panel["years"].items() if share > 0}
     assert campaign_years <= {2011, 2012, 2013}
@@ -113,7 +115,7 @@ def test_campaign_panel_renders_as_text_in_chromium(tmp_path: Path) -> None:
         assert "Campaign: pron" in text and "estimated precision" in text
         # the count says which stored score it counts, as status and export do
         assert re.search(r"flagged\s*\d+ \(campaign score ≥ 0\.50\)", text), text
-        assert "lovely42.example" in text and HOSTILE_DOMAIN.lower() in text
+        assert "lovely42.example" in text and "onmouseover" not in text
         assert "botsweep label " in text and "--campaign pron" in text
         assert "--label human --campaign pron" in text
         assert markup == 0
