@@ -126,7 +126,6 @@ def test_environment_paths_stay_relative_to_the_current_directory(d1: Path) -> N
     "sqlite:///:memory:",
     "sqlite://",
     "sqlite:////var/lib/botsweep/crawl.db",
-    "sqlite:///~/crawl.db",
     "sqlite:///file:crawl.db?mode=ro&uri=true",
     "postgresql+psycopg://botsweep:pw@db:5432/botsweep",
 ])
@@ -138,6 +137,20 @@ def test_urls_that_name_no_relative_file_are_kept_as_written(tmp_path: Path, url
     settings = load_settings(config, environ={})
     assert settings.database.url == url
     assert settings.report.out == Path("/srv/r.html")
+
+
+def test_a_leading_tilde_is_the_home_folder(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """'~' was kept as written: SQLite then looked for a folder named '~' and the error
+    said to check that the folder exists."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = tmp_path / "conf" / "config.yaml"
+    config.parent.mkdir()
+    config.write_text("database:\n  url: sqlite:///~/crawl.db\nreport:\n  out: ~/r.html\n",
+                      encoding="utf-8")
+    settings = load_settings(config, environ={})
+    assert settings.database.url == f"sqlite:///{tmp_path / 'home' / 'crawl.db'}"
+    assert settings.report.out == tmp_path / "home" / "r.html"
 
 
 def test_a_relative_sqlite_url_keeps_its_driver_and_options(tmp_path: Path) -> None:
