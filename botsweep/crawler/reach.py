@@ -36,6 +36,7 @@ every crawl as an outage for good.
 
 from __future__ import annotations
 
+import logging
 import random
 import socket
 from collections.abc import Callable, Hashable, Iterable
@@ -53,6 +54,8 @@ from urllib3.exceptions import ProxyError as _UrllibProxyError
 
 from botsweep.crawler.retry import RetryPolicy
 from botsweep.errors import ApiUnreachable, Transient, Unreachable
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Reach", "is_outage_sign", "is_server_error", "no_reply_error", "ran_out"]
 
@@ -153,6 +156,9 @@ class Reach:
         for key in work:
             self._dropped.pop(key, None)
             self._suspects.discard(key)
+        if self.streak:  # an operator who saw the outage reported sees it end
+            log.info("the API at %s answers again (after %d request(s) in a row got %s)",
+                     self.base_url, self.streak, self.what_failed())
         self.streak = 0
         self.server_errors = 0
         self._streak_work.clear()

@@ -8,6 +8,7 @@ real sim over loopback is in tests/reliability/test_unreachable.py.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -156,7 +157,8 @@ def test_a_budget_that_runs_out_before_any_reply_is_an_error_not_a_result(
     assert engine.stats.follows_requests == 3 and engine.stats.faults == {"unreachable": 3}
 
 
-def test_a_blip_between_replies_costs_nothing(setup: tuple[Database, Outage, FakeClock]) -> None:
+def test_a_blip_between_replies_costs_nothing(setup: tuple[Database, Outage, FakeClock],
+                                             caplog: pytest.LogCaptureFixture) -> None:
     db, source, clock = setup
     calls = [0]
     inner_following = source.inner.following
@@ -169,10 +171,14 @@ def test_a_blip_between_replies_costs_nothing(setup: tuple[Database, Outage, Fak
 
     source.inner.following = flaky_following  # type: ignore[method-assign]
     engine = engine_for(db, source, clock)
-    engine.run()
+    with caplog.at_level(logging.INFO, logger="botsweep.crawler.reach"):
+        engine.run()
     assert engine.stats.outcome == "idle" and engine.stats.failed_tasks == 0
     assert engine.stats.faults.get("unreachable", 0) >= 1
     assert all(attempts == 0 for _, attempts, _ in tasks(db).values())
+    # each blip's end is said, as its start was
+    assert f"the API at {BASE} answers again (after 1 request(s) in a row got no reply)" \
+        in caplog.text
 
 
 @pytest.mark.parametrize(("fail", "seeds"), [
