@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -30,9 +31,11 @@ def daemon(
     Several daemons can share one PostgreSQL database (database.url); a SQLite database
     takes one crawling process at a time.
     """
+    from botsweep.config import resolve_tokens
     from botsweep.daemon import Daemon
     from botsweep.errors import InputError
     from botsweep.storage.crawl_lock import crawl_lock
+    from botsweep.viz.report import check_report_path
 
     if worker_id is not None and (not worker_id.strip() or len(worker_id) > 64):
         raise InputError(f"--worker-id {worker_id!r}: give 1 to 64 characters")
@@ -40,6 +43,11 @@ def daemon(
     # One line per event by default: the daemon's own events are INFO.
     if app_ctx.verbosity == 0:
         logging.getLogger("botsweep.daemon").setLevel(logging.INFO)
+    settings = app_ctx.settings()
+    # What start() would refuse, refused before the database is made: a mistyped
+    # database.url must not leave a new, empty database behind.
+    resolve_tokens(settings.api)
+    check_report_path(Path(settings.report.out), "report.out")
     db = app_ctx.db(create=True)
     with crawl_lock(db, "daemon"):  # on SQLite, one crawling process at a time
         worker = Daemon(app_ctx.settings(), db, worker_id=worker_id,

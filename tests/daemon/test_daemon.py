@@ -525,3 +525,27 @@ def test_the_first_tick_runs_even_when_starting_takes_longer_than_the_misfire_gr
     finally:
         daemon.stop.set()
         assert daemon.shutdown()
+
+
+@pytest.mark.parametrize(("setting", "fragment"), [
+    ({}, "no API token"),
+    ({"report": {"out": "nowhere/report.html"}}, "nowhere does not exist"),
+])
+def test_a_daemon_refused_at_start_makes_no_database(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        setting: dict[str, object], fragment: str) -> None:
+    """A mistyped database.url used to leave a new, empty database (and its lock file)
+    behind, when the daemon was then refused for a missing token or report folder."""
+    import yaml
+
+    from botsweep.cli import main
+
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"database": {"url": "sqlite:///typo.db"}, **setting}),
+                      encoding="utf-8")
+    if setting:
+        monkeypatch.setenv("X_BEARER_TOKEN", "t0ken")
+    assert main(["--config", str(config), "daemon"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
