@@ -73,7 +73,8 @@ def _signals_set(stop: threading.Event) -> Iterator[None]:
     """SIGTERM, SIGINT and SIGHUP set ``stop`` (main thread only; elsewhere nothing
     changes).  SIGHUP too: a daemon started with ``&`` from a terminal gets it when the
     terminal closes, and it would otherwise die on the spot, leases held.  It is a stop,
-    not a reload: a changed config.yaml is read when the daemon is started again."""
+    not a reload: a changed config.yaml is read when the daemon is started again.  A
+    SIGHUP ignored already (``nohup botsweep daemon &``) stays ignored."""
     previous: dict[int, Any] = {}
 
     def _handler(signum: int, _frame: object) -> None:
@@ -84,6 +85,8 @@ def _signals_set(stop: threading.Event) -> Iterator[None]:
 
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            if sig == signal.SIGHUP and signal.getsignal(sig) is signal.SIG_IGN:
+                continue  # started with nohup: meant to outlive the terminal
             previous[sig] = signal.signal(sig, _handler)
     try:
         yield

@@ -500,6 +500,23 @@ def test_a_stop_signal_stops_the_daemon_cleanly_and_says_so(
     assert signal.getsignal(getattr(signal, sig)) == before  # given back afterwards
 
 
+def test_a_daemon_started_with_nohup_outlives_its_terminal() -> None:
+    import os
+    import signal
+
+    from botsweep.daemon import _signals_set
+
+    stop = threading.Event()
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # what nohup does
+    try:
+        with _signals_set(stop):
+            os.kill(os.getpid(), signal.SIGHUP)
+            assert not stop.wait(0.5)
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, before)
+
+
 def test_the_first_tick_runs_even_when_starting_takes_longer_than_the_misfire_grace(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The first runs were scheduled for when the schedule was built, before the model
