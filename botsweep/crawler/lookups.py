@@ -116,7 +116,6 @@ class LookupSteps:
         with engine.db.begin() as conn:
             counts = apply_profiles(conn, engine.db, engine.scoring, users, states, fetched_at)
             engine.log_call(endpoint, token_key, page.status, "ok", len(users), conn=conn)
-        finish_rerank(engine.db, engine.scoring, engine.stop)
         missing = [i for i in ids if i not in answered]
         if missing:  # neither a user nor an error: ask again later
             engine.frontier.lookups_retry_later(
@@ -124,6 +123,7 @@ class LookupSteps:
             self._give_up(missing, attempts, "the reply had neither the user nor an error")
         engine.stats.profiled += counts["profiled"]
         engine.stats.likely_bots += counts["likely"]
+        finish_rerank(engine.db, engine.scoring, engine.stop)
         return True
 
     def _narrow(self, ids: list[int]) -> tuple[list[int], dict[int, int]]:
@@ -224,7 +224,7 @@ class LookupSteps:
                     state=state, last_error=reason, done_at=fetched_at,
                     lease_owner=None, lease_until=None))
             engine.log_call(endpoint, token_key, page.status, "ok", len(users), conn=conn)
-        finish_rerank(engine.db, engine.scoring, engine.stop)
         engine.stats.profiled += counts["profiled"]
         engine.stats.likely_bots += counts["likely"]
+        finish_rerank(engine.db, engine.scoring, engine.stop)
         return True

@@ -16,6 +16,7 @@ from botsweep.crawler.bot_yield import (
 )
 from botsweep.crawler.decide import ScoringContext
 from botsweep.crawler.policy import Candidate, SmartPolicy
+from botsweep.errors import StorageError
 from botsweep.storage.db import Database
 from botsweep.storage.pages import absorb_discovered, pack_ids
 from botsweep.storage.schema import accounts, discovered, frontier, scores
@@ -155,6 +156,13 @@ def test_the_queue_is_ranked_a_chunk_of_owners_per_transaction(
     assert finish_rerank(db, ctx, threading.Event()) == 3
     assert len(begun) == 2  # owners 11-12, then 13
     assert not ctx.rerank_due
+    # an error part-way (a locked database): the next scored page ranks the queue again
+    ctx.rerank_due, ctx.ranked_with = True, {"some": 0.5}
+    monkeypatch.setattr(db, "begin", lambda *a, **k: (_ for _ in ()).throw(
+        StorageError("the database is locked")))
+    with pytest.raises(StorageError):
+        finish_rerank(db, ctx, threading.Event())
+    assert ctx.ranked_with == {} and not ctx.rerank_due
     with db.connect() as conn:
         assert {p for (p,) in conn.execute(select(frontier.c.priority))} != {1.0}
     db.dispose()
