@@ -3,18 +3,25 @@
 Reports, exports, score files and model files are written to a temporary file beside the
 target and renamed over it only once complete.  A kill, a full disk or an error part-way
 leaves the previous file as it was (and at worst no temporary behind: it is removed on
-every error), and a symlink at the target is replaced, never written through.
+every error), and a symlink at the target is replaced, never written through.  The file
+keeps the mode of the one it replaces (a new one gets the umask's).  A target that is no
+regular file (``/dev/null``, a pipe) is written in place: renaming over it would replace
+the device.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["replaced", "temp_pattern"]
+
+_UMASK = os.umask(0o022)  # read once at import (setting it back at once), not per write
+os.umask(_UMASK)
 
 
 def temp_pattern(out: Path) -> str:
@@ -27,6 +34,13 @@ def replaced(out: Path, error: Callable[[str], Exception]) -> Iterator[Path]:
     """A temporary path beside ``out``; leaving the block without an error renames it over
     ``out``.  An OSError (here or in the block) becomes ``error`` with one line."""
     try:
+        mode: int | None = stat.S_IMODE(os.stat(out).st_mode) if out.is_file() else None
+        if out.exists() and not out.is_file():  # a device or a pipe (a folder is refused
+            try:                                # by the callers): written in place
+                yield out
+            except OSError as exc:
+                raise error(f"cannot write {out}: {exc.strerror or exc}") from None
+            return
         fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
         os.close(fd)
     except OSError as exc:
@@ -34,7 +48,7 @@ def replaced(out: Path, error: Callable[[str], Exception]) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a report from its readers
+        os.chmod(tmp, mode if mode is not None else 0o666 & ~_UMASK)  # not mkstemp's 0600
         os.replace(tmp, out)
     except OSError as exc:
         raise error(f"cannot write {out}: {exc.strerror or exc}") from None
