@@ -66,10 +66,32 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
+def _home(value: str) -> str:
+    """A leading ``~`` or ``~/`` as the home folder, as a shell reads it (``~name`` and a
+    file named ``~x`` are left as written)."""
+    if value != "~" and not value.startswith("~/"):
+        return value
+    try:
+        return str(Path(value).expanduser())
+    except RuntimeError:  # no home folder known (no HOME, no passwd entry)
+        raise ValueError(
+            f"{value!r}: no home folder to read '~' as; write the full path") from None
+
+
 class DatabaseSettings(_Section):
     url: str = "sqlite:///botsweep.db"
     busy_timeout_s: float = Field(30.0, gt=0, le=3600)
     echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _sqlite_home(cls, value: str) -> str:
+        """``sqlite:///~/crawl.db``: the file in the home folder (SQLite would look for a
+        folder named ``~``)."""
+        head, sep, rest = value.partition(":///")
+        if sep and head.split("+", 1)[0] == "sqlite" and (rest == "~" or rest.startswith("~/")):
+            return head + sep + _home(rest)
+        return value
 
 
 class ApiSettings(_Section):
@@ -134,9 +156,19 @@ class CrawlerSettings(_Section):
 class ScorerSettings(_Section):
     model: Path | None = None
 
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_home(cls, value: Any) -> Any:
+        return _home(value) if isinstance(value, str) else value
+
 
 class ReportSettings(_Section):
     out: Path = Path("botsweep-report.html")
+
+    @field_validator("out", mode="before")
+    @classmethod
+    def _out_home(cls, value: Any) -> Any:
+        return _home(value) if isinstance(value, str) else value
     min_score: float = Field(0.0, ge=0, le=1)
     max_nodes: int = Field(30_000, ge=1)
 

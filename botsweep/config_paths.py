@@ -10,9 +10,9 @@
   absolute path and every other database (PostgreSQL) are left alone;
 * ``report.out`` and ``scorer.model``.
 
-Absolute paths are kept as written, and a leading ``~`` is the user's home (as a shell
-would read it).  Values from the environment or the defaults have no file to be relative
-to, and keep resolving against the current directory.
+Absolute paths and paths starting with ``~`` are kept as written.  Values from the
+environment or the defaults have no file to be relative to, and keep resolving against
+the current directory.
 """
 
 from __future__ import annotations
@@ -49,12 +49,9 @@ def rebase_sqlite_url(url: str, folder: Path) -> str:
         return url
     if database.startswith("file:") or str(parsed.query.get("uri", "")).lower() == "true":
         return url  # a SQLite URI names its own file (or memory) in its own syntax
-    if database.startswith("~"):
-        rebased = parsed.set(database=str(Path(database).expanduser()))
-    elif not _relative(database):
+    if not _relative(database):
         return url
-    else:
-        rebased = parsed.set(database=str(folder / database))
+    rebased = parsed.set(database=str(folder / database))
     return str(rebased.render_as_string(hide_password=False))
 
 
@@ -66,9 +63,6 @@ def rebase_file_paths(data: dict[str, Any], folder: Path) -> None:
         database["url"] = rebase_sqlite_url(database["url"], folder)
     for section, key in FILE_PATH_KEYS:
         values = data.get(section)
-        if not isinstance(values, dict) or not isinstance(values.get(key), str):
-            continue
-        if values[key].startswith("~"):
-            values[key] = str(Path(values[key]).expanduser())
-        elif _relative(values[key]):
+        if isinstance(values, dict) and isinstance(values.get(key), str) \
+                and _relative(values[key]):
             values[key] = str(folder / values[key])

@@ -126,6 +126,7 @@ def test_environment_paths_stay_relative_to_the_current_directory(d1: Path) -> N
     "sqlite:///:memory:",
     "sqlite://",
     "sqlite:////var/lib/botsweep/crawl.db",
+    "sqlite:///~nosuchuser/crawl.db",
     "sqlite:///file:crawl.db?mode=ro&uri=true",
     "postgresql+psycopg://botsweep:pw@db:5432/botsweep",
 ])
@@ -151,6 +152,15 @@ def test_a_leading_tilde_is_the_home_folder(tmp_path: Path,
     settings = load_settings(config, environ={})
     assert settings.database.url == f"sqlite:///{tmp_path / 'home' / 'crawl.db'}"
     assert settings.report.out == tmp_path / "home" / "r.html"
+    # from the environment too; '~name' and a file named '~x' are left as written
+    settings = load_settings(None, environ={"BOTSWEEP_DATABASE__URL": "sqlite:///~/e.db",
+                                            "BOTSWEEP_SCORER__MODEL": "~/m.json",
+                                            "BOTSWEEP_REPORT__OUT": "~nosuchuser/r.html"})
+    assert settings.database.url == f"sqlite:///{tmp_path / 'home' / 'e.db'}"
+    assert settings.scorer.model == tmp_path / "home" / "m.json"
+    assert settings.report.out == Path("~nosuchuser/r.html")
+    assert load_settings(None, environ={"BOTSWEEP_DATABASE__URL": "sqlite:///~x.db"}
+                         ).database.url == "sqlite:///~x.db"
 
 
 def test_a_relative_sqlite_url_keeps_its_driver_and_options(tmp_path: Path) -> None:

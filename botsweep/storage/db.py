@@ -100,7 +100,7 @@ def _sqlite_file(url: Any) -> Path | None:
     database = url.database
     if not database or database == ":memory:":
         return None
-    return Path(database).expanduser()
+    return Path(database)  # a leading ~/ was read as home by the config already
 
 
 class Database:
