@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from sqlalchemy.engine import URL
 
 from botsweep.config import Settings, load_settings
 from botsweep.errors import InputError
@@ -143,7 +144,8 @@ def _write_config(out: Path, db_path: Path, base_url: str, time_scale: float) ->
         f"#   botsweep --config {quote(str(path))} crawl\n"
     )
     settings = {  # safe_dump quotes what YAML would misread (a '#', a ': ')
-        "database": {"url": f"sqlite:///{db_path}"},
+        # URL-quoted: a '?' or '%' in the folder's name would name another file
+        "database": {"url": URL.create("sqlite", database=str(db_path)).render_as_string()},
         "api": {"base_url": base_url, "bearer_token_env": [DEMO_TOKEN_ENV]},
         "report": {"out": str(out / "report.html")},
     }

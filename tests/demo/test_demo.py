@@ -6,6 +6,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from botsweep.cli import main
 from botsweep.config import load_settings
@@ -100,7 +101,7 @@ def test_the_written_config_says_how_to_crawl_on(
 
     # A '#' or ': ' in the folder's name made the YAML read another database (the rest
     # of the line was a comment), and a space broke the steps when pasted into a shell.
-    out = tmp_path / "my demo #1: x"
+    out = tmp_path / "my demo #1: x?%20y"
     result = run_demo(out, accounts=600, time_scale=600, max_seconds=4)
     config = (out / "config.yaml").read_text(encoding="utf-8")
     steps = [line[1:].strip() for line in config.splitlines() if line.startswith("#   ")]
@@ -111,7 +112,7 @@ def test_the_written_config_says_how_to_crawl_on(
     name, token = export.removeprefix("export ").split("=")
     assert shlex.split(crawl) == ["botsweep", "--config", str(out / "config.yaml"), "crawl"]
     settings = load_settings(out / "config.yaml")
-    assert settings.database.url == f"sqlite:///{out / 'demo.db'}"
+    assert make_url(settings.database.url).database == str(out / "demo.db")
     assert settings.report.out == out / "report.html"
     # following the steps crawls on from where the demo stopped
     monkeypatch.setenv(name, token)
