@@ -20,22 +20,19 @@ variables that hold the tokens, and a literal token is refused.
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import json
-import logging
 import os
 import re
 import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from botsweep.config_paths import rebase_file_paths
+from botsweep.config_paths import home_sqlite_url, is_loopback_url, read_home, rebase_file_paths
 from botsweep.errors import ConfigError
 
 __all__ = [
@@ -47,13 +44,10 @@ __all__ = [
     "ReportSettings",
     "ScheduleSettings",
     "load_settings",
-    "resolve_tokens",
-    "check_token",
 ]
 
-_WEEK = 7 * 86_400  # the longest schedule interval or grace a config may set
+_YEAR = 366 * 86_400  # the longest schedule interval or grace a config may set
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_TOKEN = re.compile(r"[\x21-\x7e]+")  # printable ASCII: no spaces, newlines or controls
 _ENV_PREFIX = "BOTSWEEP_"
 _NOT_KEYS = frozenset({"BOTSWEEP_CONFIG"})
 _HIDDEN = {("api", "bearer_token_env")}
@@ -66,18 +60,6 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
-def _home(value: str) -> str:
-    """A leading ``~`` or ``~/`` as the home folder, as a shell reads it (``~name`` and a
-    file named ``~x`` are left as written)."""
-    if value != "~" and not value.startswith("~/"):
-        return value
-    try:
-        return str(Path(value).expanduser())
-    except RuntimeError:  # no home folder known (no HOME, no passwd entry)
-        raise ValueError(
-            f"{value!r}: no home folder to read '~' as; write the full path") from None
-
-
 class DatabaseSettings(_Section):
     url: str = "sqlite:///botsweep.db"
     busy_timeout_s: float = Field(30.0, gt=0, le=3600)
@@ -88,10 +70,7 @@ class DatabaseSettings(_Section):
     def _sqlite_home(cls, value: str) -> str:
         """``sqlite:///~/crawl.db``: the file in the home folder (SQLite would look for a
         folder named ``~``)."""
-        head, sep, rest = value.partition(":///")
-        if sep and head.split("+", 1)[0] == "sqlite" and (rest == "~" or rest.startswith("~/")):
-            return head + sep + _home(rest)
-        return value
+        return home_sqlite_url(value)
 
 
 class ApiSettings(_Section):
@@ -122,21 +101,11 @@ class ApiSettings(_Section):
     def _http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("expected an http(s) URL such as https://api.twitter.com")
-        if value.startswith("http://") and not _loopback(value):
+        if value.startswith("http://") and not is_loopback_url(value):
             raise ValueError("plain http would send the bearer token unencrypted; use https, "
                              "or http only to a loopback address such as the sim's "
                              "(127.0.0.1, ::1, localhost)")
         return value.rstrip("/")
-
-
-def _loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class CrawlerSettings(_Section):
@@ -159,7 +128,7 @@ class ScorerSettings(_Section):
     @field_validator("model", mode="before")
     @classmethod
     def _model_home(cls, value: Any) -> Any:
-        return _home(value) if isinstance(value, str) else value
+        return read_home(value) if isinstance(value, str) else value
 
 
 class ReportSettings(_Section):
@@ -168,40 +137,29 @@ class ReportSettings(_Section):
     @field_validator("out", mode="before")
     @classmethod
     def _out_home(cls, value: Any) -> Any:
-        return _home(value) if isinstance(value, str) else value
+        return read_home(value) if isinstance(value, str) else value
     min_score: float = Field(0.0, ge=0, le=1)
     max_nodes: int = Field(30_000, ge=1)
 
 
-_CRON_FIELD = re.compile(r"[0-9A-Za-z*/,?-]+")
-
-
 class ScheduleSettings(_Section):
-    crawl_every_s: float = Field(60.0, gt=0, le=_WEEK)
+    crawl_every_s: float = Field(60.0, gt=0, le=_YEAR)
     crawl_max_requests: int = Field(50, ge=1)
-    crawl_max_seconds: float = Field(50.0, gt=0, le=_WEEK)
-    score_every_s: float = Field(600.0, gt=0, le=_WEEK)
+    crawl_max_seconds: float = Field(50.0, gt=0, le=_YEAR)
+    score_every_s: float = Field(600.0, gt=0, le=_YEAR)
     report_cron: str = "0 * * * *"
     report_at_start: bool = True
-    misfire_grace_s: float = Field(120.0, gt=0, le=_WEEK)
-    stale_after_s: float = Field(900.0, gt=0, le=_WEEK)
+    misfire_grace_s: float = Field(120.0, gt=0, le=_YEAR)
+    stale_after_s: float = Field(900.0, gt=0, le=_YEAR)
 
     @field_validator("report_cron")
     @classmethod
     def _five_cron_fields(cls, value: str) -> str:
-        """A crontab line, checked with the file, before any command opens the database
-        (APScheduler reads the fields: '61 * * * *' has the shape, not the values)."""
-        fields = value.split()
-        if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
-            raise ValueError(f"not a cron expression ({len(fields)} fields); write five, "
-                             "minute hour day month weekday, e.g. '0 * * * *' for every hour")
-        from apscheduler.triggers.cron import CronTrigger
+        """The shape of a crontab line, checked with the file (the daemon reads the values
+        before it opens the database: :func:`botsweep.cron.report_trigger`)."""
+        from botsweep.cron import check_shape
 
-        try:
-            CronTrigger.from_crontab(value, timezone="UTC")
-        except ValueError as exc:
-            raise ValueError(f"not a cron expression ({exc})") from None
-        return value
+        return check_shape(value)
 
 
 class Settings(BaseSettings):
@@ -431,41 +389,3 @@ def load_settings(
     except ValidationError as exc:
         raise ConfigError(_format_error(source, origin, exc)) from None
 
-
-def resolve_tokens(api: ApiSettings, environ: dict[str, str] | None = None) -> dict[str, str]:
-    """Map each named env var to its token; raise ConfigError when none is set.
-
-    The keys (env var names) are what ledgers and logs may show; the values never are.
-    """
-    from botsweep.logs import register_secret
-
-    env = os.environ if environ is None else environ
-    tokens = {name: env[name] for name in api.bearer_token_env if env.get(name)}
-    for name, value in tokens.items():
-        check_token(name, value)
-    if not tokens:
-        names = ", ".join(api.bearer_token_env) or "(none named)"
-        raise ConfigError(
-            f"no API token: set one of {names} in the environment, or name your own "
-            "variable in api.bearer_token_env; `botsweep demo` needs no token"
-        )
-    unset = [name for name in api.bearer_token_env if name not in tokens]
-    if unset:  # a pool smaller than meant: fewer requests per window, said once
-        logging.getLogger("botsweep.config").warning(
-            "api.bearer_token_env names %s, not set (or empty) in the environment: crawling "
-            "with %d of %d tokens", ", ".join(unset), len(tokens), len(api.bearer_token_env))
-    for value in tokens.values():
-        register_secret(value)
-    return tokens
-
-
-def check_token(name: str, value: str) -> None:
-    """Refuse a token holding whitespace, control or non-ASCII characters (a trailing
-    newline or ``\\r`` copied from a file, say) before any request is made: it could never
-    authenticate, and requests would fail on the header as though the network were down.
-    The ConfigError names the variable, never the token."""
-    if not _TOKEN.fullmatch(value):
-        raise ConfigError(
-            f"{name}: the token contains whitespace, a control or a non-ASCII character (a "
-            f"stray newline or carriage return?); set {name} again without it"
-        )

@@ -17,10 +17,13 @@ the current directory.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-__all__ = ["FILE_PATH_KEYS", "rebase_file_paths", "rebase_sqlite_url"]
+__all__ = ["FILE_PATH_KEYS", "rebase_file_paths", "rebase_sqlite_url", "read_home",
+           "home_sqlite_url", "is_loopback_url"]
 
 # Settings that are plain filesystem paths; database.url is handled as a URL.
 FILE_PATH_KEYS = (("report", "out"), ("scorer", "model"))
@@ -66,3 +69,35 @@ def rebase_file_paths(data: dict[str, Any], folder: Path) -> None:
         if isinstance(values, dict) and isinstance(values.get(key), str) \
                 and _relative(values[key]):
             values[key] = str(folder / values[key])
+
+
+def read_home(value: str) -> str:
+    """A leading ``~`` or ``~/`` as the home folder, as a shell reads it (``~name`` and a
+    file named ``~x`` are left as written)."""
+    if value != "~" and not value.startswith("~/"):
+        return value
+    try:
+        return str(Path(value).expanduser())
+    except RuntimeError:  # no home folder known (no HOME, no passwd entry)
+        raise ValueError(
+            f"{value!r}: no home folder to read '~' as; write the full path") from None
+
+
+def home_sqlite_url(url: str) -> str:
+    """``sqlite:///~/crawl.db``: the file in the home folder (SQLite would look for a
+    folder named ``~``); any other URL unchanged."""
+    head, sep, rest = url.partition(":///")
+    if sep and head.split("+", 1)[0] == "sqlite" and (rest == "~" or rest.startswith("~/")):
+        return head + sep + read_home(rest)
+    return url
+
+
+def is_loopback_url(url: str) -> bool:
+    """Does ``url`` name this machine (localhost, 127.0.0.0/8, ::1)?"""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -42,6 +42,7 @@ from typing import Any
 from botsweep.config import Settings
 from botsweep.crawler.retarget import renew_claim, stand_down
 from botsweep.crawler.stats import describe_crawl
+from botsweep.cron import report_trigger
 from botsweep.daemon_jobs import (
     BEAT_S,
     JobResult,
@@ -153,17 +154,10 @@ class Daemon:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.memory import MemoryJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
-        from apscheduler.triggers.cron import CronTrigger
         from apscheduler.triggers.interval import IntervalTrigger
 
         sched = self.settings.schedule
-        try:
-            report_trigger = CronTrigger.from_crontab(sched.report_cron, timezone=UTC)
-        except ValueError as exc:
-            raise ConfigError(
-                f"schedule.report_cron = {sched.report_cron!r}: not a cron expression ({exc}); "
-                "write five fields, e.g. '0 * * * *' for every hour"
-            ) from None
+        trigger = report_trigger(sched.report_cron)
         scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(len(JOB_IDS))},
@@ -178,7 +172,7 @@ class Daemon:
         scheduler.add_job(self._job("score", self.score_job), IntervalTrigger(
             seconds=sched.score_every_s, timezone=UTC), id="score", name="score new profiles")
         first_report = {"next_run_time": now} if sched.report_at_start else {}
-        scheduler.add_job(self._job("report", self.report_job), report_trigger, id="report",
+        scheduler.add_job(self._job("report", self.report_job), trigger, id="report",
                           name="write the report", **first_report)
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 

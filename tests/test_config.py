@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from botsweep.cli import main
-from botsweep.config import Settings, load_settings, resolve_tokens
+from botsweep.config import Settings, load_settings
 from botsweep.errors import ConfigError
 from botsweep.logs import redact
+from botsweep.tokens import resolve_tokens
 
 ROOT_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
 # A realistic app-only bearer token shape (not a real one).
@@ -265,7 +266,7 @@ def test_a_token_pool_with_a_variable_unset_says_so(caplog: pytest.LogCaptureFix
         ("report:\n  min_score: 2\n", ["report.min_score = 2", "less than or equal to 1"]),
         ("schedule:\n  crawl_every_s: .inf\n", ["schedule.crawl_every_s = inf", "finite"]),
         ("crawler:\n  lease_s: .nan\n", ["crawler.lease_s = nan", "finite"]),
-        ("schedule:\n  score_every_s: 1e9\n", ["schedule.score_every_s", "604800"]),
+        ("schedule:\n  score_every_s: 1e9\n", ["schedule.score_every_s", "31622400"]),
         ("database:\n  url: [x\n", ["line 3", "not valid YAML"]),
         ("crawler:\n\tpolicy: bfs\n", ["not valid YAML"]),
         ("- database\n- api\n", ["expected a mapping of sections", "list"]),

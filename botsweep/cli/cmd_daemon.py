@@ -31,10 +31,11 @@ def daemon(
     Several daemons can share one PostgreSQL database (database.url); a SQLite database
     takes one crawling process at a time.
     """
-    from botsweep.config import resolve_tokens
+    from botsweep.cron import report_trigger
     from botsweep.daemon import Daemon
     from botsweep.errors import InputError
     from botsweep.storage.crawl_lock import crawl_lock
+    from botsweep.tokens import resolve_tokens
     from botsweep.viz.report import check_report_path
 
     if worker_id is not None and (not worker_id.strip() or len(worker_id) > 64):
@@ -47,6 +48,7 @@ def daemon(
     # What start() would refuse, refused before the database is made: a mistyped
     # database.url must not leave a new, empty database behind.
     resolve_tokens(settings.api)
+    report_trigger(settings.schedule.report_cron)
     check_report_path(Path(settings.report.out), "report.out")
     db = app_ctx.db(create=True)
     with crawl_lock(db, "daemon"):  # on SQLite, one crawling process at a time

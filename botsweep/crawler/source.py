@@ -35,7 +35,6 @@ from typing import Any, Protocol
 import requests
 from requests.adapters import HTTPAdapter
 
-from botsweep.config import check_token
 from botsweep.crawler.clock import Clock, SystemClock
 from botsweep.crawler.ratelimit import RateSnapshot
 from botsweep.crawler.reach import no_reply_error
@@ -49,6 +48,7 @@ from botsweep.crawler.replies import (
 )
 from botsweep.errors import InputError
 from botsweep.logs import redact, register_secret
+from botsweep.tokens import check_token
 
 __all__ = [
     "ENDPOINTS",
@@ -261,7 +261,7 @@ class XSource:
         clock: Clock | None = None,
     ) -> XSource:
         """Build from :class:`~botsweep.config.ApiSettings`; tokens from the environment."""
-        from botsweep.config import resolve_tokens
+        from botsweep.tokens import resolve_tokens
 
         tokens = resolve_tokens(api, dict(environ) if environ is not None else None)
         return cls(tokens, base_url=api.base_url, timeout_s=api.timeout_s, clock=clock)

@@ -111,11 +111,12 @@ def test_bad_report_cron_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"schedule.report_cron = '0 \* \* \* \* \*': not a "
                        r"cron expression \(6 fields\); write five"):
         make_daemon(tmp_path, report_cron="0 * * * * *")
-    # five fields, one out of range: refused with the config too, before any command opens
-    # (and creates) its database; it used to pass until the daemon built its schedule
+    # five fields, one out of range: refused when the daemon reads its schedule (the CLI
+    # does so before it opens the database)
+    daemon, *_ = make_daemon(tmp_path, report_cron="61 * * * *")
     with pytest.raises(ConfigError, match="schedule.report_cron = '61 \\* \\* \\* \\*': not a "
                        "cron expression .*higher than the maximum"):
-        make_daemon(tmp_path, report_cron="61 * * * *")
+        daemon.build_scheduler()
 
 
 def test_crawl_tick_is_bounded_and_returns_when_rate_limited(tmp_path: Path) -> None:
@@ -547,6 +548,7 @@ def test_the_first_tick_runs_even_when_starting_takes_longer_than_the_misfire_gr
 @pytest.mark.parametrize(("setting", "fragment"), [
     ({}, "no API token"),
     ({"report": {"out": "nowhere/report.html"}}, "nowhere does not exist"),
+    ({"schedule": {"report_cron": "61 * * * *"}}, "higher than the maximum"),
 ])
 def test_a_daemon_refused_at_start_makes_no_database(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
