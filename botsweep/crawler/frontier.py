@@ -210,15 +210,15 @@ class Frontier:
         attempts = task.attempts + 1
         failed = attempts >= max_attempts
         with self.db.begin() as conn:
-            conn.execute(
+            held = conn.execute(
                 update(frontier).where(self._held(task)).values(
                     attempts=attempts, last_error=error[:500],
                     state="failed" if failed else "pending",
                     not_before=None if failed else not_before,
                     lease_owner=None, lease_until=None,
                 )
-            )
-        return not failed
+            ).rowcount
+        return not failed or not held  # another worker's task now: not ours to give up
 
     def lookups_retry_later(self, ids: Sequence[int], not_before: float) -> None:
         """Count a failed lookup attempt for these accounts and hold them back."""

@@ -6,6 +6,7 @@ and flags shorteners; the campaign model and the cluster report use the domains 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from itertools import repeat
 from typing import Any
@@ -34,7 +35,7 @@ def registered_domain(url: str) -> str | None:
     rest = url.strip().split("://", 1)[-1]
     host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
     host = host.rsplit("@", 1)[-1].split(":", 1)[0].strip(".").lower()
-    if not host or not all(ch.isalnum() or ch in "-_." for ch in host):
+    if not host or not all(_host_char(ch) for ch in host):
         return None  # not a host name: a space, a control or bidi character, a quote
     if host.startswith("www."):
         host = host[4:]
@@ -43,6 +44,14 @@ def registered_domain(url: str) -> str | None:
         return host if len(labels) >= 2 else None
     keep = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL else 2
     return ".".join(labels[-keep:])
+
+
+def _host_char(ch: str) -> bool:
+    """ASCII letters, digits, '-', '_' and '.'; beyond ASCII, anything but controls, format
+    characters (bidi marks) and spaces (IDNs, and emoji domains such as i❤.ws)."""
+    if ch.isascii():
+        return ch.isalnum() or ch in "-_."
+    return unicodedata.category(ch)[0] not in "CZ"
 
 
 def is_mapping(value: Any) -> bool:

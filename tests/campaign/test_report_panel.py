@@ -39,6 +39,9 @@ def _hostile_db(tmp_path: Path) -> Any:
 def _report(db: Any, out: Path | None = None) -> tuple[str, dict]:
     graph = load_graph(db, campaign="pron")
     graph.graph.update(report_panel(db, "pron"))
+    # Crawling no longer yields such a domain (it is no host name); the panel must still
+    # show one as text, whatever a later change lets through.
+    graph.graph["campaign"]["top_domains"].append([HOSTILE_DOMAIN, 0.01, 0.0])
     if out is not None:
         build_report(graph, out)
     return render_report(graph)
@@ -53,8 +56,10 @@ def test_campaign_panel_data_is_in_the_page_and_escaped(tmp_path: Path) -> None:
     assert 0 < panel["precision"] <= 1 and "cross-validation" in panel["precision_source"]
     domains = [row[0] for row in panel["top_domains"]]
     assert "lovely42.example" in domains[:3]
-    # a "host" holding quotes and markup is no host name: it gives no domain to show
-    assert not any("onmouseover" in domain for domain in domains)
+    # a "host" holding quotes and markup is no host name: crawling gives no such domain
+    assert [list(row) for row in report_panel(db, "pron")["campaign"]["top_domains"]] == [
+        list(row) for row in panel["top_domains"][:-1]]
+    assert domains[-1] == HOSTILE_DOMAIN
     assert any("chat with me" in row[0] for row in panel["top_phrases"])
     campaign_years = {int(y) for y, (share, _) in panel["years"].items() if share > 0}
     assert campaign_years <= {2011, 2012, 2013}
@@ -115,7 +120,7 @@ def test_campaign_panel_renders_as_text_in_chromium(tmp_path: Path) -> None:
         assert "Campaign: pron" in text and "estimated precision" in text
         # the count says which stored score it counts, as status and export do
         assert re.search(r"flagged\s*\d+ \(campaign score ≥ 0\.50\)", text), text
-        assert "lovely42.example" in text and "onmouseover" not in text
+        assert "lovely42.example" in text and HOSTILE_DOMAIN in text
         assert "botsweep label " in text and "--campaign pron" in text
         assert "--label human --campaign pron" in text
         assert markup == 0

@@ -97,6 +97,7 @@ def test_registered_domain() -> None:
     for host in ("\x1b]0;owned\x07evil.example", "evil\u202eelpmaxe.com", "a\"b.com"):
         assert registered_domain(f"https://{host}/x") is None
     assert registered_domain("https://bücher.de/") == "bücher.de"  # IDNs stay
+    assert registered_domain("http://i❤.ws/") == "i❤.ws"
 
 
 def test_v1_fields_are_never_read() -> None:

@@ -170,7 +170,8 @@ def test_a_page_read_after_the_lease_was_lost_keeps_its_edges_and_nothing_else(
     with db.connect() as conn:
         assert pending_discovered_ids(conn) == set()  # B counts them when it reads the page
     a.release(task)
-    a.retry_later(task, "timeout", not_before=0.0, max_attempts=1)
+    # its last attempt, but the task is B's now: A does not give it up (nor counts it failed)
+    assert a.retry_later(task, "timeout", not_before=0.0, max_attempts=1)
     a.finish(task, "failed", "A's view")
     with db.connect() as conn:
         row = conn.execute(select(frontier.c.state, frontier.c.lease_owner, frontier.c.attempts)
