@@ -3,10 +3,10 @@
 Reports, exports, score files and model files are written to a temporary file beside the
 target and renamed over it only once complete.  A kill, a full disk or an error part-way
 leaves the previous file as it was (and at worst no temporary behind: it is removed on
-every error), and a symlink at the target is replaced, never written through.  The file
-keeps the mode of the one it replaces (a new one gets the umask's).  A target that is no
-regular file (``/dev/null``, a pipe) is written in place: renaming over it would replace
-the device.
+every error), and a symlink to a regular file is replaced, never written through.  The
+file keeps the mode of the one it replaces (a new one gets the umask's).  A target that is
+no regular file (``/dev/null``, a named pipe, or a symlink to one) is written in place:
+renaming over it would replace the device (a pipe waits for its reader, as pipes do).
 """
 
 from __future__ import annotations
@@ -20,8 +20,19 @@ from pathlib import Path
 
 __all__ = ["replaced", "temp_pattern"]
 
-_UMASK = os.umask(0o022)  # read once at import (setting it back at once), not per write
-os.umask(_UMASK)
+
+
+def _umask() -> int:
+    """The process's umask, read without setting it where Linux allows."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and given back at once
+    os.umask(mask)
+    return mask
 
 
 def temp_pattern(out: Path) -> str:
@@ -48,7 +59,7 @@ def replaced(out: Path, error: Callable[[str], Exception]) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
-        os.chmod(tmp, mode if mode is not None else 0o666 & ~_UMASK)  # not mkstemp's 0600
+        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())  # not mkstemp's 0600
         os.replace(tmp, out)
     except OSError as exc:
         raise error(f"cannot write {out}: {exc.strerror or exc}") from None

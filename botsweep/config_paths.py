@@ -30,7 +30,10 @@ FILE_PATH_KEYS = (("report", "out"), ("scorer", "model"))
 
 
 def _relative(value: str) -> bool:
-    return bool(value) and not value.startswith("~") and not Path(value).is_absolute()
+    """Relative to the config's folder: not absolute, and not in the home folder (``~`` or
+    ``~/``, read by :func:`read_home`; ``~x.db`` is a file named so, beside the config)."""
+    home = value == "~" or value.startswith("~/")
+    return bool(value) and not home and not Path(value).is_absolute()
 
 
 def rebase_sqlite_url(url: str, folder: Path) -> str:

@@ -35,18 +35,19 @@ def check_shape(value: str) -> str:
 
 def _day(text: str) -> int:
     """A weekday as cron numbers it (0-7, 0 and 7 Sunday), from a number or a name."""
-    name = text.lower()[:3]
-    if name in _DAYS:
-        return _DAYS.index(name)
+    if text.lower() in _DAYS:
+        return _DAYS.index(text.lower())
     if text.isdigit() and int(text) <= 7:
         return int(text)
-    raise ValueError(f"weekday {text!r} is not 0-7 (0 and 7 are Sunday) or a day name")
+    raise ValueError(f"weekday {text!r} is not 0-7 (0 and 7 are Sunday) or a day name "
+                     "(sun, mon, ... sat)")
 
 
 def weekdays(field: str) -> str:
-    """cron's day-of-week ``field`` as APScheduler day names (``*`` and ``?`` as they are)."""
+    """cron's day-of-week ``field`` as APScheduler day names (``*`` and ``?`` as ``*``).
+    A range may end on Sunday by name or 0 (``sat-sun``, ``fri-0``), read as 7."""
     if field in ("*", "?"):
-        return field
+        return "*"
     days: set[int] = set()
     for part in field.split(","):
         span, _, step = part.partition("/")
@@ -55,9 +56,13 @@ def weekdays(field: str) -> str:
         if span in ("*", "?"):
             low, high = 0, 6
         else:
-            first, _, last = span.partition("-")
+            first, dash, last = span.partition("-")
+            if dash and not last:
+                raise ValueError(f"weekday range {span!r} has no end")
             low = _day(first)
             high = _day(last) if last else (6 if step else low)
+            if high == 0 < low:
+                high = 7  # sat-sun: up to Sunday
             if high < low:
                 raise ValueError(f"weekday range {span!r} runs backwards")
         days.update(day % 7 for day in range(low, high + 1, int(step or 1)))
@@ -71,6 +76,7 @@ def report_trigger(expr: str) -> Any:
 
     try:
         fields = check_shape(expr).split()
+        fields[2] = "*" if fields[2] == "?" else fields[2]  # Quartz's "no day of the month"
         fields[4] = weekdays(fields[4])
         return CronTrigger.from_crontab(" ".join(fields), timezone="UTC")
     except ValueError as exc:

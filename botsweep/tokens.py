@@ -18,8 +18,10 @@ __all__ = ["resolve_tokens", "check_token"]
 _TOKEN = re.compile(r"[\x21-\x7e]+")  # printable ASCII: no spaces, newlines or controls
 
 
-def resolve_tokens(api: ApiSettings, environ: dict[str, str] | None = None) -> dict[str, str]:
-    """Map each named env var to its token; raise ConfigError when none is set.
+def resolve_tokens(api: ApiSettings, environ: dict[str, str] | None = None, *,
+                   warn: bool = True) -> dict[str, str]:
+    """Map each named env var to its token; raise ConfigError when none is set (and, with
+    ``warn``, say which named variables are unset).
 
     The keys (env var names) are what ledgers and logs may show; the values never are.
     """
@@ -36,7 +38,7 @@ def resolve_tokens(api: ApiSettings, environ: dict[str, str] | None = None) -> d
             "variable in api.bearer_token_env; `botsweep demo` needs no token"
         )
     unset = [name for name in api.bearer_token_env if name not in tokens]
-    if unset:  # a pool smaller than meant: fewer requests per window, said once
+    if unset and warn:  # a pool smaller than meant: fewer requests per window, said once
         logging.getLogger("botsweep.config").warning(
             "api.bearer_token_env names %s, not set (or empty) in the environment: crawling "
             "with %d of %d tokens", ", ".join(unset), len(tokens), len(api.bearer_token_env))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from botsweep.atomic import _UMASK, replaced
+from botsweep.atomic import _umask, replaced
 from botsweep.errors import StorageError
 
 
@@ -25,7 +25,7 @@ def test_a_file_is_replaced_whole_and_keeps_its_mode(tmp_path: Path) -> None:
     fresh = tmp_path / "new.csv"
     with replaced(fresh, StorageError) as tmp:
         tmp.write_text("x", encoding="utf-8")
-    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~_UMASK  # as open() would make it
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~_umask()  # as open() would make it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.csv", "report.html"]
 
 

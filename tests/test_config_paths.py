@@ -126,7 +126,6 @@ def test_environment_paths_stay_relative_to_the_current_directory(d1: Path) -> N
     "sqlite:///:memory:",
     "sqlite://",
     "sqlite:////var/lib/botsweep/crawl.db",
-    "sqlite:///~nosuchuser/crawl.db",
     "sqlite:///file:crawl.db?mode=ro&uri=true",
     "postgresql+psycopg://botsweep:pw@db:5432/botsweep",
 ])
@@ -161,6 +160,9 @@ def test_a_leading_tilde_is_the_home_folder(tmp_path: Path,
     assert settings.report.out == Path("~nosuchuser/r.html")
     assert load_settings(None, environ={"BOTSWEEP_DATABASE__URL": "sqlite:///~x.db"}
                          ).database.url == "sqlite:///~x.db"
+    # in the file, '~x' is a name like any other: beside the config
+    config.write_text("report:\n  out: ~x.html\n", encoding="utf-8")
+    assert load_settings(config, environ={}).report.out == config.parent.resolve() / "~x.html"
 
 
 def test_a_relative_sqlite_url_keeps_its_driver_and_options(tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ def daemon(
     settings = app_ctx.settings()
     # What start() would refuse, refused before the database is made: a mistyped
     # database.url must not leave a new, empty database behind.
-    resolve_tokens(settings.api)
+    resolve_tokens(settings.api, warn=False)  # the Source warns of an unset one, once
     report_trigger(settings.schedule.report_cron)
     check_report_path(Path(settings.report.out), "report.out")
     db = app_ctx.db(create=True)

@@ -206,7 +206,8 @@ class Frontier:
         return ids
 
     def retry_later(self, task: Task, error: str, not_before: float, max_attempts: int) -> bool:
-        """Count a failed attempt; back off, or mark the task failed. True if it will retry."""
+        """Count a failed attempt; back off, or mark the task failed.  True if it will retry,
+        or if the task is not this worker's any more (its lease lapsed): not ours to fail."""
         attempts = task.attempts + 1
         failed = attempts >= max_attempts
         with self.db.begin() as conn:
