@@ -21,7 +21,6 @@ from pathlib import Path
 __all__ = ["replaced", "temp_pattern"]
 
 
-
 def _umask() -> int:
     """The process's umask, read without setting it where Linux allows."""
     try:
@@ -40,6 +39,10 @@ def temp_pattern(out: Path) -> str:
     return f".{out.name}.*.tmp"
 
 
+def _cannot(out: Path, exc: OSError) -> str:
+    return f"cannot write {out}: {exc.strerror or exc}"
+
+
 @contextmanager
 def replaced(out: Path, error: Callable[[str], Exception]) -> Iterator[Path]:
     """A temporary path beside ``out``; leaving the block without an error renames it over
@@ -50,18 +53,18 @@ def replaced(out: Path, error: Callable[[str], Exception]) -> Iterator[Path]:
             try:                                # by the callers): written in place
                 yield out
             except OSError as exc:
-                raise error(f"cannot write {out}: {exc.strerror or exc}") from None
+                raise error(_cannot(out, exc)) from None
             return
         fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
         os.close(fd)
     except OSError as exc:
-        raise error(f"cannot write {out}: {exc.strerror or exc}") from None
+        raise error(_cannot(out, exc)) from None
     tmp = Path(name)
     try:
         yield tmp
         os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())  # not mkstemp's 0600
         os.replace(tmp, out)
     except OSError as exc:
-        raise error(f"cannot write {out}: {exc.strerror or exc}") from None
+        raise error(_cannot(out, exc)) from None
     finally:
         tmp.unlink(missing_ok=True)

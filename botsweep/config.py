@@ -133,13 +133,13 @@ class ScorerSettings(_Section):
 
 class ReportSettings(_Section):
     out: Path = Path("botsweep-report.html")
+    min_score: float = Field(0.0, ge=0, le=1)
+    max_nodes: int = Field(30_000, ge=1)
 
     @field_validator("out", mode="before")
     @classmethod
     def _out_home(cls, value: Any) -> Any:
         return read_home(value) if isinstance(value, str) else value
-    min_score: float = Field(0.0, ge=0, le=1)
-    max_nodes: int = Field(30_000, ge=1)
 
 
 class ScheduleSettings(_Section):

@@ -29,11 +29,16 @@ __all__ = ["FILE_PATH_KEYS", "rebase_file_paths", "rebase_sqlite_url", "read_hom
 FILE_PATH_KEYS = (("report", "out"), ("scorer", "model"))
 
 
+def _in_home(value: str) -> bool:
+    """``~`` or ``~/...``: the home folder, as a shell reads it (``~name`` and a file named
+    ``~x`` are not)."""
+    return value == "~" or value.startswith("~/")
+
+
 def _relative(value: str) -> bool:
-    """Relative to the config's folder: not absolute, and not in the home folder (``~`` or
-    ``~/``, read by :func:`read_home`; ``~x.db`` is a file named so, beside the config)."""
-    home = value == "~" or value.startswith("~/")
-    return bool(value) and not home and not Path(value).is_absolute()
+    """Relative to the config's folder: not absolute, and not in the home folder (read by
+    :func:`read_home`; ``~x.db`` is a file named so, beside the config)."""
+    return bool(value) and not _in_home(value) and not Path(value).is_absolute()
 
 
 def rebase_sqlite_url(url: str, folder: Path) -> str:
@@ -77,7 +82,7 @@ def rebase_file_paths(data: dict[str, Any], folder: Path) -> None:
 def read_home(value: str) -> str:
     """A leading ``~`` or ``~/`` as the home folder, as a shell reads it (``~name`` and a
     file named ``~x`` are left as written)."""
-    if value != "~" and not value.startswith("~/"):
+    if not _in_home(value):
         return value
     try:
         return str(Path(value).expanduser())
@@ -90,7 +95,7 @@ def home_sqlite_url(url: str) -> str:
     """``sqlite:///~/crawl.db``: the file in the home folder (SQLite would look for a
     folder named ``~``); any other URL unchanged."""
     head, sep, rest = url.partition(":///")
-    if sep and head.split("+", 1)[0] == "sqlite" and (rest == "~" or rest.startswith("~/")):
+    if sep and head.split("+", 1)[0] == "sqlite" and _in_home(rest):
         return head + sep + read_home(rest)
     return url
 

@@ -171,25 +171,21 @@ def finish_rerank(db: Database, ctx: ScoringContext, stop: threading.Event) -> i
     priority.  Stopped part-way, the next scored page ranks the whole queue again."""
     if not ctx.rerank_due:
         return 0
-    given = 0
+    ctx.rerank_due = False
+    given, finished = 0, False
     try:
         with db.connect() as conn:
             owners = _queued_owners(conn)
         for start in range(0, len(owners), _RANK_OWNERS):
             if stop.is_set():
-                break
+                return given
             with db.begin() as conn:
                 given += rank_queued(conn, ctx, sink_unwanted=False, unprofiled_seeds=True,
                                      only=owners[start:start + _RANK_OWNERS])
-        else:
-            ctx.rerank_due = False
-            return given
-    except BaseException:
-        ctx.rerank_due = False
-        ctx.ranked_with.clear()  # the next scored page finds every estimate moved
-        raise
-    ctx.rerank_due = False  # stopped part-way: as after an error
-    ctx.ranked_with.clear()
+        finished = True
+    finally:
+        if not finished:  # stopped or failed part-way
+            ctx.ranked_with.clear()  # the next scored page finds every estimate moved
     return given
 
 

@@ -251,10 +251,11 @@ class Database:
     def _check_known(self, revision: str | None) -> None:
         """ConfigError for a schema this botsweep has no migration for: one made by a newer
         botsweep (after a rollback, or with mixed versions on one database)."""
-        known = {path.name.split("_", 1)[0] for path in (_MIGRATIONS / "versions").glob("*.py")}
+        known = {path.name.split("_", 1)[0]
+                 for path in (_MIGRATIONS / "versions").glob("[0-9]*.py")}
         if revision is not None and revision not in known:
             raise ConfigError(
-                f"the database {_shown_url(make_url(self.url))} has schema revision "
+                f"the database {_shown_url(self.url)} has schema revision "
                 f"{revision!r}, newer than this botsweep knows ({HEAD_REVISION}); upgrade "
                 "botsweep, or open a backup made with this version (botsweep never downgrades "
                 "a schema)")
